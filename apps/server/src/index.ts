@@ -1,0 +1,1 @@
+export { startServer, TRPC_PATH, type ParleyServer } from './server.js';

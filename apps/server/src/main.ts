@@ -1,0 +1,30 @@
+import { ConfigError, loadConfig } from '@parley/config';
+import { startServer } from './server.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const server = await startServer(config);
+server.logger.info(`Parley is running at ${server.url}`);
+console.log(`\n  Parley is running at ${server.url}\n`);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    server.logger.info({ signal }, 'Shutting down gracefully');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        server.logger.error({ err }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

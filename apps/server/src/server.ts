@@ -1,0 +1,191 @@
+import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import {
+  ACCESS_COOKIE,
+  appRouter,
+  CLOSE_GOING_AWAY,
+  createLogger,
+  createServices,
+  type AppRouter,
+  type Context,
+  type CookieJar,
+  type Logger,
+  type Services,
+} from '@parley/api';
+import type { Config } from '@parley/config';
+import { openDatabase, type Database } from '@parley/db';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { WebSocketServer } from 'ws';
+
+export const TRPC_PATH = '/trpc';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ParleyServer {
+  url: string;
+  services: Services;
+  database: Database;
+  logger: Logger;
+  /** Stops taking sockets, tells clients to reconnect elsewhere, lets requests finish, exits cleanly. */
+  close(): Promise<void>;
+}
+
+function isAllowedOrigin(config: Config, origin: string | undefined) {
+  return origin === undefined || config.allowedOrigins.includes(origin);
+}
+
+function defaultWebDist() {
+  return fileURLToPath(new URL('../../web/dist', import.meta.url));
+}
+
+export async function startServer(config: Config, opts: { logger?: Logger; database?: Database } = {}): Promise<ParleyServer> {
+  const logger = opts.logger ?? createLogger(config.logLevel, { instance: config.instanceId });
+  const database =
+    opts.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  logger.info({ database: database.kind }, 'Database ready (migrations applied)');
+  const services = createServices({ config, database, logger });
+
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: 5000 },
+    genReqId: () => crypto.randomUUID(),
+  });
+  await app.register(fastifyCookie);
+
+  const secureCookies = config.nodeEnv === 'production';
+  const cookieJar = (req: FastifyRequest, reply: FastifyReply): CookieJar => ({
+    get: (name) => req.cookies[name],
+    set: (name, value, o) =>
+      void reply.setCookie(name, value, {
+        httpOnly: true,
+        secure: secureCookies,
+        sameSite: 'lax',
+        path: o.path,
+        maxAge: o.maxAgeSeconds,
+      }),
+    clear: (name, path) => void reply.clearCookie(name, { path, httpOnly: true, secure: secureCookies, sameSite: 'lax' }),
+  });
+
+  // Browser requests from foreign origins are refused before they reach any procedure.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!isAllowedOrigin(config, req.headers.origin)) {
+      return reply.code(403).send({ error: 'Origin not allowed' });
+    }
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const down: string[] = [];
+    await database.ping().catch(() => down.push('database'));
+    if (config.redisUrl && !services.bus.isHealthy()) down.push('redis');
+    if (down.length > 0) return reply.code(503).send({ error: `Unavailable: ${down.join(', ')}` });
+    return { status: 'ready' };
+  });
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: TRPC_PATH,
+    trpcOptions: {
+      router: appRouter,
+      createContext: async ({ req, res }): Promise<Context> => {
+        const bearer = req.headers.authorization?.match(/^Bearer (.+)$/i)?.[1];
+        return {
+          services,
+          req: { ip: req.ip, userAgent: req.headers['user-agent'] ?? null },
+          cookies: cookieJar(req, res),
+          auth: await services.auth.authenticate(bearer ?? req.cookies[ACCESS_COOKIE]),
+        };
+      },
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  });
+
+  const webDist = config.webDistDir ?? defaultWebDist();
+  if (existsSync(webDist)) {
+    await app.register(fastifyStatic, { root: webDist, wildcard: false });
+    // The web app routes on the client: unknown paths get its page.
+    app.setNotFoundHandler((req, reply) =>
+      req.method === 'GET' && !req.url.startsWith(TRPC_PATH)
+        ? reply.sendFile('index.html')
+        : reply.code(404).send({ error: 'Not found' }),
+    );
+  }
+
+  // tRPC over WebSocket on the same port and path.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  const handleConnection = getWSConnectionHandler<AppRouter>({
+    wss,
+    router: appRouter,
+    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
+    createContext: async ({ req, res: ws, info }): Promise<Context> => {
+      const fromParams = info.connectionParams?.token;
+      const cookies = app.parseCookie(req.headers.cookie ?? '');
+      const auth = await services.auth.authenticate(fromParams ?? cookies[ACCESS_COOKIE]);
+      if (auth && ws.readyState === ws.OPEN) {
+        const remove = services.connections.add({
+          userId: auth.userId,
+          sessionId: auth.sessionId,
+          expiresAt: auth.expiresAt,
+          close: (code, reason) => ws.close(code, reason),
+        });
+        ws.once('close', remove);
+      }
+      return {
+        services,
+        req: { ip: req.socket.remoteAddress ?? 'unknown', userAgent: req.headers['user-agent'] ?? null },
+        cookies: null,
+        auth,
+      };
+    },
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
+    },
+  });
+  wss.on('connection', handleConnection);
+
+  let accepting = true;
+  const refuseUpgrade = (socket: Duplex, status: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== TRPC_PATH) return refuseUpgrade(socket, '404 Not Found');
+    if (!accepting) return refuseUpgrade(socket, '503 Service Unavailable');
+    if (!isAllowedOrigin(config, req.headers.origin)) {
+      logger.warn({ origin: req.headers.origin }, 'WebSocket upgrade from a foreign origin refused');
+      return refuseUpgrade(socket, '403 Forbidden');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = address.replace('[::1]', 'localhost');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    services,
+    database,
+    logger,
+    close() {
+      closing ??= (async () => {
+        accepting = false;
+        services.connections.closeAll(CLOSE_GOING_AWAY, 'Server restarting');
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        await app.close();
+        await services.close();
+        if (!opts.database) await database.close();
+      })();
+      return closing;
+    },
+  };
+}

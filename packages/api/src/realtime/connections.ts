@@ -1,0 +1,106 @@
+import { findInactiveSessionIds, type Db } from '@parley/db';
+import type { Bus } from '../events/bus.js';
+import type { Logger } from '../logger.js';
+
+/** Close codes the client understands: reconnect with a fresh token, or stop. */
+export const CLOSE_TOKEN_EXPIRED = 4001;
+export const CLOSE_SESSION_REVOKED = 4003;
+export const CLOSE_GOING_AWAY = 1012; // "service restart": reconnect elsewhere
+
+export interface LiveConnection {
+  userId: string;
+  sessionId: string;
+  /** When the access token that opened this socket expires (ms since the epoch). */
+  expiresAt: number;
+  close(code: number, reason: string): void;
+}
+
+interface Entry extends LiveConnection {
+  expiryTimer: NodeJS.Timeout;
+}
+
+/**
+ * The authenticated sockets of this instance. A socket is closed when its access token expires
+ * (tRPC builds a socket's context once) and when its session is revoked anywhere.
+ */
+export class ConnectionRegistry {
+  private readonly bySession = new Map<string, Set<Entry>>();
+  private readonly unsubscribe: () => void;
+  private readonly auditTimer: NodeJS.Timeout;
+  private listeners: { connected: (userId: string) => void; disconnected: (userId: string) => void }[] = [];
+
+  constructor(
+    private readonly deps: { db: Db; bus: Bus; logger: Logger },
+    auditIntervalMs = 30_000,
+  ) {
+    this.unsubscribe = deps.bus.subscribe('sessions', (payload) => {
+      const ids = JSON.parse(payload) as string[];
+      this.closeSessions(ids, CLOSE_SESSION_REVOKED, 'Session ended');
+    });
+    // A revocation notice can be lost (Redis down); the audit catches what it missed.
+    this.auditTimer = setInterval(() => void this.audit(), auditIntervalMs).unref();
+  }
+
+  onPresence(listener: { connected: (userId: string) => void; disconnected: (userId: string) => void }) {
+    this.listeners.push(listener);
+  }
+
+  add(conn: LiveConnection): () => void {
+    const delay = Math.max(0, conn.expiresAt - Date.now());
+    const entry: Entry = {
+      ...conn,
+      expiryTimer: setTimeout(() => conn.close(CLOSE_TOKEN_EXPIRED, 'Access token expired'), delay),
+    };
+    let set = this.bySession.get(conn.sessionId);
+    if (!set) this.bySession.set(conn.sessionId, (set = new Set()));
+    set.add(entry);
+    for (const l of this.listeners) l.connected(conn.userId);
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      clearTimeout(entry.expiryTimer);
+      set.delete(entry);
+      if (set.size === 0) this.bySession.delete(conn.sessionId);
+      for (const l of this.listeners) l.disconnected(conn.userId);
+    };
+  }
+
+  /** Announces revoked sessions to every instance, this one included. */
+  revoke(sessionIds: string[]) {
+    if (sessionIds.length === 0) return;
+    this.closeSessions(sessionIds, CLOSE_SESSION_REVOKED, 'Session ended');
+    this.deps.bus.publish('sessions', JSON.stringify(sessionIds));
+  }
+
+  closeAll(code: number, reason: string) {
+    for (const set of this.bySession.values()) for (const e of set) e.close(code, reason);
+  }
+
+  get size() {
+    let n = 0;
+    for (const set of this.bySession.values()) n += set.size;
+    return n;
+  }
+
+  private closeSessions(ids: string[], code: number, reason: string) {
+    for (const id of ids) {
+      const set = this.bySession.get(id);
+      if (set) for (const e of [...set]) e.close(code, reason);
+    }
+  }
+
+  private async audit() {
+    try {
+      const inactive = await findInactiveSessionIds(this.deps.db, [...this.bySession.keys()]);
+      this.closeSessions(inactive, CLOSE_SESSION_REVOKED, 'Session ended');
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'Session audit failed; will retry');
+    }
+  }
+
+  close() {
+    this.unsubscribe();
+    clearInterval(this.auditTimer);
+  }
+}

@@ -1,0 +1,60 @@
+import { loginInput, registerInput } from '@parley/validators';
+import { ACCESS_COOKIE, REFRESH_COOKIE, type Context } from '../context.js';
+import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
+import type { IssuedSession } from '../services/auth.js';
+import { authedProcedure, publicProcedure, router } from '../trpc.js';
+
+// The refresh cookie only travels to the API, never to the web app's pages.
+const REFRESH_PATH = '/trpc';
+
+/** Sets both cookies and answers with the body every client can use (AuthResult). */
+function deliver(ctx: Context, issued: IssuedSession) {
+  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, { maxAgeSeconds: ACCESS_TOKEN_TTL_SECONDS, path: '/' });
+  ctx.cookies?.set(REFRESH_COOKIE, issued.refreshToken, {
+    maxAgeSeconds: REFRESH_TOKEN_TTL_SECONDS,
+    path: REFRESH_PATH,
+  });
+  return { user: issued.user, accessToken: issued.accessToken, accessTokenExpiresAt: issued.accessTokenExpiresAt };
+}
+
+function clearCookies(ctx: Context) {
+  ctx.cookies?.clear(ACCESS_COOKIE, '/');
+  ctx.cookies?.clear(REFRESH_COOKIE, REFRESH_PATH);
+}
+
+export const authRouter = router({
+  register: publicProcedure
+    .input(registerInput)
+    .mutation(async ({ ctx, input }) => deliver(ctx, await ctx.services.auth.register(input, ctx.req.userAgent))),
+
+  login: publicProcedure
+    .input(loginInput)
+    .mutation(async ({ ctx, input }) =>
+      deliver(ctx, await ctx.services.auth.login(input, ctx.req.ip, ctx.req.userAgent)),
+    ),
+
+  refresh: publicProcedure.mutation(async ({ ctx }) => {
+    try {
+      return deliver(ctx, await ctx.services.auth.refresh(ctx.cookies?.get(REFRESH_COOKIE)));
+    } catch (err) {
+      clearCookies(ctx);
+      throw err;
+    }
+  }),
+
+  logout: authedProcedure.mutation(async ({ ctx }) => {
+    await ctx.services.auth.logout(ctx.auth.sessionId);
+    clearCookies(ctx);
+    return { ok: true as const };
+  }),
+
+  logoutAll: authedProcedure.mutation(async ({ ctx }) => {
+    await ctx.services.auth.logoutAll(ctx.auth.userId);
+    clearCookies(ctx);
+    return { ok: true as const };
+  }),
+
+  me: authedProcedure.query(({ ctx }) => ctx.services.auth.me(ctx.auth.userId)),
+
+  sessions: authedProcedure.query(({ ctx }) => ctx.services.auth.sessions(ctx.auth.userId, ctx.auth.sessionId)),
+});

@@ -1,0 +1,14 @@
+import { byIdInput, updateProfileInput, userSearchInput } from '@parley/validators';
+import { authedProcedure, router } from '../trpc.js';
+
+export const usersRouter = router({
+  search: authedProcedure
+    .input(userSearchInput)
+    .query(({ ctx, input }) => ctx.services.users.search(ctx.auth.userId, input.query, input.limit)),
+
+  byId: authedProcedure.input(byIdInput).query(({ ctx, input }) => ctx.services.users.byId(input.id)),
+
+  updateProfile: authedProcedure
+    .input(updateProfileInput)
+    .mutation(({ ctx, input }) => ctx.services.users.updateProfile(ctx.auth.userId, input)),
+});

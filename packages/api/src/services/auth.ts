@@ -1,0 +1,173 @@
+import { TRPCError } from '@trpc/server';
+import {
+  createSession,
+  findActiveSession,
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  isUniqueViolation,
+  listActiveSessions,
+  revokeSession,
+  revokeUserSessions,
+  rotateRefreshToken,
+  type Db,
+} from '@parley/db';
+import type { LoginInput, RegisterInput } from '@parley/validators';
+import type { PasswordHasher } from '../auth/passwords.js';
+import {
+  hashRefreshToken,
+  newRefreshToken,
+  REFRESH_TOKEN_TTL_SECONDS,
+  type AccessClaims,
+  type TokenService,
+} from '../auth/tokens.js';
+import { iso, toUser, type User } from '../presenters.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { tooManyRequests } from '../trpc.js';
+
+export interface IssuedSession {
+  user: User;
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+const LOGIN_FAILURES = { limit: 5, windowMs: 15 * 60_000 };
+const LOGIN_FAILURES_PER_IP = { limit: 50, windowMs: 15 * 60_000 };
+const INVALID_LOGIN = 'Email or password is incorrect.';
+
+export interface AuthServiceDeps {
+  db: Db;
+  hasher: PasswordHasher;
+  tokens: TokenService;
+  limiter: RateLimiter;
+  bcryptCost: number;
+  /** Tells every instance to end the live connections of these sessions. */
+  onSessionsRevoked: (sessionIds: string[]) => void;
+}
+
+export class AuthService {
+  /** Compared against when the email is unknown, so both failures take the same time. */
+  private dummyHash: Promise<string>;
+
+  constructor(private readonly deps: AuthServiceDeps) {
+    this.dummyHash = deps.hasher.hash('parley-timing-equaliser', deps.bcryptCost);
+  }
+
+  async register(input: RegisterInput, userAgent: string | null): Promise<IssuedSession> {
+    const passwordHash = await this.deps.hasher.hash(input.password, this.deps.bcryptCost);
+    try {
+      const user = await insertUser(this.deps.db, {
+        email: input.email,
+        displayName: input.displayName,
+        passwordHash,
+      });
+      return this.startSession(user, userAgent);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new TRPCError({ code: 'CONFLICT', message: 'An account with this email already exists.' });
+      }
+      throw err;
+    }
+  }
+
+  async login(input: LoginInput, ip: string, userAgent: string | null): Promise<IssuedSession> {
+    const emailKey = `login:email:${input.email.toLowerCase()}`;
+    const ipKey = `login:ip:${ip}`;
+    const [byEmail, byIp] = await Promise.all([this.deps.limiter.count(emailKey), this.deps.limiter.count(ipKey)]);
+    if (byEmail.count >= LOGIN_FAILURES.limit) throw tooManyRequests(byEmail.retryAfterMs);
+    if (byIp.count >= LOGIN_FAILURES_PER_IP.limit) throw tooManyRequests(byIp.retryAfterMs);
+
+    const user = await findUserByEmail(this.deps.db, input.email);
+    const ok = await this.deps.hasher.compare(input.password, user?.passwordHash ?? (await this.dummyHash));
+    if (!user || !ok) {
+      await Promise.all([
+        this.deps.limiter.hit(emailKey, LOGIN_FAILURES),
+        this.deps.limiter.hit(ipKey, LOGIN_FAILURES_PER_IP),
+      ]);
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: INVALID_LOGIN });
+    }
+    await this.deps.limiter.reset(emailKey);
+    return this.startSession(user, userAgent);
+  }
+
+  async refresh(refreshToken: string | undefined): Promise<IssuedSession> {
+    const expired = new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session has ended. Please sign in again.' });
+    if (!refreshToken) throw expired;
+    const next = newRefreshToken();
+    const expiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000).toISOString();
+    const result = await rotateRefreshToken(this.deps.db, hashRefreshToken(refreshToken), next.hash, expiresAt);
+    if (result.kind === 'reused') {
+      // Someone presented a token that was already exchanged: one of the two holders is a thief.
+      this.deps.onSessionsRevoked([result.sessionId]);
+      throw expired;
+    }
+    if (result.kind === 'invalid') throw expired;
+    const user = await findUserById(this.deps.db, result.session.userId);
+    if (!user) throw expired;
+    const access = await this.deps.tokens.issueAccessToken(user.id, result.session.id);
+    return {
+      user: toUser(user),
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: next.token,
+      refreshTokenExpiresAt: expiresAt,
+    };
+  }
+
+  /** Claims of a token whose session is still active, or null. */
+  async authenticate(accessToken: string | undefined): Promise<AccessClaims | null> {
+    if (!accessToken) return null;
+    const claims = await this.deps.tokens.verifyAccessToken(accessToken);
+    if (!claims) return null;
+    const session = await findActiveSession(this.deps.db, claims.sessionId);
+    return session && session.userId === claims.userId ? claims : null;
+  }
+
+  async logout(sessionId: string) {
+    await revokeSession(this.deps.db, sessionId);
+    this.deps.onSessionsRevoked([sessionId]);
+  }
+
+  async logoutAll(userId: string) {
+    const ids = await revokeUserSessions(this.deps.db, userId);
+    this.deps.onSessionsRevoked(ids);
+  }
+
+  async me(userId: string): Promise<User> {
+    const user = await findUserById(this.deps.db, userId);
+    if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    return toUser(user);
+  }
+
+  async sessions(userId: string, currentSessionId: string) {
+    const rows = await listActiveSessions(this.deps.db, userId);
+    return rows.map((s) => ({
+      id: s.id,
+      createdAt: iso(s.createdAt),
+      lastUsedAt: iso(s.lastUsedAt),
+      userAgent: s.userAgent,
+      current: s.id === currentSessionId,
+    }));
+  }
+
+  private async startSession(user: Parameters<typeof toUser>[0], userAgent: string | null): Promise<IssuedSession> {
+    const refresh = newRefreshToken();
+    const refreshTokenExpiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000).toISOString();
+    const session = await createSession(this.deps.db, {
+      userId: user.id,
+      userAgent: userAgent?.slice(0, 512) ?? null,
+      expiresAt: refreshTokenExpiresAt,
+      tokenHash: refresh.hash,
+    });
+    const access = await this.deps.tokens.issueAccessToken(user.id, session.id);
+    return {
+      user: toUser(user),
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: refresh.token,
+      refreshTokenExpiresAt,
+    };
+  }
+}

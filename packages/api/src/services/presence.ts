@@ -1,0 +1,50 @@
+import { EventEmitter } from 'node:events';
+import { setLastSeen, type Db } from '@parley/db';
+
+export interface PresenceChange {
+  userId: string;
+  online: boolean;
+  lastSeenAt: string | null;
+}
+
+/**
+ * Who is online: at least one live socket. This implementation counts this instance's sockets;
+ * the cross-instance tracker replaces it when REDIS_URL is set.
+ */
+export class PresenceService {
+  private readonly counts = new Map<string, number>();
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  constructor(private readonly db: Db) {}
+
+  connected(userId: string) {
+    const n = (this.counts.get(userId) ?? 0) + 1;
+    this.counts.set(userId, n);
+    if (n === 1) this.emit({ userId, online: true, lastSeenAt: null });
+  }
+
+  disconnected(userId: string) {
+    const n = (this.counts.get(userId) ?? 1) - 1;
+    if (n > 0) {
+      this.counts.set(userId, n);
+      return;
+    }
+    this.counts.delete(userId);
+    const lastSeenAt = new Date().toISOString();
+    void setLastSeen(this.db, [userId], lastSeenAt).catch(() => {});
+    this.emit({ userId, online: false, lastSeenAt });
+  }
+
+  async onlineAmong(userIds: string[]): Promise<Set<string>> {
+    return new Set(userIds.filter((id) => this.counts.has(id)));
+  }
+
+  onChange(listener: (change: PresenceChange) => void): () => void {
+    this.emitter.on('change', listener);
+    return () => void this.emitter.off('change', listener);
+  }
+
+  private emit(change: PresenceChange) {
+    this.emitter.emit('change', change);
+  }
+}

@@ -1,0 +1,37 @@
+import { TRPCError } from '@trpc/server';
+import { findUserById, findUsersByIds, searchUsers, updateUser, type Db } from '@parley/db';
+import { toPublicUser, toUser, type PublicUser } from '../presenters.js';
+import type { PresenceService } from './presence.js';
+
+export class UserService {
+  constructor(private readonly deps: { db: Db; presence: PresenceService }) {}
+
+  async search(callerId: string, query: string, limit: number) {
+    const rows = await searchUsers(this.deps.db, query, callerId, limit);
+    return this.withPresence(rows);
+  }
+
+  async byId(id: string): Promise<PublicUser> {
+    const row = await findUserById(this.deps.db, id);
+    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+    const [user] = await this.withPresence([row]);
+    return user!;
+  }
+
+  async publicUsers(ids: string[]): Promise<PublicUser[]> {
+    return this.withPresence(await findUsersByIds(this.deps.db, ids));
+  }
+
+  async updateProfile(userId: string, values: { displayName?: string | undefined }) {
+    const changes = values.displayName === undefined ? {} : { displayName: values.displayName };
+    const row =
+      Object.keys(changes).length > 0 ? await updateUser(this.deps.db, userId, changes) : await findUserById(this.deps.db, userId);
+    if (!row) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    return toUser(row);
+  }
+
+  async withPresence<R extends Parameters<typeof toPublicUser>[0]>(rows: R[]): Promise<PublicUser[]> {
+    const online = await this.deps.presence.onlineAmong(rows.map((r) => r.id));
+    return rows.map((r) => toPublicUser(r, online.has(r.id)));
+  }
+}

@@ -1,0 +1,197 @@
+import type { AppRouter, RouterOutputs } from '@parley/api';
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  splitLink,
+  wsLink,
+  type TRPCClient,
+  type TRPCLink,
+} from '@trpc/client';
+import { observable } from '@trpc/server/observable';
+import { withCookieJar } from './cookie-jar.js';
+
+export { withCookieJar } from './cookie-jar.js';
+export { TRPCClientError } from '@trpc/client';
+export type { AppRouter, RouterInputs, RouterOutputs } from '@parley/api';
+
+export type AuthResult = RouterOutputs['auth']['login'];
+
+/** Refresh this long before the access token expires. */
+const REFRESH_MARGIN_MS = 60_000;
+const AUTH_RESULT_PATHS = new Set(['auth.login', 'auth.register', 'auth.refresh']);
+const SIGN_OUT_PATHS = new Set(['auth.logout', 'auth.logoutAll']);
+
+export interface ParleyClientOptions {
+  /** The server's base URL, e.g. `http://localhost:3000`. */
+  url: string;
+  /** Where queries and mutations go. Subscriptions always use the WebSocket. */
+  transport?: 'http' | 'ws';
+  /** A WebSocket implementation (the `ws` package under Node 20). Defaults to the global one. */
+  WebSocket?: typeof WebSocket;
+  /** `browser`: the browser keeps cookies; `jar`: an in-memory jar (non-browser clients). */
+  cookies?: 'browser' | 'jar';
+  fetch?: typeof fetch;
+  /** Extra HTTP headers on every request (e.g. a user agent). */
+  headers?: Record<string, string>;
+  /** Called when the session cannot be renewed: the user must sign in again. */
+  onSessionEnded?: () => void;
+  /** Called when the WebSocket's state changes, so a UI can show a banner. */
+  onConnectionChange?: (state: 'connecting' | 'open' | 'closed') => void;
+  retryDelayMs?: (attempt: number) => number;
+}
+
+type Session = { accessToken: string; expiresAt: number };
+
+export interface ParleyClient {
+  api: TRPCClient<AppRouter>;
+  /** The current access token, refreshed first when it is about to expire. */
+  getAccessToken(): Promise<string | null>;
+  /** Adopts a session obtained elsewhere (e.g. a token handed to a CLI). */
+  setSession(result: Pick<AuthResult, 'accessToken' | 'accessTokenExpiresAt'> | null): void;
+  /** Closes and reopens the WebSocket, e.g. after signing in, so it carries the new identity. */
+  reconnect(): void;
+  close(): Promise<void>;
+}
+
+const defaultRetryDelay = (attempt: number) => Math.min(250 * 2 ** attempt, 5_000) * (0.5 + Math.random() / 2);
+
+export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
+  const base = opts.url.replace(/\/$/, '');
+  const httpUrl = `${base}/trpc`;
+  const wsUrl = httpUrl.replace(/^http/, 'ws');
+  const baseFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const jar = opts.cookies === 'jar' ? withCookieJar(baseFetch) : null;
+  const doFetch: typeof fetch =
+    jar ?? ((input, init) => baseFetch(input, { ...init, credentials: 'include' }));
+
+  let session: Session | null = null;
+  let refreshing: Promise<Session | null> | null = null;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  const adopt = (result: { accessToken: string; accessTokenExpiresAt: string } | null) => {
+    clearTimeout(refreshTimer);
+    session = result ? { accessToken: result.accessToken, expiresAt: Date.parse(result.accessTokenExpiresAt) } : null;
+    if (session && !closed) {
+      const delay = Math.max(0, session.expiresAt - Date.now() - REFRESH_MARGIN_MS);
+      refreshTimer = setTimeout(() => void refresh(), delay);
+      (refreshTimer as { unref?: () => void }).unref?.();
+    }
+  };
+
+  // Refresh goes over plain HTTP: the refresh token lives in an HttpOnly cookie.
+  const authClient = createTRPCClient<AppRouter>({
+    links: [httpBatchLink({ url: httpUrl, fetch: doFetch, headers: () => opts.headers ?? {} })],
+  });
+
+  /** One refresh at a time: concurrent callers share it (a second would look like token theft). */
+  const refresh = (): Promise<Session | null> => {
+    if (refreshing) return refreshing;
+    refreshing = authClient.auth.refresh
+      .mutate()
+      .then(
+        (result: AuthResult) => {
+          adopt(result);
+          return session;
+        },
+        () => {
+          const hadSession = session !== null;
+          adopt(null);
+          if (hadSession) opts.onSessionEnded?.();
+          return null;
+        },
+      )
+      .finally(() => {
+        refreshing = null;
+      });
+    return refreshing;
+  };
+
+  const getAccessToken = async () => {
+    if (session && session.expiresAt - Date.now() > REFRESH_MARGIN_MS) return session.accessToken;
+    if (session || jar?.cookies.size || opts.cookies === 'browser') return (await refresh())?.accessToken ?? null;
+    return null;
+  };
+
+  /** Remembers the tokens that auth procedures return, whichever transport carried them. */
+  const sessionLink: TRPCLink<AppRouter> = () => ({ op, next }) =>
+    observable((observer) =>
+      next(op).subscribe({
+        next(envelope) {
+          if (envelope.result.type === 'data' || envelope.result.type === undefined) {
+            if (AUTH_RESULT_PATHS.has(op.path)) adopt(envelope.result.data as AuthResult);
+            if (SIGN_OUT_PATHS.has(op.path)) {
+              adopt(null);
+              if (wsClient) reconnect();
+            }
+          }
+          observer.next(envelope);
+        },
+        error: (err) => observer.error(err),
+        complete: () => observer.complete(),
+      }),
+    );
+
+  let wsClient: ReturnType<typeof createWSClient> | null = null;
+  let wsTerminal: TRPCLink<AppRouter> | null = null;
+  const openWs = () => {
+    wsClient = createWSClient({
+      url: wsUrl,
+      ...(opts.WebSocket ? { WebSocket: opts.WebSocket } : {}),
+      retryDelayMs: opts.retryDelayMs ?? defaultRetryDelay,
+      connectionParams: async () => {
+        const token = await getAccessToken();
+        return token ? { token } : null;
+      },
+      keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 10_000 },
+      onOpen: () => opts.onConnectionChange?.('open'),
+      onClose: () => opts.onConnectionChange?.('closed'),
+    });
+    wsTerminal = wsLink<AppRouter>({ client: wsClient });
+    return wsTerminal;
+  };
+  // Delegates to the current socket, so that reconnect() can swap it.
+  const wsDelegate: TRPCLink<AppRouter> = (runtime) => (ctx) => (wsTerminal ?? openWs())(runtime)(ctx);
+
+  const reconnect = () => {
+    const old = wsClient;
+    wsClient = null;
+    wsTerminal = null;
+    void old?.close();
+  };
+
+  const httpTerminal = httpBatchLink<AppRouter>({
+    url: httpUrl,
+    fetch: doFetch,
+    headers: async () => {
+      const token = await getAccessToken();
+      return { ...(opts.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    },
+  });
+
+  const api = createTRPCClient<AppRouter>({
+    links: [
+      sessionLink,
+      splitLink({
+        // Sign-in and refresh always travel over HTTP: only HTTP can set cookies.
+        condition: (op) =>
+          op.type === 'subscription' || (opts.transport === 'ws' && !AUTH_RESULT_PATHS.has(op.path)),
+        true: wsDelegate,
+        false: httpTerminal,
+      }),
+    ],
+  });
+
+  return {
+    api,
+    getAccessToken,
+    setSession: adopt,
+    reconnect,
+    async close() {
+      closed = true;
+      clearTimeout(refreshTimer);
+      await wsClient?.close();
+    },
+  };
+}

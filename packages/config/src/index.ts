@@ -1,0 +1,144 @@
+/**
+ * The one place that reads `process.env`. Everything else receives a `Config`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  TURN_SECRET: z.string().min(16, 'TURN_SECRET must be at least 16 characters').optional(),
+  TURN_URLS: list,
+  STUN_URLS: list,
+  TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  ALLOWED_ORIGINS: list,
+  CALL_RING_TIMEOUT_MS: z.coerce.number().int().min(100).default(45_000),
+  /** bcrypt cost; 12 in production. Tests may lower it to create many users quickly. */
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WEB_DIST_DIR: z.string().optional(),
+  INSTANCE_ID: z.string().optional(),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  nodeEnv: 'development' | 'test' | 'production';
+  isProduction: boolean;
+  host: string;
+  port: number;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  redisUrl: string | undefined;
+  dataDir: string;
+  jwtSecret: string;
+  turn: { secret: string; urls: string[]; stunUrls: string[]; ttlSeconds: number };
+  allowedOrigins: string[];
+  callRingTimeoutMs: number;
+  bcryptCost: number;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  webDistDir: string | undefined;
+  instanceId: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type DevSecrets = { jwtSecret: string; turnSecret: string };
+
+/** Development secrets are generated once and kept in DATA_DIR, never written in the code. */
+function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
+  const file = join(dataDir, 'secrets.json');
+  try {
+    const parsed = z
+      .object({ jwtSecret: z.string().min(32), turnSecret: z.string().min(16) })
+      .parse(JSON.parse(readFileSync(file, 'utf8')));
+    return parsed;
+  } catch {
+    const secrets = {
+      jwtSecret: randomBytes(48).toString('base64url'),
+      turnSecret: randomBytes(32).toString('base64url'),
+    };
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    return secrets;
+  }
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = result.data;
+  const isProduction = env.NODE_ENV === 'production';
+  const dataDir = resolve(env.DATA_DIR);
+
+  let jwtSecret = env.JWT_SECRET;
+  let turnSecret = env.TURN_SECRET;
+  if (isProduction) {
+    const missing = [
+      !jwtSecret && 'JWT_SECRET',
+      !turnSecret && 'TURN_SECRET',
+      env.ALLOWED_ORIGINS.length === 0 && 'ALLOWED_ORIGINS',
+      env.BCRYPT_COST < 12 && 'BCRYPT_COST of at least 12',
+    ].filter((m): m is string => Boolean(m));
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `Refusing to start in production without: ${missing.join(', ')}. ` +
+          'Set them in the environment (see .env.example).',
+      );
+    }
+  } else if (!jwtSecret || !turnSecret) {
+    const dev = loadOrCreateDevSecrets(dataDir);
+    jwtSecret ??= dev.jwtSecret;
+    turnSecret ??= dev.turnSecret;
+  }
+
+  const port = env.PORT;
+  const allowedOrigins =
+    env.ALLOWED_ORIGINS.length > 0
+      ? env.ALLOWED_ORIGINS
+      : [`http://localhost:${port}`, `http://127.0.0.1:${port}`, 'http://localhost:5173', 'http://127.0.0.1:5173'];
+
+  return Object.freeze({
+    nodeEnv: env.NODE_ENV,
+    isProduction,
+    host: env.HOST,
+    port,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    redisUrl: env.REDIS_URL,
+    dataDir,
+    jwtSecret: jwtSecret!,
+    turn: {
+      secret: turnSecret!,
+      urls: env.TURN_URLS,
+      stunUrls: env.STUN_URLS,
+      ttlSeconds: env.TURN_TTL_SECONDS,
+    },
+    allowedOrigins,
+    callRingTimeoutMs: env.CALL_RING_TIMEOUT_MS,
+    bcryptCost: env.BCRYPT_COST,
+    logLevel: env.LOG_LEVEL,
+    webDistDir: env.WEB_DIST_DIR,
+    instanceId: env.INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString('hex')}`,
+  });
+}

@@ -1,0 +1,180 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    displayName: text('display_name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'string' }),
+  },
+  (t) => [
+    // Case-insensitive uniqueness is enforced by the database, so concurrent sign-ups cannot both win.
+    uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
+    index('users_display_name_lower_idx').on(sql`lower(${t.displayName}) text_pattern_ops`),
+  ],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'string' }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'string' }),
+    userAgent: text('user_agent'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+/** Every refresh token ever issued, by hash: a used one presented again reveals theft. */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    usedAt: timestamp('used_at', { withTimezone: true, mode: 'string' }),
+  },
+  (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
+);
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind', { enum: ['direct', 'group'] }).notNull(),
+    title: text('title'),
+    /** For direct conversations: the two user ids, sorted and joined, so get-or-create is race-free. */
+    directKey: text('direct_key'),
+    lastSeq: integer('last_seq').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('conversations_direct_key').on(t.directKey),
+    index('conversations_updated_idx').on(t.updatedAt.desc(), t.id.desc()),
+    check('conversations_kind_check', sql`${t.kind} in ('direct', 'group')`),
+  ],
+);
+
+export const members = pgTable(
+  'conversation_members',
+  {
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    lastReadSeq: integer('last_read_seq').notNull().default(0),
+    joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.userId] }), index('members_user_idx').on(t.userId)],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    senderId: uuid('sender_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: uuid('client_id').notNull(),
+    seq: integer('seq').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('messages_conversation_seq_key').on(t.conversationId, t.seq),
+    uniqueIndex('messages_sender_client_key').on(t.conversationId, t.senderId, t.clientId),
+  ],
+);
+
+/**
+ * The log of record for live events. `id` comes from `event_clock`, a counter row that every
+ * writer increments inside its own transaction: the row lock orders writers, so ids are dense
+ * and become visible in id order (a sequence would hand out ids before commit, out of order).
+ */
+export const events = pgTable(
+  'events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey(),
+    recipients: uuid('recipients').array().notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('events_recipients_idx').using('gin', t.recipients)],
+);
+
+export const eventClock = pgTable(
+  'event_clock',
+  {
+    id: integer('id').primaryKey(),
+    value: bigint('value', { mode: 'number' }).notNull(),
+  },
+  (t) => [check('event_clock_single_row', sql`${t.id} = 1`)],
+);
+
+export const calls = pgTable(
+  'calls',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    callerId: uuid('caller_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    calleeId: uuid('callee_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    media: text('media', { enum: ['audio', 'video'] }).notNull(),
+    state: text('state', { enum: ['ringing', 'active', 'ended'] }).notNull(),
+    endReason: text('end_reason', { enum: ['declined', 'missed', 'hangup', 'busy', 'failed'] }),
+    createdAt: createdAt(),
+    answeredAt: timestamp('answered_at', { withTimezone: true, mode: 'string' }),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'string' }),
+    ringDeadline: timestamp('ring_deadline', { withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (t) => [
+    index('calls_caller_live_idx').on(t.callerId).where(sql`${t.state} <> 'ended'`),
+    index('calls_callee_live_idx').on(t.calleeId).where(sql`${t.state} <> 'ended'`),
+    index('calls_ringing_deadline_idx').on(t.ringDeadline).where(sql`${t.state} = 'ringing'`),
+    index('calls_conversation_idx').on(t.conversationId),
+  ],
+);
+
+/** Presence across instances is a Redis/in-memory concern; this table only remembers the last sighting. */
+export type UserRow = typeof users.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+export type ConversationRow = typeof conversations.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+export type CallRow = typeof calls.$inferSelect;
+export type EventRow = typeof events.$inferSelect;

@@ -1,0 +1,99 @@
+/**
+ * Input schemas shared by the server's procedures and the clients' forms.
+ * API.md states the rules; these schemas are where they are enforced.
+ */
+import { z } from 'zod';
+
+const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
+
+export const id = z.uuid({ message: 'Must be a UUID' });
+export const email = z
+  .string()
+  .trim()
+  .max(254, 'Email is too long')
+  .pipe(z.email({ message: 'Enter a valid email address' }));
+export const password = z
+  .string()
+  .min(8, 'Password must be at least 8 characters')
+  .refine((p) => utf8Bytes(p) <= 72, 'Password must be at most 72 bytes');
+export const displayName = z
+  .string()
+  .trim()
+  .min(1, 'Display name is required')
+  .max(64, 'Display name must be at most 64 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'Display name cannot contain control characters');
+
+export const registerInput = z.strictObject({ email, password, displayName });
+export const loginInput = z.strictObject({ email, password: z.string().min(1).max(1024) });
+
+export const userSearchInput = z.strictObject({
+  query: z.string().trim().min(1, 'Type at least one character').max(254),
+  limit: z.number().int().min(1).max(50).default(20),
+});
+export const byIdInput = z.strictObject({ id });
+export const updateProfileInput = z.strictObject({ displayName: displayName.optional() });
+
+export const groupTitle = z
+  .string()
+  .trim()
+  .min(1, 'Title is required')
+  .max(100, 'Title must be at most 100 characters');
+
+export const conversationListInput = z
+  .strictObject({
+    limit: z.number().int().min(1).max(100).default(30),
+    cursor: z.string().max(200).nullish(),
+  })
+  .default({ limit: 30 });
+export const openDirectInput = z.strictObject({ userId: id });
+export const createGroupInput = z.strictObject({
+  title: groupTitle,
+  memberIds: z.array(id).min(1, 'Add at least one member').max(255, 'At most 255 other members'),
+});
+export const addMembersInput = z.strictObject({
+  conversationId: id,
+  userIds: z.array(id).min(1).max(255),
+});
+export const renameInput = z.strictObject({ conversationId: id, title: groupTitle });
+export const conversationIdInput = z.strictObject({ conversationId: id });
+
+export const messageBody = z
+  .string()
+  .trim()
+  .min(1, 'Message cannot be empty')
+  .max(4000, 'Message must be at most 4000 characters');
+export const sendMessageInput = z.strictObject({ conversationId: id, clientId: id, body: messageBody });
+export const listMessagesInput = z.strictObject({
+  conversationId: id,
+  beforeSeq: z.number().int().min(1).max(2_147_483_647).optional(),
+  limit: z.number().int().min(1).max(100).default(50),
+});
+export const markReadInput = z.strictObject({
+  conversationId: id,
+  seq: z.number().int().min(0).max(2_147_483_647),
+});
+export const onEventInput = z
+  .strictObject({ lastEventId: z.string().regex(/^\d{1,18}$/, 'Not a Parley event id').nullish() })
+  .optional();
+
+export const callMedia = z.enum(['audio', 'video']);
+export const startCallInput = z.strictObject({ conversationId: id, media: callMedia });
+export const callIdInput = z.strictObject({ callId: id });
+export const callSignal = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.enum(['offer', 'answer']), sdp: z.string().min(1).max(100_000) }),
+  z.strictObject({
+    type: z.literal('ice'),
+    candidate: z.strictObject({
+      candidate: z.string().max(2000),
+      sdpMid: z.string().max(100).nullish(),
+      sdpMLineIndex: z.number().int().min(0).max(1000).nullish(),
+      usernameFragment: z.string().max(256).nullish(),
+    }),
+  }),
+]);
+export const signalInput = z.strictObject({ callId: id, signal: callSignal });
+
+export type RegisterInput = z.infer<typeof registerInput>;
+export type LoginInput = z.infer<typeof loginInput>;
+export type CallSignal = z.infer<typeof callSignal>;
+export type CallMedia = z.infer<typeof callMedia>;
