@@ -45,12 +45,19 @@ type Session = { accessToken: string; expiresAt: number };
 
 export interface ParleyClient {
   api: TRPCClient<AppRouter>;
+  /**
+   * The links behind `api` (session tracking, HTTP batch, WebSocket), for a second tRPC client
+   * that must share this one's session and socket, e.g. `@trpc/react-query`'s `trpc.createClient({ links })`.
+   */
+  links: TRPCLink<AppRouter>[];
   /** The current access token, refreshed first when it is about to expire. */
   getAccessToken(): Promise<string | null>;
   /** Adopts a session obtained elsewhere (e.g. a token handed to a CLI). */
   setSession(result: Pick<AuthResult, 'accessToken' | 'accessTokenExpiresAt'> | null): void;
   /** Closes and reopens the WebSocket, e.g. after signing in, so it carries the new identity. */
   reconnect(): void;
+  /** The cookies a `jar` client holds (null in a browser, which keeps its own). */
+  cookieJar: ReadonlyMap<string, string> | null;
   close(): Promise<void>;
 }
 
@@ -170,24 +177,25 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
     },
   });
 
-  const api = createTRPCClient<AppRouter>({
-    links: [
-      sessionLink,
-      splitLink({
-        // Sign-in and refresh always travel over HTTP: only HTTP can set cookies.
-        condition: (op) =>
-          op.type === 'subscription' || (opts.transport === 'ws' && !AUTH_RESULT_PATHS.has(op.path)),
-        true: wsDelegate,
-        false: httpTerminal,
-      }),
-    ],
-  });
+  const links: TRPCLink<AppRouter>[] = [
+    sessionLink,
+    splitLink({
+      // Sign-in and refresh always travel over HTTP: only HTTP can set cookies.
+      condition: (op) =>
+        op.type === 'subscription' || (opts.transport === 'ws' && !AUTH_RESULT_PATHS.has(op.path)),
+      true: wsDelegate,
+      false: httpTerminal,
+    }),
+  ];
+  const api = createTRPCClient<AppRouter>({ links });
 
   return {
     api,
+    links,
     getAccessToken,
     setSession: adopt,
     reconnect,
+    cookieJar: jar?.cookies ?? null,
     async close() {
       closed = true;
       clearTimeout(refreshTimer);

@@ -4,3 +4,4 @@ export type { UserRow, SessionRow, ConversationRow, MessageRow, CallRow, EventRo
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isUniqueViolation } from './errors.js';
+export * from './queries/admin.js';

@@ -1,0 +1,138 @@
+/**
+ * Test harness: real servers on real sockets, on PGlite or a throwaway PostgreSQL database.
+ * The test runner (scripts/test.mjs) says where PostgreSQL and Redis are through PARLEY_TEST_*.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createParleyClient, type ParleyClient, type ParleyClientOptions } from '@parley/client';
+import { loadConfig, type Config } from '@parley/config';
+import { countRows } from '@parley/db';
+import postgres from 'postgres';
+import WebSocket from 'ws';
+import { startServer, type ParleyServer } from '../src/server.js';
+
+export const TEST_PG_URL = process.env.PARLEY_TEST_PG_URL || '';
+export const TEST_REDIS_URL = process.env.PARLEY_TEST_REDIS_URL || '';
+
+export type DbKind = 'pglite' | 'postgres';
+/** The databases this run can test against: PGlite always, PostgreSQL when it runs. */
+export const DB_KINDS: DbKind[] = TEST_PG_URL ? ['pglite', 'postgres'] : ['pglite'];
+
+/** A fresh PostgreSQL database for one test file, dropped afterwards. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `parley_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const admin = postgres(TEST_PG_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(TEST_PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface TestServerOptions {
+  db: DbKind;
+  /** Share one PostgreSQL database between servers (multi-instance tests). */
+  databaseUrl?: string;
+  redis?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface TestServer {
+  server: ParleyServer;
+  config: Config;
+  url: string;
+  databaseUrl: string | undefined;
+  client(opts?: Partial<ParleyClientOptions>): ParleyClient;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(opts: TestServerOptions): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  let ownDb: Awaited<ReturnType<typeof createTestDatabase>> | null = null;
+  let databaseUrl = opts.databaseUrl;
+  if (opts.db === 'postgres' && !databaseUrl) {
+    ownDb = await createTestDatabase();
+    databaseUrl = ownDb.url;
+  }
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    BCRYPT_COST: '4',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    TURN_SECRET: 'test-turn-secret-0123456789',
+    ...opts.env,
+  });
+  const server = await startServer(config);
+  const clients: ParleyClient[] = [];
+  return {
+    server,
+    config,
+    url: server.url,
+    databaseUrl,
+    client(clientOpts = {}) {
+      const c = createParleyClient({
+        url: server.url,
+        cookies: 'jar',
+        // The `ws` package implements the WebSocket the client needs; its types differ only in extras.
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        retryDelayMs: () => 50,
+        ...clientOpts,
+      });
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+      await ownDb?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${Date.now().toString(36)}-${++counter}-${randomUUID().slice(0, 6)}@example.test`;
+
+/** Registers a new user through a fresh client and returns both. */
+export async function signUp(t: TestServer, displayName = `User ${++counter}`, clientOpts: Partial<ParleyClientOptions> = {}) {
+  const client = t.client(clientOpts);
+  const email = uniqueEmail();
+  const result = await client.api.auth.register.mutate({ email, password: 'correct horse battery', displayName });
+  return { client, user: result.user, email, password: 'correct horse battery', accessToken: result.accessToken };
+}
+
+/** The tRPC error code of a rejected promise. */
+export async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { data?: { code?: string } }).data?.code ?? `not a tRPC error: ${String(err)}`;
+  }
+  return 'no error';
+}
+
+/** Counts rows in every table, to show that a rejected call changed nothing. */
+export const tableCounts = (t: TestServer) => countRows(t.server.database.db);
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20 } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error('waitFor timed out');
+    await sleep(intervalMs);
+  }
+}

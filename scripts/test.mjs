@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Runs every test: the type check over the whole workspace, then vitest.
+// Tests use the local PostgreSQL and Redis when they answer; under CI they must.
+import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+
+const reachable = (port) =>
+  new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 1000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+
+const env = { ...process.env };
+env.PARLEY_TEST_PG_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
+env.PARLEY_TEST_REDIS_URL ??= 'redis://127.0.0.1:6379';
+const [pg, redis] = await Promise.all([reachable(5432), reachable(6379)]);
+if (!pg || !redis) {
+  const missing = [!pg && 'PostgreSQL (127.0.0.1:5432)', !redis && 'Redis (127.0.0.1:6379)'].filter(Boolean);
+  if (process.env.CI) {
+    console.error(`CI needs ${missing.join(' and ')}, which did not answer.`);
+    process.exit(1);
+  }
+  console.warn(`\n  ${missing.join(' and ')} not running: those tests are skipped; PGlite tests still run.\n`);
+  if (!pg) env.PARLEY_TEST_PG_URL = '';
+  if (!redis) env.PARLEY_TEST_REDIS_URL = '';
+}
+
+const run = (cmd, args) => {
+  console.log(`\n$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+
+run('pnpm', ['exec', 'tsc', '-p', 'tsconfig.json']);
+run('pnpm', ['exec', 'vitest', 'run', ...process.argv.slice(2)]);
