@@ -1,0 +1,39 @@
+const PALETTE = ['#4f5bd5', '#0f8b8d', '#c2410c', '#7c3aed', '#15803d', '#be185d', '#0369a1', '#a16207'];
+
+function hash(s: string) {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+  return Math.abs(h);
+}
+
+export function initials(name: string) {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const first = parts[0]?.[0] ?? '?';
+  const last = parts.length > 1 ? parts[parts.length - 1]![0] : '';
+  return (first + (last ?? '')).toUpperCase();
+}
+
+export function Avatar({
+  name,
+  seed,
+  size = 40,
+  online,
+  group = false,
+}: {
+  name: string;
+  seed: string;
+  size?: number;
+  online?: boolean | undefined;
+  group?: boolean;
+}) {
+  return (
+    <span
+      className={`avatar${group ? ' group' : ''}`}
+      style={{ width: size, height: size, fontSize: Math.round(size * 0.38), background: PALETTE[hash(seed) % PALETTE.length] }}
+      aria-hidden="true"
+    >
+      {initials(name)}
+      {online !== undefined && <span className={`presence-dot${online ? ' online' : ''}`} />}
+    </span>
+  );
+}

@@ -1,0 +1,166 @@
+import { loginInput, registerInput } from '@parley/validators';
+import { useId, useState, type FormEvent } from 'react';
+import { fieldErrorsOf, humanError, type FieldErrors } from '../errors';
+import { useSession } from '../session';
+import { trpc } from '../trpc';
+
+type Mode = 'signIn' | 'register';
+
+export function AuthPage({ notice }: { notice?: string | undefined }) {
+  const { signedIn } = useSession();
+  const [mode, setMode] = useState<Mode>('signIn');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [showPassword, setShowPassword] = useState(false);
+  const [clientErrors, setClientErrors] = useState<FieldErrors>({});
+
+  const login = trpc.auth.login.useMutation({ onSuccess: (r) => signedIn(r.user) });
+  const register = trpc.auth.register.useMutation({ onSuccess: (r) => signedIn(r.user) });
+  const active = mode === 'signIn' ? login : register;
+  const serverErrors = fieldErrorsOf(active.error);
+  const errors: FieldErrors = { ...serverErrors, ...clientErrors };
+  const formError = active.error && Object.keys(serverErrors).length === 0
+    ? humanError(active.error, mode === 'signIn' ? 'login' : 'register')
+    : null;
+
+  const switchMode = (m: Mode) => {
+    setMode(m);
+    setClientErrors({});
+    login.reset();
+    register.reset();
+  };
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (active.isPending) return;
+    active.reset();
+    const parsed =
+      mode === 'signIn'
+        ? loginInput.safeParse({ email, password })
+        : registerInput.safeParse({ email, password, displayName });
+    if (!parsed.success) {
+      const next: FieldErrors = {};
+      for (const issue of parsed.error.issues) {
+        const key = String(issue.path[0] ?? 'form');
+        next[key] ??= key === 'password' && mode === 'signIn' ? 'Enter your password' : issue.message;
+      }
+      setClientErrors(next);
+      const first = document.getElementById(`${baseId}-${Object.keys(next)[0]}`);
+      first?.focus();
+      return;
+    }
+    setClientErrors({});
+    if (mode === 'signIn') login.mutate({ email, password });
+    else register.mutate({ email, password, displayName });
+  };
+
+  const baseId = useId();
+  const field = (name: string) => ({
+    id: `${baseId}-${name}`,
+    'aria-invalid': errors[name] ? true : undefined,
+    'aria-describedby': errors[name] ? `${baseId}-${name}-error` : undefined,
+  });
+  const errorFor = (name: string) =>
+    errors[name] ? (
+      <p className="field-error" id={`${baseId}-${name}-error`}>
+        {errors[name]}
+      </p>
+    ) : null;
+
+  return (
+    <main className="auth">
+      <div className="auth-card">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          <span>Parley</span>
+        </div>
+        <h1>{mode === 'signIn' ? 'Welcome back' : 'Create your account'}</h1>
+        <p className="muted">
+          {mode === 'signIn' ? 'Sign in to pick up your conversations.' : 'It takes a few seconds. No phone number needed.'}
+        </p>
+
+        <div className="segmented" role="tablist" aria-label="Account">
+          <button type="button" role="tab" aria-selected={mode === 'signIn'} onClick={() => switchMode('signIn')}>
+            Sign in
+          </button>
+          <button type="button" role="tab" aria-selected={mode === 'register'} onClick={() => switchMode('register')}>
+            Create account
+          </button>
+        </div>
+
+        {notice && !active.error && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
+        {formError && (
+          <p className="form-error" role="alert">
+            {formError}
+          </p>
+        )}
+
+        <form onSubmit={submit} noValidate>
+          <label htmlFor={`${baseId}-email`}>Email</label>
+          <input
+            {...field('email')}
+            type="email"
+            name="email"
+            autoComplete={mode === 'signIn' ? 'username' : 'email'}
+            inputMode="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+            autoFocus
+          />
+          {errorFor('email')}
+
+          {mode === 'register' && (
+            <>
+              <label htmlFor={`${baseId}-displayName`}>Display name</label>
+              <input
+                {...field('displayName')}
+                type="text"
+                name="displayName"
+                autoComplete="nickname"
+                maxLength={64}
+                value={displayName}
+                onChange={(e) => setDisplayName(e.target.value)}
+                required
+              />
+              {errorFor('displayName')}
+            </>
+          )}
+
+          <label htmlFor={`${baseId}-password`}>Password</label>
+          <div className="password-row">
+            <input
+              {...field('password')}
+              type={showPassword ? 'text' : 'password'}
+              name="password"
+              autoComplete={mode === 'signIn' ? 'current-password' : 'new-password'}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
+            <button
+              type="button"
+              className="ghost small"
+              aria-pressed={showPassword}
+              aria-label={showPassword ? 'Hide password' : 'Show password'}
+              onClick={() => setShowPassword((v) => !v)}
+            >
+              {showPassword ? 'Hide' : 'Show'}
+            </button>
+          </div>
+          {mode === 'register' && !errors.password && <p className="hint">At least 8 characters.</p>}
+          {errorFor('password')}
+
+          <button type="submit" className="primary wide" disabled={active.isPending}>
+            {active.isPending ? (mode === 'signIn' ? 'Signing in…' : 'Creating account…') : mode === 'signIn' ? 'Sign in' : 'Create account'}
+          </button>
+        </form>
+      </div>
+    </main>
+  );
+}

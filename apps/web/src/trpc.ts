@@ -1,0 +1,54 @@
+import { createParleyClient, type AppRouter, type RouterOutputs } from '@parley/client';
+import { QueryClient } from '@tanstack/react-query';
+import { createTRPCReact, type TRPCClientErrorLike } from '@trpc/react-query';
+
+export type { AppRouter, RouterInputs, RouterOutputs } from '@parley/client';
+export type User = RouterOutputs['auth']['me'];
+export type ApiError = TRPCClientErrorLike<AppRouter>;
+
+export const trpc = createTRPCReact<AppRouter>();
+
+type ConnectionState = 'connecting' | 'open' | 'closed';
+type SessionEndedListener = () => void;
+const connectionListeners = new Set<(s: ConnectionState) => void>();
+const sessionEndedListeners = new Set<SessionEndedListener>();
+let connectionState: ConnectionState = 'connecting';
+
+/** One Parley client for the page: its links carry the session, refresh and the WebSocket. */
+export const parley = createParleyClient({
+  url: window.location.origin,
+  cookies: 'browser',
+  onSessionEnded: () => sessionEndedListeners.forEach((l) => l()),
+  onConnectionChange: (state) => {
+    connectionState = state;
+    connectionListeners.forEach((l) => l(state));
+  },
+});
+
+export const trpcClient = trpc.createClient({ links: parley.links });
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (count, err) => {
+        const code = (err as Partial<ApiError>).data?.code;
+        if (code && ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_REQUEST'].includes(code)) return false;
+        return count < 3;
+      },
+      refetchOnWindowFocus: false,
+      staleTime: 10_000,
+    },
+    mutations: { retry: false },
+  },
+});
+
+export function onConnectionChange(listener: (s: ConnectionState) => void) {
+  connectionListeners.add(listener);
+  return () => void connectionListeners.delete(listener);
+}
+export const getConnectionState = () => connectionState;
+
+export function onSessionEnded(listener: SessionEndedListener) {
+  sessionEndedListeners.add(listener);
+  return () => void sessionEndedListeners.delete(listener);
+}
