@@ -7,13 +7,18 @@
  * client under test relays to itself through 127.0.0.1. Never copy these flags to production.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const TURNSERVER_BIN = process.env.TURNSERVER_BIN ?? 'turnserver';
 export const UCLIENT_BIN = process.env.TURNUTILS_UCLIENT_BIN ?? 'turnutils_uclient';
+/** The repository's coturn directory (production config, template, entrypoint). */
+export const COTURN_DIR = fileURLToPath(new URL('../../../coturn/', import.meta.url));
+export const COTURN_ENTRYPOINT = join(COTURN_DIR, 'entrypoint.sh');
 
 export interface RunningCoturn {
   port: number;
@@ -34,7 +39,6 @@ async function freePort(): Promise<number> {
         srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
       });
     });
-    const { createSocket } = await import('node:dgram');
     const udpFree = await new Promise<boolean>((resolve) => {
       const sock = createSocket('udp4');
       sock.once('error', () => resolve(false));
@@ -89,21 +93,67 @@ export async function startCoturn(opts: {
     `--userdb=${join(dir, 'turndb')}`,
     ...(opts.extraArgs ?? []),
   ];
+  return launch({ command: TURNSERVER_BIN, args, env: process.env, port, dir, timeoutMs: opts.timeoutMs });
+}
 
+/**
+ * The production configuration (coturn/turnserver.conf + the rendered template) started
+ * through coturn/entrypoint.sh, with only what a test must change overridden on the command
+ * line: a free loopback port, loopback relay, no TLS (no certificate here), private pid and
+ * database files. Loopback peers stay refused, as in production.
+ */
+export async function startProductionCoturn(opts: {
+  secret: string;
+  realm?: string;
+  timeoutMs?: number;
+}): Promise<RunningCoturn> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'parley-coturn-prod-'));
+  const args = [
+    COTURN_ENTRYPOINT,
+    `--listening-port=${port}`,
+    '--listening-ip=127.0.0.1',
+    '--relay-ip=127.0.0.1',
+    '--no-tls',
+    '--no-dtls',
+    `--pidfile=${join(dir, 'turnserver.pid')}`,
+    `--userdb=${join(dir, 'turndb')}`,
+  ];
+  const env = {
+    ...process.env,
+    TURN_SECRET: opts.secret,
+    TURN_REALM: opts.realm ?? 'parley.test',
+    TURN_EXTERNAL_IP: '',
+    COTURN_RENDERED_CONF: join(dir, 'rendered.conf'),
+    TURNSERVER_BIN,
+  };
+  return launch({ command: 'sh', args, env, port, dir, timeoutMs: opts.timeoutMs });
+}
+
+async function launch(opts: {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  port: number;
+  dir: string;
+  timeoutMs?: number | undefined;
+}): Promise<RunningCoturn> {
+  const { port, dir } = opts;
   let output = '';
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   let child: ChildProcess;
   try {
-    child = spawn(TURNSERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(opts.command, opts.args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  let failure: Error | null = null;
+  child.once('error', (e) => (failure = new Error(`Could not start ${opts.command}: ${e.message}`)));
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (output += d));
   const exitedPromise = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       exited = { code, signal };
       resolve();
     }),
@@ -116,10 +166,10 @@ export async function startCoturn(opts: {
   const stop = () => {
     stopped ??= (async () => {
       process.removeListener('exit', killOnExit);
-      if (!exited) {
+      if (!exited && child.pid !== undefined) {
         child.kill('SIGTERM');
-        const killed = await Promise.race([exitedPromise.then(() => true), sleep(3000).then(() => false)]);
-        if (!killed) {
+        const done = await Promise.race([exitedPromise.then(() => true), sleep(3000).then(() => false)]);
+        if (!done) {
           child.kill('SIGKILL');
           await exitedPromise;
         }
@@ -130,15 +180,13 @@ export async function startCoturn(opts: {
   };
 
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  let failure: Error | null = null;
-  spawnError.then((e) => (failure = new Error(`Could not start ${TURNSERVER_BIN}: ${e.message}`)));
   for (;;) {
     if (failure) break;
     if (exited) {
       failure = new Error(`turnserver exited early (${JSON.stringify(exited)}):\n${output}`);
       break;
     }
-    // The TCP listener opens after the relay and auth threads are set up.
+    // The TCP listener opens once the relay and auth threads are set up.
     if (await canConnect(port)) break;
     if (Date.now() > deadline) {
       failure = new Error(`turnserver did not listen on 127.0.0.1:${port} in time:\n${output}`);
