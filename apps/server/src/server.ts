@@ -50,6 +50,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
   logger.info({ database: database.kind }, 'Database ready (migrations applied)');
   const services = createServices({ config, database, logger });
+  await services.start();
 
   const app = Fastify({
     loggerInstance: logger,

@@ -1,4 +1,4 @@
-import type { UserRow } from '@parley/db';
+import type { MessageRow, UserRow } from '@parley/db';
 
 /** Timestamps leave the API as ISO-8601 UTC, whatever text form the driver returned. */
 export const iso = (value: string | Date) => new Date(value).toISOString();
@@ -14,3 +14,43 @@ export function toPublicUser(row: Pick<UserRow, 'id' | 'displayName' | 'lastSeen
   return { id: row.id, displayName: row.displayName, online, lastSeenAt: isoOrNull(row.lastSeenAt) };
 }
 export type PublicUser = ReturnType<typeof toPublicUser>;
+
+export function toMessage(row: MessageRow) {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    senderId: row.senderId,
+    clientId: row.clientId,
+    seq: row.seq,
+    body: row.body,
+    createdAt: iso(row.createdAt),
+  };
+}
+export type Message = ReturnType<typeof toMessage>;
+
+/** What every member sees alike; the per-viewer fields are computed from it. */
+export interface ConversationSnapshot {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  members: { id: string; displayName: string; lastSeenAt: string | null; lastReadSeq: number }[];
+  lastMessage: Message | null;
+  lastSeq: number;
+  updatedAt: string;
+}
+
+export function toConversation(snapshot: ConversationSnapshot, viewerId: string, online: Set<string>) {
+  const me = snapshot.members.find((m) => m.id === viewerId);
+  const lastReadSeq = me?.lastReadSeq ?? 0;
+  return {
+    id: snapshot.id,
+    kind: snapshot.kind,
+    title: snapshot.title,
+    members: snapshot.members.map((m) => toPublicUser(m, online.has(m.id))),
+    lastMessage: snapshot.lastMessage,
+    unreadCount: me ? Math.max(0, snapshot.lastSeq - lastReadSeq) : 0,
+    lastReadSeq,
+    updatedAt: snapshot.updatedAt,
+  };
+}
+export type Conversation = ReturnType<typeof toConversation>;

@@ -1,11 +1,15 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { authRouter } from './routers/auth.js';
+import { conversationsRouter } from './routers/conversations.js';
+import { messagesRouter } from './routers/messages.js';
 import { usersRouter } from './routers/users.js';
 import { router } from './trpc.js';
 
 export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
+  conversations: conversationsRouter,
+  messages: messagesRouter,
 });
 
 export type AppRouter = typeof appRouter;

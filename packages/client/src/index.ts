@@ -203,3 +203,4 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
     },
   };
 }
+export { followEvents, type EventFollower, type ParleyEvent } from './events.js';

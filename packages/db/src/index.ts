@@ -5,3 +5,6 @@ export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isUniqueViolation } from './errors.js';
 export * from './queries/admin.js';
+export * from './queries/events.js';
+export * from './queries/conversations.js';
+export * from './queries/messages.js';

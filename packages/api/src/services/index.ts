@@ -6,7 +6,11 @@ import { LocalBus, RedisBus, type Bus } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../rate-limit.js';
 import { ConnectionRegistry } from '../realtime/connections.js';
+import { EphemeralHub } from '../events/ephemeral.js';
+import { EventLog } from '../events/event-log.js';
 import { AuthService } from './auth.js';
+import { ConversationService } from './conversations.js';
+import { MessageService, type Typing } from './messages.js';
 import { PresenceService } from './presence.js';
 import { UserService } from './users.js';
 
@@ -22,6 +26,12 @@ export interface Services {
   presence: PresenceService;
   auth: AuthService;
   users: UserService;
+  events: EventLog;
+  typing: EphemeralHub<Typing>;
+  conversations: ConversationService;
+  messages: MessageService;
+  /** Starts the background readers (the event log); call once before serving. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,6 +55,10 @@ export function createServices(opts: { config: Config; database: Database; logge
     onSessionsRevoked: (ids) => connections.revoke(ids),
   });
   const users = new UserService({ db, presence });
+  const events = new EventLog({ db, bus, logger });
+  const typing = new EphemeralHub<Typing>(bus, 'typing');
+  const conversations = new ConversationService({ db, events, presence });
+  const messages = new MessageService({ db, events, typing, conversations });
 
   return {
     config,
@@ -58,7 +72,14 @@ export function createServices(opts: { config: Config; database: Database; logge
     presence,
     auth,
     users,
+    events,
+    typing,
+    conversations,
+    messages,
+    start: () => events.start(),
     async close() {
+      events.stop();
+      typing.close();
       connections.close();
       if (limiter instanceof MemoryRateLimiter) limiter.close();
       await hasher.close();

@@ -1,0 +1,129 @@
+import { tracked } from '@trpc/server';
+import {
+  advanceReadSeq,
+  appendEvent,
+  eventsForUserAfter,
+  findConversationForMember,
+  findMessageByClientId,
+  insertMessage,
+  listMessages,
+  lockConversation,
+  memberIds,
+  type Db,
+} from '@parley/db';
+import type { EphemeralHub } from '../events/ephemeral.js';
+import type { EventLog, LoggedEvent } from '../events/event-log.js';
+import { SubscriptionQueue } from '../events/queue.js';
+import { toMessage, type Conversation, type Message } from '../presenters.js';
+import { notFound, type ConversationService, type ConversationUpdated } from './conversations.js';
+
+export type MessageNew = { type: 'message.new'; message: Message };
+export type MessageRead = { type: 'message.read'; conversationId: string; userId: string; seq: number };
+export type Typing = { type: 'typing'; conversationId: string; userId: string };
+type StoredEvent = MessageNew | MessageRead | ConversationUpdated;
+/** What `messages.onEvent` yields, after per-viewer projection. */
+export type UserEvent = MessageNew | MessageRead | { type: 'conversation.updated'; conversation: Conversation };
+
+const REPLAY_PAGE = 500;
+
+export class MessageService {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      events: EventLog;
+      typing: EphemeralHub<Typing>;
+      conversations: ConversationService;
+    },
+  ) {}
+
+  /**
+   * Stores a message with the next seq, exactly once per clientId, and answers only after commit.
+   * The conversation row lock serializes senders of one conversation, so a retry racing the
+   * original finds it rather than making a second.
+   */
+  async send(senderId: string, input: { conversationId: string; clientId: string; body: string }): Promise<Message> {
+    const result = await this.deps.db.transaction(async (tx) => {
+      const conversation = await lockConversation(tx, input.conversationId);
+      if (!conversation || !(await findConversationForMember(tx, input.conversationId, senderId))) throw notFound();
+      const existing = await findMessageByClientId(tx, input.conversationId, senderId, input.clientId);
+      if (existing) return { message: toMessage(existing), event: null };
+      const message = toMessage(await insertMessage(tx, { ...input, senderId }));
+      const recipients = await memberIds(tx, input.conversationId);
+      const payload: MessageNew = { type: 'message.new', message };
+      const id = await appendEvent(tx, recipients, payload);
+      return { message, event: { id, recipients, payload } };
+    });
+    if (result.event) this.deps.events.published(result.event);
+    return result.message;
+  }
+
+  async list(userId: string, input: { conversationId: string; beforeSeq?: number | undefined; limit: number }) {
+    if (!(await findConversationForMember(this.deps.db, input.conversationId, userId))) throw notFound();
+    const page = await listMessages(this.deps.db, input.conversationId, input.beforeSeq, input.limit);
+    return { items: page.items.map(toMessage), hasMore: page.hasMore };
+  }
+
+  async markRead(userId: string, conversationId: string, seq: number) {
+    const result = await this.deps.db.transaction(async (tx) => {
+      const before = await findConversationForMember(tx, conversationId, userId);
+      if (!before) throw notFound();
+      const lastReadSeq = (await advanceReadSeq(tx, conversationId, userId, seq)) ?? before.lastReadSeq;
+      if (lastReadSeq <= before.lastReadSeq) return { lastReadSeq, event: null };
+      const recipients = await memberIds(tx, conversationId);
+      const payload: MessageRead = { type: 'message.read', conversationId, userId, seq: lastReadSeq };
+      return { lastReadSeq, event: { id: await appendEvent(tx, recipients, payload), recipients, payload } };
+    });
+    if (result.event) this.deps.events.published(result.event);
+    return { lastReadSeq: result.lastReadSeq };
+  }
+
+  async typing(userId: string, conversationId: string) {
+    if (!(await findConversationForMember(this.deps.db, conversationId, userId))) throw notFound();
+    const others = (await memberIds(this.deps.db, conversationId)).filter((id) => id !== userId);
+    this.deps.typing.send(others, { type: 'typing', conversationId, userId });
+    return { ok: true as const };
+  }
+
+  /**
+   * The user's event stream. Listens to the live log first, then replays what the client missed
+   * from PostgreSQL, then goes on with live events, skipping any id already yielded: the other
+   * order would lose what arrives in between.
+   */
+  async *events(userId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined) {
+    type Item = { logged: LoggedEvent } | { typing: Typing };
+    const queue = new SubscriptionQueue<Item>(signal);
+    const stopLive = this.deps.events.listen(userId, (logged) => queue.push({ logged }));
+    const stopTyping = this.deps.typing.listen(userId, (typing) => queue.push({ typing }));
+    try {
+      let last = lastEventId ? Number(lastEventId) : this.deps.events.position;
+      if (lastEventId) {
+        for (;;) {
+          const rows = await eventsForUserAfter(this.deps.db, userId, last, REPLAY_PAGE);
+          for (const row of rows) {
+            last = row.id;
+            yield tracked(String(row.id), await this.project(row.payload as StoredEvent, userId));
+          }
+          if (rows.length < REPLAY_PAGE || signal?.aborted) break;
+        }
+      }
+      for await (const item of queue.drain()) {
+        if ('typing' in item) {
+          yield item.typing;
+          continue;
+        }
+        if (item.logged.id <= last) continue;
+        last = item.logged.id;
+        yield tracked(String(item.logged.id), await this.project(item.logged.payload as StoredEvent, userId));
+      }
+    } finally {
+      stopLive();
+      stopTyping();
+    }
+  }
+
+  private async project(event: StoredEvent, viewerId: string): Promise<UserEvent> {
+    if (event.type !== 'conversation.updated') return event;
+    const [conversation] = await this.deps.conversations.project([event.conversation], viewerId);
+    return { type: 'conversation.updated', conversation: conversation! };
+  }
+}

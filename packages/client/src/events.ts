@@ -1,0 +1,66 @@
+import type { TRPCClient } from '@trpc/client';
+import type { AppRouter, RouterOutputs } from '@parley/api';
+
+type Delivered = RouterOutputs['messages']['onEvent'] extends AsyncIterable<infer T, unknown, unknown> ? T : never;
+/** An event of `messages.onEvent`, unwrapped from its tracking envelope. */
+export type ParleyEvent = Exclude<Delivered, { id: string }> | Extract<Delivered, { id: string }>['data'];
+
+export interface EventFollower {
+  /** The id of the last tracked event handed to `onEvent`: persist it to resume later. */
+  readonly lastEventId: string | null;
+  stop(): void;
+}
+
+/**
+ * Follows the user's event stream and never loses or repeats an event: every (re)subscription
+ * carries the last id seen, the server replays what was missed, and ids at or below it are dropped.
+ * tRPC's socket resubscribes by itself after a drop; this also restarts after an error.
+ */
+export function followEvents(
+  api: TRPCClient<AppRouter>,
+  handlers: {
+    lastEventId?: string | null;
+    onEvent: (event: ParleyEvent, id: string | null) => void;
+    onStarted?: () => void;
+    onError?: (err: unknown) => void;
+  },
+): EventFollower {
+  let last = handlers.lastEventId ?? null;
+  let stopped = false;
+  let subscription: { unsubscribe(): void } | null = null;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+
+  const restart = () => {
+    subscription?.unsubscribe();
+    if (!stopped) retry = setTimeout(start, 250);
+  };
+  const start = () => {
+    subscription = api.messages.onEvent.subscribe(last ? { lastEventId: last } : undefined, {
+      onStarted: () => handlers.onStarted?.(),
+      onData: (envelope) => {
+        if (typeof envelope === 'object' && envelope !== null && 'id' in envelope && 'data' in envelope) {
+          if (last !== null && Number(envelope.id) <= Number(last)) return;
+          last = envelope.id;
+          handlers.onEvent(envelope.data, envelope.id);
+        } else handlers.onEvent(envelope, null);
+      },
+      onError: (err) => {
+        handlers.onError?.(err);
+        if ((err as { data?: { code?: string } }).data?.code !== 'UNAUTHORIZED') restart();
+      },
+      onComplete: restart,
+    });
+  };
+  start();
+
+  return {
+    get lastEventId() {
+      return last;
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(retry);
+      subscription?.unsubscribe();
+    },
+  };
+}
