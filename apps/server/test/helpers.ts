@@ -136,3 +136,10 @@ export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_0
     await sleep(intervalMs);
   }
 }
+
+/** A WebSocket client on server `t` signed in with an access token obtained elsewhere. */
+export function wsClientAs(t: TestServer, accessToken: string) {
+  const client = t.client({ transport: 'ws' });
+  client.setSession({ accessToken, accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString() });
+  return client;
+}

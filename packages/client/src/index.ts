@@ -17,8 +17,10 @@ export type { AppRouter, RouterInputs, RouterOutputs } from '@parley/api';
 
 export type AuthResult = RouterOutputs['auth']['login'];
 
-/** Refresh this long before the access token expires. */
+/** Refresh this long before the access token expires (less for very short-lived tokens). */
 const REFRESH_MARGIN_MS = 60_000;
+const marginFor = (s: { expiresAt: number; issuedAt: number }) =>
+  Math.min(REFRESH_MARGIN_MS, (s.expiresAt - s.issuedAt) / 4);
 const AUTH_RESULT_PATHS = new Set(['auth.login', 'auth.register', 'auth.refresh']);
 const SIGN_OUT_PATHS = new Set(['auth.logout', 'auth.logoutAll']);
 
@@ -41,7 +43,7 @@ export interface ParleyClientOptions {
   retryDelayMs?: (attempt: number) => number;
 }
 
-type Session = { accessToken: string; expiresAt: number };
+type Session = { accessToken: string; expiresAt: number; issuedAt: number };
 
 export interface ParleyClient {
   api: TRPCClient<AppRouter>;
@@ -79,9 +81,11 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
 
   const adopt = (result: { accessToken: string; accessTokenExpiresAt: string } | null) => {
     clearTimeout(refreshTimer);
-    session = result ? { accessToken: result.accessToken, expiresAt: Date.parse(result.accessTokenExpiresAt) } : null;
+    session = result
+      ? { accessToken: result.accessToken, expiresAt: Date.parse(result.accessTokenExpiresAt), issuedAt: Date.now() }
+      : null;
     if (session && !closed) {
-      const delay = Math.max(0, session.expiresAt - Date.now() - REFRESH_MARGIN_MS);
+      const delay = Math.max(0, session.expiresAt - Date.now() - marginFor(session));
       refreshTimer = setTimeout(() => void refresh(), delay);
       (refreshTimer as { unref?: () => void }).unref?.();
     }
@@ -116,7 +120,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   };
 
   const getAccessToken = async () => {
-    if (session && session.expiresAt - Date.now() > REFRESH_MARGIN_MS) return session.accessToken;
+    if (session && session.expiresAt - Date.now() > marginFor(session)) return session.accessToken;
     if (session || jar?.cookies.size || opts.cookies === 'browser') return (await refresh())?.accessToken ?? null;
     return null;
   };

@@ -26,6 +26,8 @@ const envSchema = z.object({
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   ALLOWED_ORIGINS: list,
   CALL_RING_TIMEOUT_MS: z.coerce.number().int().min(100).default(45_000),
+  /** Access-token lifetime; 15 minutes unless a test needs to watch one expire. */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(2).max(3600).default(900),
   /** bcrypt cost; 12 in production. Tests may lower it to create many users quickly. */
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -49,6 +51,7 @@ export interface Config {
   allowedOrigins: string[];
   callRingTimeoutMs: number;
   bcryptCost: number;
+  accessTokenTtlSeconds: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   webDistDir: string | undefined;
   instanceId: string;
@@ -137,6 +140,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     allowedOrigins,
     callRingTimeoutMs: env.CALL_RING_TIMEOUT_MS,
     bcryptCost: env.BCRYPT_COST,
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     logLevel: env.LOG_LEVEL,
     webDistDir: env.WEB_DIST_DIR,
     instanceId: env.INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString('hex')}`,

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
 const ISSUER = 'parley';
 const AUDIENCE = 'parley';
@@ -16,12 +15,12 @@ export interface AccessClaims {
 export class TokenService {
   private readonly key: Uint8Array;
 
-  constructor(secret: string) {
+  constructor(secret: string, readonly accessTtlSeconds = 15 * 60) {
     this.key = new TextEncoder().encode(secret);
   }
 
   async issueAccessToken(userId: string, sessionId: string, now = Date.now()) {
-    const exp = Math.floor(now / 1000) + ACCESS_TOKEN_TTL_SECONDS;
+    const exp = Math.floor(now / 1000) + this.accessTtlSeconds;
     const token = await new SignJWT({ sid: sessionId })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(userId)

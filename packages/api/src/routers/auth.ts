@@ -1,6 +1,6 @@
 import { loginInput, registerInput } from '@parley/validators';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Context } from '../context.js';
-import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
+import { REFRESH_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import type { IssuedSession } from '../services/auth.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
 
@@ -9,7 +9,7 @@ const REFRESH_PATH = '/trpc';
 
 /** Sets both cookies and answers with the body every client can use (AuthResult). */
 function deliver(ctx: Context, issued: IssuedSession) {
-  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, { maxAgeSeconds: ACCESS_TOKEN_TTL_SECONDS, path: '/' });
+  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, { maxAgeSeconds: ctx.services.tokens.accessTtlSeconds, path: '/' });
   ctx.cookies?.set(REFRESH_COOKIE, issued.refreshToken, {
     maxAgeSeconds: REFRESH_TOKEN_TTL_SECONDS,
     path: REFRESH_PATH,

@@ -42,7 +42,7 @@ export function createServices(opts: { config: Config; database: Database; logge
   const bus: Bus = redisBus ?? new LocalBus();
   const limiter: RateLimiter = redisBus ? new RedisRateLimiter(redisBus.commands) : new MemoryRateLimiter();
   const hasher = new PasswordHasher();
-  const tokens = new TokenService(config.jwtSecret);
+  const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const connections = new ConnectionRegistry({ db, bus, logger });
   const presence = new PresenceService(db);
   connections.onPresence(presence);
