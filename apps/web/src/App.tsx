@@ -1,8 +1,5 @@
-import { AccountBar } from './components/AccountBar';
+import { Messenger } from './chat/Messenger';
 import { AuthPage } from './pages/AuthPage';
-import { HomePage } from './pages/HomePage';
-import { SessionsPage } from './pages/SessionsPage';
-import { usePath } from './router';
 import { useSession } from './session';
 
 export function App() {
@@ -16,18 +13,5 @@ export function App() {
     );
   }
   if (state.status === 'signedOut') return <AuthPage notice={state.notice} />;
-  return <SignedIn />;
-}
-
-function SignedIn() {
-  const path = usePath();
-  const onSessions = path === '/sessions';
-  return (
-    <div className={`shell${onSessions ? ' show-main' : ''}`}>
-      <aside className="sidebar" aria-label="Chats">
-        <AccountBar />
-      </aside>
-      <main className="main">{onSessions ? <SessionsPage /> : <HomePage />}</main>
-    </div>
-  );
+  return <Messenger />;
 }

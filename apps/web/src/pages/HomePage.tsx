@@ -11,6 +11,7 @@ export function HomePage() {
       <h1 id="home-title">Hi, {user.displayName}</h1>
       <p className="muted">Signed in as {user.email}</p>
       <p className="muted small">Member since {formatFull(user.createdAt)}</p>
+      <p className="muted empty-hint">Pick a conversation, or search for someone to start one.</p>
     </section>
   );
 }

@@ -1,0 +1,330 @@
+import { messageBody } from '@parley/validators';
+import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Avatar } from '../components/Avatar';
+import { dayKey, formatDay, formatFull, formatRelative, formatTime } from '../format';
+import { linkHandler } from '../router';
+import { GroupInfo } from './GroupInfo';
+import { conversationTitle, isOnline, lastSeen, memberName, otherMembers } from './helpers';
+import { useChat, type ChatStore, type Conversation, type Message, type PendingMessage } from './store';
+
+const EMPTY: never[] = [];
+
+export function ChatView({ store, id }: { store: ChatStore; id: string }) {
+  const c = useChat(store, (s) => s.conversations[id]);
+  const removed = useChat(store, (s) => s.removed[id]);
+  const listLoaded = useChat(store, (s) => s.listLoaded);
+
+  useEffect(() => {
+    if (listLoaded && !c && !removed) void store.fetchConversation(id);
+  }, [listLoaded, c, removed, id, store]);
+
+  if (removed && !c)
+    return (
+      <section className="empty-pane">
+        <h1>Conversation unavailable</h1>
+        <p className="muted">You are no longer a member of this conversation, or it does not exist.</p>
+        <a href="/" onClick={linkHandler('/')}>Back to chats</a>
+      </section>
+    );
+  if (!c) return <section className="empty-pane" role="status"><p className="muted">Opening conversation…</p></section>;
+  return <Chat key={id} store={store} c={c} />;
+}
+
+type Row =
+  | { kind: 'day'; key: string; label: string }
+  | { kind: 'msg'; key: string; m: Message; first: boolean }
+  | { kind: 'pending'; key: string; p: PendingMessage };
+
+function Chat({ store, c }: { store: ChatStore; c: Conversation }) {
+  const me = useChat(store, (s) => s.me);
+  const thread = useChat(store, (s) => s.threads[c.id]);
+  const presence = useChat(store, (s) => s.presence);
+  const typingMap = useChat(store, (s) => s.typing[c.id]);
+  const reads = useChat(store, (s) => s.reads[c.id]);
+  const [infoOpen, setInfoOpen] = useState(false);
+  const scroller = useRef<HTMLDivElement>(null);
+  const topSentinel = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const prevHeight = useRef(0);
+  const prevFirst = useRef<number | null>(null);
+  const prevLastKey = useRef<string | null>(null);
+  const [showJump, setShowJump] = useState(false);
+
+  const title = conversationTitle(c, me);
+  const others = otherMembers(c, me);
+  const other = c.kind === 'direct' ? others[0] : undefined;
+  const otherOnline = other ? isOnline(other, presence) : undefined;
+  const items = thread?.items ?? EMPTY;
+  const pending = thread?.pending ?? EMPTY;
+
+  // Open: load, and read what arrives while we look.
+  useEffect(() => {
+    store.focused = c.id;
+    void store.openThread(c.id);
+    return () => {
+      if (store.focused === c.id) store.focused = null;
+    };
+  }, [c.id, store]);
+  useEffect(() => {
+    if (thread?.loaded) store.markRead(c.id);
+  }, [thread?.loaded, items.length, c.id, store]);
+
+  // Older pages when the top comes into view.
+  useEffect(() => {
+    const el = topSentinel.current;
+    const root = scroller.current;
+    if (!el || !root) return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) void store.loadOlder(c.id);
+    }, { root, rootMargin: '200px 0px 0px 0px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [c.id, store, thread?.loaded]);
+
+  const rows = useMemo(() => {
+    const out: Row[] = [];
+    let lastDay: number | null = null;
+    let lastSender: string | null = null;
+    for (const m of items) {
+      const d = dayKey(m.createdAt);
+      if (d !== lastDay) {
+        out.push({ kind: 'day', key: `d${d}`, label: formatDay(m.createdAt) });
+        lastDay = d;
+        lastSender = null;
+      }
+      out.push({ kind: 'msg', key: m.id, m, first: m.senderId !== lastSender });
+      lastSender = m.senderId;
+    }
+    if (pending.length) {
+      const d = dayKey(pending[0]!.createdAt);
+      if (d !== lastDay) out.push({ kind: 'day', key: `d${d}`, label: formatDay(pending[0]!.createdAt) });
+      for (const p of pending) out.push({ kind: 'pending', key: p.clientId, p });
+    }
+    return out;
+  }, [items, pending]);
+
+  // Keep the view where the reader expects it.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const first = items[0]?.seq ?? null;
+    const lastRow = rows.at(-1);
+    const lastKey = lastRow?.key ?? null;
+    const lastIsMine = lastRow?.kind === 'pending' || (lastRow?.kind === 'msg' && lastRow.m.senderId === me);
+    if (prevFirst.current !== null && first !== null && first < prevFirst.current && lastKey === prevLastKey.current) {
+      el.scrollTop += el.scrollHeight - prevHeight.current; // older messages went in above
+    } else if (lastKey !== prevLastKey.current) {
+      if (atBottom.current || lastIsMine || prevLastKey.current === null) el.scrollTop = el.scrollHeight;
+      else setShowJump(true);
+    }
+    prevFirst.current = first;
+    prevLastKey.current = lastKey;
+    prevHeight.current = el.scrollHeight;
+  }, [rows, items, me]);
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (atBottom.current) setShowJump(false);
+  };
+  const jump = () => {
+    const el = scroller.current;
+    if (el) el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
+    setShowJump(false);
+  };
+
+  // Read receipts: under my latest delivered message.
+  const myLast = useMemo(() => [...items].reverse().find((m) => m.senderId === me), [items, me]);
+  const seenBy = myLast ? others.filter((o) => (reads?.[o.id] ?? 0) >= myLast.seq) : [];
+  const receipt = myLast
+    ? seenBy.length === 0
+      ? 'Sent'
+      : c.kind === 'direct'
+        ? 'Seen'
+        : seenBy.length === others.length
+          ? 'Seen by everyone'
+          : `Seen by ${seenBy.map((u) => u.displayName).join(', ')}`
+    : null;
+
+  const typers = Object.keys(typingMap ?? {}).filter((u) => u !== me);
+  const typingText =
+    typers.length === 0
+      ? null
+      : c.kind === 'direct'
+        ? `${title} is typing…`
+        : typers.length === 1
+          ? `${memberName(c, typers[0]!, me)} is typing…`
+          : `${typers.length} people are typing…`;
+  const seen = other ? lastSeen(other, presence) : null;
+  const subtitle =
+    c.kind === 'group'
+      ? `${c.members.length} members`
+      : otherOnline
+        ? 'Online'
+        : seen
+          ? `Last seen ${formatRelative(seen)}`
+          : 'Offline';
+
+  return (
+    <section className="chat" aria-label={`Conversation with ${title}`}>
+      <header className="chat-header">
+        <a href="/" className="icon-button back-button" onClick={linkHandler('/')} aria-label="Back to conversations">
+          <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" /></svg>
+        </a>
+        <Avatar name={title} seed={other?.id ?? c.id} online={otherOnline} group={c.kind === 'group'} size={38} />
+        <div className="chat-title">
+          <h1>{title}</h1>
+          <p className="muted small">{subtitle}</p>
+        </div>
+        {c.kind === 'group' && (
+          <button type="button" className="ghost small" onClick={() => setInfoOpen(true)} aria-haspopup="dialog">
+            Details
+          </button>
+        )}
+      </header>
+
+      <div className="messages" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
+        <div ref={topSentinel} className="top-sentinel" />
+        {thread?.loaded && thread.hasMore && (
+          <div className="history-control">
+            <button type="button" className="ghost small" disabled={thread.loadingOlder} onClick={() => void store.loadOlder(c.id)}>
+              {thread.loadingOlder ? 'Loading…' : 'Load earlier messages'}
+            </button>
+          </div>
+        )}
+        {thread?.loaded && !thread.hasMore && (
+          <p className="history-start muted small">
+            {items.length ? 'This is the beginning of the conversation.' : `Say hello to ${title}.`}
+          </p>
+        )}
+        {!thread?.loaded && !thread?.error && <p className="history-start muted small" role="status">Loading messages…</p>}
+        {thread?.error && <p className="form-error small history-start" role="alert">{thread.error}</p>}
+        {rows.map((r) => {
+          if (r.kind === 'day')
+            return (
+              <div key={r.key} className="day-sep" role="separator">
+                <span>{r.label}</span>
+              </div>
+            );
+          if (r.kind === 'msg') {
+            const mine = r.m.senderId === me;
+            return (
+              <Fragment key={r.key}>
+                <div className={`bubble-row${mine ? ' mine' : ''}${r.first ? ' first' : ''}`} data-seq={r.m.seq}>
+                  <div className="bubble">
+                    {!mine && c.kind === 'group' && r.first && <span className="sender">{memberName(c, r.m.senderId, me)}</span>}
+                    <span className="body">{r.m.body}</span>
+                    <time className="stamp" dateTime={r.m.createdAt} title={formatFull(r.m.createdAt)}>{formatTime(r.m.createdAt)}</time>
+                  </div>
+                </div>
+                {myLast?.id === r.m.id && pending.length === 0 && (
+                  <div className="receipt" aria-live="polite">{receipt}</div>
+                )}
+              </Fragment>
+            );
+          }
+          return <PendingBubble key={r.key} store={store} p={r.p} />;
+        })}
+      </div>
+
+      {showJump && (
+        <button type="button" className="jump" onClick={jump}>
+          New messages ↓
+        </button>
+      )}
+      <div className="typing-line" aria-live="polite">{typingText ?? ''}</div>
+      <Composer store={store} conversationId={c.id} title={title} />
+      {infoOpen && c.kind === 'group' && <GroupInfo store={store} c={c} onClose={() => setInfoOpen(false)} />}
+    </section>
+  );
+}
+
+function PendingBubble({ store, p }: { store: ChatStore; p: PendingMessage }) {
+  const failed = p.status === 'failed';
+  return (
+    <div className={`bubble-row mine pending${failed ? ' failed' : ''}`} data-client-id={p.clientId}>
+      <div className="bubble">
+        <span className="body">{p.body}</span>
+        <span className="stamp">{failed ? 'Not sent' : 'Sending…'}</span>
+      </div>
+      {failed && (
+        <div className="failed-actions" role="alert">
+          <span>{p.error ?? 'Not sent.'}</span>
+          <button type="button" className="link" onClick={() => store.retry(p.conversationId, p.clientId)}>Retry</button>
+          <button type="button" className="link" onClick={() => store.discard(p.conversationId, p.clientId)}>Delete</button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+const drafts = new Map<string, string>();
+
+function Composer({ store, conversationId, title }: { store: ChatStore; conversationId: string; title: string }) {
+  const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
+  const [error, setError] = useState<string | null>(null);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const id = useId();
+
+  useEffect(() => {
+    if (window.matchMedia('(min-width: 761px)').matches) ref.current?.focus();
+  }, [conversationId]);
+  useEffect(() => {
+    drafts.set(conversationId, text);
+    const el = ref.current;
+    if (el) {
+      el.style.height = 'auto';
+      el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+    }
+  }, [text, conversationId]);
+
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault();
+    const parsed = messageBody.safeParse(text);
+    if (!parsed.success) {
+      if (text.trim().length > 0) setError(parsed.error.issues[0]?.message ?? 'Check your message');
+      return;
+    }
+    setError(null);
+    store.send(conversationId, parsed.data);
+    setText('');
+    ref.current?.focus();
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  };
+
+  return (
+    <form className="composer" onSubmit={submit}>
+      <label htmlFor={id} className="visually-hidden">Message {title}</label>
+      <textarea
+        id={id}
+        ref={ref}
+        rows={1}
+        placeholder={`Message ${title}`}
+        value={text}
+        maxLength={4000}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-err` : `${id}-hint`}
+        onChange={(e) => {
+          setText(e.target.value);
+          if (error) setError(null);
+          if (e.target.value.trim()) store.typing(conversationId);
+        }}
+        onKeyDown={onKeyDown}
+      />
+      <button type="submit" className="primary send" disabled={text.trim().length === 0} aria-label="Send message">
+        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" /></svg>
+      </button>
+      {error ? (
+        <p className="field-error composer-note" id={`${id}-err`}>{error}</p>
+      ) : (
+        <p className="visually-hidden" id={`${id}-hint`}>Enter sends, Shift+Enter adds a new line.</p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,87 @@
+import { memo, useMemo } from 'react';
+import { Avatar } from '../components/Avatar';
+import { formatListStamp } from '../format';
+import { linkHandler } from '../router';
+import { conversationTitle, isOnline, memberName, otherMembers } from './helpers';
+import { activity, useChat, type ChatStore, type Conversation } from './store';
+
+export function ConversationList({ store, activeId }: { store: ChatStore; activeId: string | null }) {
+  const conversations = useChat(store, (s) => s.conversations);
+  const listLoaded = useChat(store, (s) => s.listLoaded);
+  const listError = useChat(store, (s) => s.listError);
+  const nextCursor = useChat(store, (s) => s.nextCursor);
+  const sorted = useMemo(() => Object.values(conversations).sort((a, b) => activity(b) - activity(a)), [conversations]);
+
+  if (!listLoaded && listError) return <p className="list-note form-error" role="alert">{listError}</p>;
+  if (!listLoaded) return <p className="list-note muted" role="status">Loading conversations…</p>;
+  if (sorted.length === 0)
+    return (
+      <div className="list-note">
+        <p><strong>No conversations yet.</strong></p>
+        <p className="muted small">Search for someone above to start a chat, or create a group.</p>
+      </div>
+    );
+
+  return (
+    <nav aria-label="Conversations" className="conv-nav">
+      <ul className="conv-list">
+        {sorted.map((c) => (
+          <ConversationRow key={c.id} store={store} c={c} active={c.id === activeId} />
+        ))}
+      </ul>
+      {nextCursor && (
+        <button type="button" className="ghost small load-more" onClick={() => void store.loadMoreConversations()}>
+          Show older conversations
+        </button>
+      )}
+    </nav>
+  );
+}
+
+const ConversationRow = memo(function ConversationRow({ store, c, active }: { store: ChatStore; c: Conversation; active: boolean }) {
+  const me = useChat(store, (s) => s.me);
+  const presence = useChat(store, (s) => s.presence);
+  const typingMap = useChat(store, (s) => s.typing[c.id]);
+  const title = conversationTitle(c, me);
+  const others = otherMembers(c, me);
+  const other = c.kind === 'direct' ? others[0] : undefined;
+  const online = other ? isOnline(other, presence) : undefined;
+  const typers = Object.keys(typingMap ?? {});
+  const last = c.lastMessage;
+  const preview = typers.length
+    ? c.kind === 'direct'
+      ? 'typing…'
+      : `${memberName(c, typers[0]!, me)} is typing…`
+    : last
+      ? `${last.senderId === me ? 'You: ' : c.kind === 'group' ? `${memberName(c, last.senderId, me)}: ` : ''}${last.body}`
+      : c.kind === 'group'
+        ? `${c.members.length} members`
+        : 'No messages yet';
+  const unread = c.unreadCount;
+  const label = `${title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
+
+  return (
+    <li>
+      <a
+        href={`/c/${c.id}`}
+        className={`conv-row${active ? ' active' : ''}${unread ? ' unread' : ''}`}
+        aria-current={active ? 'page' : undefined}
+        aria-label={label}
+        onClick={linkHandler(`/c/${c.id}`)}
+        data-conversation-id={c.id}
+      >
+        <Avatar name={title} seed={other?.id ?? c.id} online={online} group={c.kind === 'group'} size={44} />
+        <span className="conv-text">
+          <span className="conv-top">
+            <span className="conv-title">{title}</span>
+            {last && <time className="conv-time" dateTime={last.createdAt}>{formatListStamp(last.createdAt)}</time>}
+          </span>
+          <span className="conv-bottom">
+            <span className={`conv-preview${typers.length ? ' typing' : ''}`}>{preview}</span>
+            {unread > 0 && <span className="unread-badge" aria-hidden="true">{unread > 99 ? '99+' : unread}</span>}
+          </span>
+        </span>
+      </a>
+    </li>
+  );
+});

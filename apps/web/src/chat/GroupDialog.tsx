@@ -1,0 +1,173 @@
+import { groupTitle } from '@parley/validators';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { Avatar } from '../components/Avatar';
+import { fieldErrorsOf, humanError } from '../errors';
+import { navigate } from '../router';
+import { trpc } from '../trpc';
+import type { ChatStore, PublicUser } from './store';
+import { useDebounced } from './useDebounced';
+
+type Picked = Pick<PublicUser, 'id' | 'displayName'>;
+
+/** A modal built on <dialog>: focus stays inside and Escape closes it. */
+export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: React.ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    return () => d?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      className="modal"
+      aria-labelledby={titleId}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      onClick={(e) => {
+        if (e.target === ref.current) onClose();
+      }}
+    >
+      <div className="modal-body">
+        <div className="modal-head">
+          <h2 id={titleId}>{title}</h2>
+          <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+            ✕
+          </button>
+        </div>
+        {children}
+      </div>
+    </dialog>
+  );
+}
+
+/** Search people and collect them; used to create a group and to add members to one. */
+export function MemberPicker({
+  picked,
+  setPicked,
+  exclude = [],
+  label = 'Add people',
+}: {
+  picked: Picked[];
+  setPicked: (p: Picked[]) => void;
+  exclude?: string[];
+  label?: string;
+}) {
+  const [query, setQuery] = useState('');
+  const q = useDebounced(query.trim(), 200);
+  const search = trpc.users.search.useQuery({ query: q, limit: 10 }, { enabled: q.length > 0, placeholderData: (p) => p });
+  const inputId = useId();
+  const results = (search.data ?? []).filter((u) => !exclude.includes(u.id));
+
+  return (
+    <div className="member-picker">
+      <label htmlFor={inputId}>{label}</label>
+      {picked.length > 0 && (
+        <ul className="chips" aria-label="Selected people">
+          {picked.map((p) => (
+            <li key={p.id} className="chip">
+              {p.displayName}
+              <button
+                type="button"
+                aria-label={`Remove ${p.displayName}`}
+                onClick={() => setPicked(picked.filter((x) => x.id !== p.id))}
+              >
+                ✕
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <input
+        id={inputId}
+        type="search"
+        placeholder="Search by name or email"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+        autoComplete="off"
+      />
+      {q.length > 0 && (
+        <ul className="picker-results" aria-label="Search results">
+          {search.isPending && <li className="muted small">Searching…</li>}
+          {!search.isPending && results.length === 0 && <li className="muted small">No one found.</li>}
+          {results.map((u) => {
+            const chosen = picked.some((p) => p.id === u.id);
+            return (
+              <li key={u.id}>
+                <button
+                  type="button"
+                  className="person-row compact"
+                  aria-pressed={chosen}
+                  onClick={() => setPicked(chosen ? picked.filter((p) => p.id !== u.id) : [...picked, { id: u.id, displayName: u.displayName }])}
+                >
+                  <Avatar name={u.displayName} seed={u.id} size={30} />
+                  <span className="person-name">{u.displayName}</span>
+                  <span className="person-action">{chosen ? 'Added ✓' : 'Add'}</span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: () => void }) {
+  const [title, setTitle] = useState('');
+  const [picked, setPicked] = useState<Picked[]>([]);
+  const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
+  const titleId = useId();
+  const create = trpc.conversations.createGroup.useMutation({
+    onSuccess: (c) => {
+      store.adopt(c);
+      onClose();
+      navigate(`/c/${c.id}`);
+    },
+  });
+  const errors = { ...fieldErrorsOf(create.error), ...clientErrors };
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const next: Record<string, string> = {};
+    const t = groupTitle.safeParse(title);
+    if (!t.success) next.title = t.error.issues[0]?.message ?? 'Check the title';
+    if (picked.length === 0) next.memberIds = 'Add at least one person';
+    setClientErrors(next);
+    if (Object.keys(next).length) return;
+    create.mutate({ title: title.trim(), memberIds: picked.map((p) => p.id) });
+  };
+
+  return (
+    <Modal title="New group" onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <label htmlFor={titleId}>Group name</label>
+        <input
+          id={titleId}
+          type="text"
+          value={title}
+          maxLength={100}
+          onChange={(e) => setTitle(e.target.value)}
+          aria-invalid={errors.title ? true : undefined}
+          aria-describedby={errors.title ? `${titleId}-err` : undefined}
+          autoFocus
+        />
+        {errors.title && <p className="field-error" id={`${titleId}-err`}>{errors.title}</p>}
+        <MemberPicker picked={picked} setPicked={setPicked} exclude={[store.getState().me]} />
+        {errors.memberIds && <p className="field-error">{errors.memberIds}</p>}
+        {create.error && !Object.keys(fieldErrorsOf(create.error)).length && (
+          <p className="form-error" role="alert">{humanError(create.error)}</p>
+        )}
+        <div className="button-row end">
+          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
+          <button type="submit" className="primary" disabled={create.isPending}>
+            {create.isPending ? 'Creating…' : `Create group${picked.length ? ` (${picked.length + 1})` : ''}`}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

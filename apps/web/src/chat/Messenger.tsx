@@ -1,0 +1,81 @@
+import { useEffect, useId, useState } from 'react';
+import { AccountBar } from '../components/AccountBar';
+import { HomePage } from '../pages/HomePage';
+import { SessionsPage } from '../pages/SessionsPage';
+import { usePath } from '../router';
+import { useUser } from '../session';
+import { ChatView } from './ChatView';
+import { ConnectionBanner } from './ConnectionBanner';
+import { ConversationList } from './ConversationList';
+import { NewGroupDialog } from './GroupDialog';
+import { PeopleResults } from './PeopleSearch';
+import { chatStoreFor, useChat } from './store';
+
+const CHAT_PATH = /^\/c\/([0-9a-f-]{36})$/i;
+
+export function Messenger() {
+  const user = useUser();
+  const store = chatStoreFor(user.id);
+  const path = usePath();
+  const [query, setQuery] = useState('');
+  const [newGroup, setNewGroup] = useState(false);
+  const live = useChat(store, (s) => s.live);
+  const searchId = useId();
+
+  useEffect(() => {
+    store.start();
+    return () => store.stop();
+  }, [store]);
+
+  const chatId = CHAT_PATH.exec(path)?.[1] ?? null;
+  const onSessions = path === '/sessions';
+  const showMain = chatId !== null || onSessions;
+  const totalUnread = useChat(store, (s) => {
+    let n = 0;
+    for (const c of Object.values(s.conversations)) n += c.unreadCount;
+    return n;
+  });
+  useEffect(() => {
+    document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : 'Parley';
+  }, [totalUnread]);
+
+  return (
+    <div className={`shell${showMain ? ' show-main' : ''}`}>
+      <aside className="sidebar" aria-label="Chats">
+        <AccountBar />
+        <div className="sidebar-tools">
+          <div className="search-box">
+            <label htmlFor={searchId} className="visually-hidden">Search people</label>
+            <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M10 2a8 8 0 0 1 6.3 12.9l5.4 5.4-1.4 1.4-5.4-5.4A8 8 0 1 1 10 2Zm0 2a6 6 0 1 0 0 12 6 6 0 0 0 0-12Z" /></svg>
+            <input
+              id={searchId}
+              type="search"
+              placeholder="Search people"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') setQuery('');
+              }}
+              autoComplete="off"
+            />
+          </div>
+          <button type="button" className="secondary small-btn" onClick={() => setNewGroup(true)} aria-haspopup="dialog">
+            New group
+          </button>
+        </div>
+        <div className="sidebar-scroll">
+          {query.trim() ? (
+            <PeopleResults store={store} query={query} onDone={() => setQuery('')} />
+          ) : (
+            <ConversationList store={store} activeId={chatId} />
+          )}
+        </div>
+      </aside>
+      <main className="main">
+        <ConnectionBanner live={live} />
+        {chatId ? <ChatView store={store} id={chatId} /> : onSessions ? <SessionsPage /> : <HomePage />}
+      </main>
+      {newGroup && <NewGroupDialog store={store} onClose={() => setNewGroup(false)} />}
+    </div>
+  );
+}

@@ -1,0 +1,65 @@
+import { useId } from 'react';
+import { Avatar } from '../components/Avatar';
+import { humanError } from '../errors';
+import { formatRelative } from '../format';
+import { navigate } from '../router';
+import { trpc } from '../trpc';
+import { isOnline } from './helpers';
+import type { ChatStore } from './store';
+import { useChat } from './store';
+import { useDebounced } from './useDebounced';
+
+/** Results for the sidebar's search box: pick someone to open a direct chat. */
+export function PeopleResults({ store, query, onDone }: { store: ChatStore; query: string; onDone: () => void }) {
+  const q = useDebounced(query.trim(), 200);
+  const presence = useChat(store, (s) => s.presence);
+  const search = trpc.users.search.useQuery({ query: q, limit: 20 }, { enabled: q.length > 0, placeholderData: (p) => p });
+  const open = trpc.conversations.openDirect.useMutation({
+    onSuccess: (c) => {
+      store.adopt(c);
+      onDone();
+      navigate(`/c/${c.id}`);
+    },
+  });
+  const headingId = useId();
+
+  return (
+    <section className="people-results" aria-labelledby={headingId}>
+      <h2 id={headingId} className="section-label">People</h2>
+      {open.error && <p className="form-error small" role="alert">{humanError(open.error)}</p>}
+      {q.length === 0 ? null : search.isPending ? (
+        <p className="list-note muted" role="status">Searching…</p>
+      ) : search.error ? (
+        <p className="list-note form-error" role="alert">{humanError(search.error)}</p>
+      ) : search.data.length === 0 ? (
+        <p className="list-note muted" role="status">No one matches “{q}”. Try a name or a full email address.</p>
+      ) : (
+        <ul className="people-list">
+          {search.data.map((u) => {
+            const online = isOnline(u, presence);
+            return (
+              <li key={u.id}>
+                <button
+                  type="button"
+                  className="person-row"
+                  disabled={open.isPending}
+                  onClick={() => open.mutate({ userId: u.id })}
+                  aria-label={`Message ${u.displayName}`}
+                >
+                  <Avatar name={u.displayName} seed={u.id} online={online} size={38} />
+                  <span className="person-text">
+                    <span className="person-name">{u.displayName}</span>
+                    <span className="muted small">
+                      {online ? 'Online' : u.lastSeenAt ? `Last seen ${formatRelative(u.lastSeenAt)}` : 'Offline'}
+                    </span>
+                  </span>
+                  <span className="person-action" aria-hidden="true">Message</span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,23 @@
+import type { ChatState, Conversation, PublicUser } from './store';
+
+export function otherMembers(c: Conversation, me: string) {
+  return c.members.filter((m) => m.id !== me);
+}
+
+export function conversationTitle(c: Conversation, me: string) {
+  if (c.kind === 'group') return c.title?.trim() || otherMembers(c, me).map((m) => m.displayName).join(', ') || 'Group';
+  return otherMembers(c, me)[0]?.displayName ?? 'Just you';
+}
+
+export function isOnline(u: Pick<PublicUser, 'id' | 'online'>, presence: ChatState['presence']) {
+  return presence[u.id]?.online ?? u.online;
+}
+
+export function lastSeen(u: PublicUser, presence: ChatState['presence']) {
+  return presence[u.id]?.lastSeenAt ?? u.lastSeenAt;
+}
+
+export function memberName(c: Conversation | undefined, userId: string, me: string) {
+  if (userId === me) return 'You';
+  return c?.members.find((m) => m.id === userId)?.displayName ?? 'Someone';
+}
