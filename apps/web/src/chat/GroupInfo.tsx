@@ -18,10 +18,16 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
   const [confirmLeave, setConfirmLeave] = useState(false);
   const titleId = useId();
 
-  const rename = trpc.conversations.rename.useMutation({ onSuccess: (x) => store.adopt(x) });
+  const rename = trpc.conversations.rename.useMutation({
+    onSuccess: (x) => {
+      store.adopt(x);
+      void store.fetchConversation(c.id);
+    },
+  });
   const add = trpc.conversations.addMembers.useMutation({
     onSuccess: (x) => {
       store.adopt(x);
+      void store.fetchConversation(c.id);
       setAdding([]);
     },
   });

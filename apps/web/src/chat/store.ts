@@ -253,7 +253,11 @@ export class ChatStore {
         if (!c.members.some((m) => m.id === this.state.me)) {
           const { [c.id]: _gone, ...rest } = this.state.conversations;
           this.set({ conversations: rest, removed: { ...this.state.removed, [c.id]: true } });
-        } else this.putConversation(c);
+        } else {
+          this.putConversation(c);
+          // Membership and titles are rare changes: confirm them with a fresh read.
+          void this.fetchConversation(c.id);
+        }
         break;
       }
     }
