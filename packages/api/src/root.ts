@@ -1,7 +1,9 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { authRouter } from './routers/auth.js';
+import { callsRouter } from './routers/calls.js';
 import { conversationsRouter } from './routers/conversations.js';
 import { messagesRouter } from './routers/messages.js';
+import { presenceRouter } from './routers/presence.js';
 import { usersRouter } from './routers/users.js';
 import { router } from './trpc.js';
 
@@ -10,6 +12,8 @@ export const appRouter = router({
   users: usersRouter,
   conversations: conversationsRouter,
   messages: messagesRouter,
+  presence: presenceRouter,
+  calls: callsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -26,6 +26,10 @@ const envSchema = z.object({
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   ALLOWED_ORIGINS: list,
   CALL_RING_TIMEOUT_MS: z.coerce.number().int().min(100).default(45_000),
+  /** How often each instance renews its presence heartbeat in Redis and sweeps dead instances. */
+  PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
+  /** An instance without a heartbeat for this long is dead: its users go offline (unless online elsewhere). */
+  PRESENCE_DEAD_AFTER_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Access-token lifetime; 15 minutes unless a test needs to watch one expire. */
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(2).max(3600).default(900),
   /** bcrypt cost; 12 in production. Tests may lower it to create many users quickly. */
@@ -50,6 +54,7 @@ export interface Config {
   turn: { secret: string; urls: string[]; stunUrls: string[]; ttlSeconds: number };
   allowedOrigins: string[];
   callRingTimeoutMs: number;
+  presence: { heartbeatMs: number; deadAfterMs: number };
   bcryptCost: number;
   accessTokenTtlSeconds: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -115,6 +120,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     turnSecret ??= dev.turnSecret;
   }
 
+  if (env.PRESENCE_DEAD_AFTER_MS < 2 * env.PRESENCE_HEARTBEAT_MS) {
+    throw new ConfigError('Invalid configuration:\n  PRESENCE_DEAD_AFTER_MS must be at least twice PRESENCE_HEARTBEAT_MS');
+  }
+
   const port = env.PORT;
   const allowedOrigins =
     env.ALLOWED_ORIGINS.length > 0
@@ -139,6 +148,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     allowedOrigins,
     callRingTimeoutMs: env.CALL_RING_TIMEOUT_MS,
+    presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS, deadAfterMs: env.PRESENCE_DEAD_AFTER_MS },
     bcryptCost: env.BCRYPT_COST,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     logLevel: env.LOG_LEVEL,

@@ -8,3 +8,5 @@ export * from './queries/admin.js';
 export * from './queries/events.js';
 export * from './queries/conversations.js';
 export * from './queries/messages.js';
+export * from './queries/calls.js';
+export * from './queries/presence.js';

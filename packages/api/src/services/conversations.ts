@@ -21,7 +21,7 @@ import {
 } from '@parley/db';
 import type { EventLog } from '../events/event-log.js';
 import { iso, toConversation, toMessage, type Conversation, type ConversationSnapshot } from '../presenters.js';
-import type { PresenceService } from './presence.js';
+import type { Presence } from './presence.js';
 
 export const MAX_GROUP_MEMBERS = 256;
 export const notFound = () =>
@@ -31,7 +31,7 @@ export const notFound = () =>
 export type ConversationUpdated = { type: 'conversation.updated'; conversation: ConversationSnapshot };
 
 export class ConversationService {
-  constructor(private readonly deps: { db: Db; events: EventLog; presence: PresenceService }) {}
+  constructor(private readonly deps: { db: Db; events: EventLog; presence: Presence }) {}
 
   async list(userId: string, limit: number, cursor: string | null | undefined) {
     const position = cursor ? decodeCursor(cursor) : null;

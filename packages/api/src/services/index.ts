@@ -11,7 +11,10 @@ import { EventLog } from '../events/event-log.js';
 import { AuthService } from './auth.js';
 import { ConversationService } from './conversations.js';
 import { MessageService, type Typing } from './messages.js';
-import { PresenceService } from './presence.js';
+import { PresenceService, type Presence } from './presence.js';
+import { RedisPresence } from './presence-redis.js';
+import { PresenceFeed } from './presence-feed.js';
+import { CallService, type CallEvent } from './calls.js';
 import { UserService } from './users.js';
 
 export interface Services {
@@ -23,7 +26,10 @@ export interface Services {
   hasher: PasswordHasher;
   tokens: TokenService;
   connections: ConnectionRegistry;
-  presence: PresenceService;
+  presence: Presence;
+  presenceFeed: PresenceFeed;
+  callEvents: EphemeralHub<CallEvent>;
+  calls: CallService;
   auth: AuthService;
   users: UserService;
   events: EventLog;
@@ -44,7 +50,18 @@ export function createServices(opts: { config: Config; database: Database; logge
   const hasher = new PasswordHasher();
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const connections = new ConnectionRegistry({ db, bus, logger });
-  const presence = new PresenceService(db);
+  // With Redis, online means a socket on any live instance; without it, on this one.
+  const presence: Presence = redisBus
+    ? new RedisPresence({
+        db,
+        redis: redisBus.commands,
+        bus,
+        logger,
+        instanceId: config.instanceId,
+        heartbeatMs: config.presence.heartbeatMs,
+        deadAfterMs: config.presence.deadAfterMs,
+      })
+    : new PresenceService(db);
   connections.onPresence(presence);
   const auth = new AuthService({
     db,
@@ -58,6 +75,9 @@ export function createServices(opts: { config: Config; database: Database; logge
   const events = new EventLog({ db, bus, logger });
   const typing = new EphemeralHub<Typing>(bus, 'typing');
   const conversations = new ConversationService({ db, events, presence });
+  const presenceFeed = new PresenceFeed({ db, presence, events });
+  const callEvents = new EphemeralHub<CallEvent>(bus, 'calls');
+  const calls = new CallService({ db, config, hub: callEvents, logger });
   const messages = new MessageService({ db, events, typing, conversations });
 
   return {
@@ -70,19 +90,28 @@ export function createServices(opts: { config: Config; database: Database; logge
     tokens,
     connections,
     presence,
+    presenceFeed,
+    callEvents,
+    calls,
     auth,
     users,
     events,
     typing,
     conversations,
     messages,
-    start: () => events.start(),
+    start: async () => {
+      await presence.start();
+      await events.start();
+    },
     async close() {
       events.stop();
       typing.close();
+      calls.close();
+      callEvents.close();
       connections.close();
       if (limiter instanceof MemoryRateLimiter) limiter.close();
       await hasher.close();
+      await presence.close();
       await bus.close();
     },
   };

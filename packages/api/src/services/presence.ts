@@ -7,11 +7,22 @@ export interface PresenceChange {
   lastSeenAt: string | null;
 }
 
+/** Who is online: at least one live socket on any instance. */
+export interface Presence {
+  connected(userId: string): void;
+  disconnected(userId: string): void;
+  onlineAmong(userIds: string[]): Promise<Set<string>>;
+  onChange(listener: (change: PresenceChange) => void): () => void;
+  /** Starts background work (heartbeats); the in-process tracker has none. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * Who is online: at least one live socket. This implementation counts this instance's sockets;
- * the cross-instance tracker replaces it when REDIS_URL is set.
+ * the cross-instance tracker (RedisPresence) replaces it when REDIS_URL is set.
  */
-export class PresenceService {
+export class PresenceService implements Presence {
   private readonly counts = new Map<string, number>();
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
@@ -42,6 +53,12 @@ export class PresenceService {
   onChange(listener: (change: PresenceChange) => void): () => void {
     this.emitter.on('change', listener);
     return () => void this.emitter.off('change', listener);
+  }
+
+  async start() {}
+
+  async close() {
+    this.emitter.removeAllListeners();
   }
 
   private emit(change: PresenceChange) {

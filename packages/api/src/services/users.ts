@@ -1,10 +1,10 @@
 import { TRPCError } from '@trpc/server';
 import { findUserById, findUsersByIds, searchUsers, updateUser, type Db } from '@parley/db';
 import { toPublicUser, toUser, type PublicUser } from '../presenters.js';
-import type { PresenceService } from './presence.js';
+import type { Presence } from './presence.js';
 
 export class UserService {
-  constructor(private readonly deps: { db: Db; presence: PresenceService }) {}
+  constructor(private readonly deps: { db: Db; presence: Presence }) {}
 
   async search(callerId: string, query: string, limit: number) {
     const rows = await searchUsers(this.deps.db, query, callerId, limit);

@@ -1,0 +1,28 @@
+import { callIdInput, signalInput, startCallInput } from '@parley/validators';
+import { authedProcedure, router } from '../trpc.js';
+
+export const callsRouter = router({
+  iceServers: authedProcedure.query(({ ctx }) => ctx.services.calls.iceServers(ctx.auth.userId)),
+
+  start: authedProcedure
+    .input(startCallInput)
+    .mutation(({ ctx, input }) => ctx.services.calls.start(ctx.auth.userId, input)),
+
+  accept: authedProcedure
+    .input(callIdInput)
+    .mutation(({ ctx, input }) => ctx.services.calls.accept(ctx.auth.userId, input.callId)),
+
+  decline: authedProcedure
+    .input(callIdInput)
+    .mutation(({ ctx, input }) => ctx.services.calls.decline(ctx.auth.userId, input.callId)),
+
+  hangup: authedProcedure
+    .input(callIdInput)
+    .mutation(({ ctx, input }) => ctx.services.calls.hangup(ctx.auth.userId, input.callId)),
+
+  signal: authedProcedure
+    .input(signalInput)
+    .mutation(({ ctx, input }) => ctx.services.calls.signal(ctx.auth.userId, input.callId, input.signal)),
+
+  onEvent: authedProcedure.subscription(({ ctx, signal }) => ctx.services.calls.events(ctx.auth.userId, signal)),
+});
