@@ -56,6 +56,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     loggerInstance: logger,
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { maxParamLength: 5000 },
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     genReqId: () => crypto.randomUUID(),
   });
   await app.register(fastifyCookie);

@@ -25,6 +25,8 @@ const envSchema = z.object({
   STUN_URLS: list,
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   ALLOWED_ORIGINS: list,
+  /** Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (rate limits by client IP). */
+  TRUST_PROXY: list,
   CALL_RING_TIMEOUT_MS: z.coerce.number().int().min(100).default(45_000),
   /** How often each instance renews its presence heartbeat in Redis and sweeps dead instances. */
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
@@ -53,6 +55,7 @@ export interface Config {
   jwtSecret: string;
   turn: { secret: string; urls: string[]; stunUrls: string[]; ttlSeconds: number };
   allowedOrigins: string[];
+  trustProxy: string[];
   callRingTimeoutMs: number;
   presence: { heartbeatMs: number; deadAfterMs: number };
   bcryptCost: number;
@@ -147,6 +150,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ttlSeconds: env.TURN_TTL_SECONDS,
     },
     allowedOrigins,
+    trustProxy: env.TRUST_PROXY,
     callRingTimeoutMs: env.CALL_RING_TIMEOUT_MS,
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS, deadAfterMs: env.PRESENCE_DEAD_AFTER_MS },
     bcryptCost: env.BCRYPT_COST,
