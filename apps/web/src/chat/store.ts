@@ -87,7 +87,7 @@ export class ChatStore {
   private lastEventId: string | null = null;
   private eventSub: { unsubscribe(): void } | null = null;
   private presenceSub: { unsubscribe(): void } | null = null;
-  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private restartTimers: Partial<Record<'events' | 'presence', ReturnType<typeof setTimeout>>> = {};
   private typingTimer: ReturnType<typeof setInterval> | undefined;
   private sendQueues = new Map<string, Promise<void>>();
   private fetchingConversation = new Set<string>();
@@ -141,7 +141,8 @@ export class ChatStore {
   }
   stop() {
     this.stopped = true;
-    clearTimeout(this.restartTimer);
+    clearTimeout(this.restartTimers.events);
+    clearTimeout(this.restartTimers.presence);
     clearInterval(this.typingTimer);
     this.eventSub?.unsubscribe();
     this.presenceSub?.unsubscribe();
@@ -154,8 +155,8 @@ export class ChatStore {
   /** Reconnects the subscriptions, e.g. after the socket was replaced. */
   private scheduleRestart(which: 'events' | 'presence') {
     if (this.stopped) return;
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => {
+    clearTimeout(this.restartTimers[which]);
+    this.restartTimers[which] = setTimeout(() => {
       if (this.stopped) return;
       if (which === 'events') this.subscribeEvents();
       else this.subscribePresence();
@@ -190,33 +191,22 @@ export class ChatStore {
   }
 
   private subscribePresence() {
-    // `presence.onChange` arrives with the presence router; until then members' `online` flags serve.
-    const api = parley.api as unknown as {
-      presence?: { onChange?: { subscribe: (input: undefined, opts: Record<string, unknown>) => { unsubscribe(): void } } };
-    };
-    const sub = api.presence?.onChange?.subscribe;
-    if (!sub) return;
     this.presenceSub?.unsubscribe();
-    type P = { type: 'snapshot'; users: ({ userId: string } & Presence)[] } | ({ type: 'update'; userId: string } & Presence);
-    try {
-      this.presenceSub = sub(undefined, {
-        onData: (e: P) => {
-          if (e.type === 'snapshot') {
-            const presence: Record<string, Presence> = {};
-            for (const u of e.users) presence[u.userId] = { online: u.online, lastSeenAt: u.lastSeenAt };
-            this.set({ presence });
-          } else if (e.type === 'update') {
-            this.set({ presence: { ...this.state.presence, [e.userId]: { online: e.online, lastSeenAt: e.lastSeenAt } } });
-          }
-        },
-        onError: (err: unknown) => {
-          if (codeOf(err) !== 'UNAUTHORIZED' && codeOf(err) !== 'NOT_FOUND') this.scheduleRestart('presence');
-        },
-        onComplete: () => this.scheduleRestart('presence'),
-      });
-    } catch {
-      // not served yet
-    }
+    this.presenceSub = parley.api.presence.onChange.subscribe(undefined, {
+      onData: (e) => {
+        if (e.type === 'snapshot') {
+          const presence: Record<string, Presence> = {};
+          for (const u of e.users) presence[u.userId] = { online: u.online, lastSeenAt: u.lastSeenAt };
+          this.set({ presence });
+        } else if (e.type === 'update') {
+          this.set({ presence: { ...this.state.presence, [e.userId]: { online: e.online, lastSeenAt: e.lastSeenAt } } });
+        }
+      },
+      onError: (err) => {
+        if (codeOf(err) !== 'UNAUTHORIZED') this.scheduleRestart('presence');
+      },
+      onComplete: () => this.scheduleRestart('presence'),
+    });
   }
 
   // ---- events ----
