@@ -79,6 +79,9 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     const older = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
     const group = await a.client.api.conversations.createGroup.mutate({ title: ' Team ', memberIds: [b.user.id, c.user.id] });
     expect(group.title).toBe('Team');
+    const renamed = await b.client.api.conversations.rename.mutate({ conversationId: group.id, title: 'Crew' });
+    expect(renamed.title).toBe('Crew');
+    expect((await c.client.api.conversations.byId.query({ id: group.id })).title).toBe('Crew');
     for (let i = 1; i <= 7; i++) {
       await b.client.api.messages.send.mutate({ conversationId: older.id, clientId: randomUUID(), body: `m${i}` });
     }

@@ -4,6 +4,7 @@ import {
   appendEvent,
   countExistingUsers,
   createGroup,
+  findConversation,
   findConversationForMember,
   getOrCreateDirect,
   lastMessageOf,
@@ -122,7 +123,8 @@ export class ConversationService {
   ): Promise<Conversation> {
     const { snapshot, eventId, formerMembers } = await this.deps.db.transaction(async (tx) => {
       const { conversation, formerMembers: former } = await change(tx);
-      const snap = await this.snapshotOf(tx, conversation);
+      // Read the row again: the change may have renamed or touched it.
+      const snap = await this.snapshotOf(tx, (await findConversation(tx, conversation.id)) ?? conversation);
       return { snapshot: snap, formerMembers: former, eventId: await this.announce(tx, snap, former) };
     });
     this.published(eventId, snapshot, formerMembers);

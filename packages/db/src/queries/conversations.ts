@@ -21,6 +21,11 @@ export async function lockConversation(tx: Tx, conversationId: string) {
   return row;
 }
 
+export async function findConversation(db: Executor, conversationId: string) {
+  const [row] = await db.select().from(conversations).where(eq(conversations.id, conversationId));
+  return row;
+}
+
 export async function isMember(db: Executor, conversationId: string, userId: string) {
   const [row] = await db
     .select({ userId: members.userId })
