@@ -1,0 +1,354 @@
+/**
+ * `pnpm bench`: Parley against a floor (plain ws relay) and a peer (Express + Socket.IO + pg),
+ * driven by the same load generator in one run. See ../README.md.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { holds, progressLine, runAtRate, statusDone, type RateRun } from './load.js';
+import { cleanup, createDatabase, freePort, rssBytes, sleep, startChild, stopChild, type Child } from './procs.js';
+import { latencySvg, markdownTable, terminalTable, type Row } from './report.js';
+import { round, summarize, type Summary } from './stats.js';
+import { FloorTarget, ParleyTarget, PeerTarget, type Target, type TargetName } from './targets.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '8' },
+    users: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '200' },
+    group: { type: 'string', default: '4' },
+    sockets: { type: 'string', default: '1000' },
+    step: { type: 'string', default: '2.5' },
+    'start-rate': { type: 'string', default: '250' },
+    'max-rate': { type: 'string', default: '8000' },
+    'storm-concurrency': { type: 'string', default: '8' },
+    targets: { type: 'string', default: 'parley,floor,peer' },
+    url: { type: 'string' },
+    pid: { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  console.log(`pnpm bench [options]
+  --duration S           seconds of the fixed-rate phase and of the login-storm phase (8)
+  --users N              simulated users, each with a socket and the message subscription (100)
+  --rate R               messages per second in total for the fixed-rate and storm phases (200)
+  --group G              members per conversation (4)
+  --sockets N            extra authenticated sockets for the memory phase (1000)
+  --step S               seconds per step of the throughput search (2.5)
+  --start-rate R         first rate of the throughput search, doubled each step (250)
+  --max-rate R           stop the throughput search here (8000)
+  --storm-concurrency C  parallel logins during the storm (8)
+  --targets LIST         any of parley,floor,peer (all)
+  --url URL              use a running Parley server instead of starting one (--pid PID for its RSS)
+  --out DIR              results folder (apps/bench/results/<timestamp>)`);
+  process.exit(0);
+}
+
+const num = (v: string | undefined, name: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  return n;
+};
+const opts = {
+  durationMs: num(args.duration, 'duration') * 1000,
+  users: Math.round(num(args.users, 'users')),
+  rate: num(args.rate, 'rate'),
+  group: Math.max(2, Math.round(num(args.group, 'group'))),
+  sockets: Math.round(num(args.sockets, 'sockets')),
+  stepMs: num(args.step, 'step') * 1000,
+  startRate: num(args['start-rate'], 'start-rate'),
+  maxRate: num(args['max-rate'], 'max-rate'),
+  stormConcurrency: Math.round(num(args['storm-concurrency'], 'storm-concurrency')),
+  targets: args.targets!.split(',').map((s) => s.trim()).filter(Boolean) as TargetName[],
+};
+for (const t of opts.targets) if (!['parley', 'floor', 'peer'].includes(t)) throw new Error(`unknown target ${t}`);
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const benchDir = resolve(here, '..');
+const repoRoot = resolve(benchDir, '../..');
+const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
+const outDir = resolve(args.out ?? join(benchDir, 'results', stamp));
+mkdirSync(outDir, { recursive: true });
+const dbSuffix = `${Date.now()}`;
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.log(`\n${signal}: stopping servers and dropping databases...`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+interface TargetResult {
+  name: TargetName;
+  setupMs: number;
+  memory: { sockets: number; rssBefore: number | null; rssAfter: number | null; perSocketBytes: number | null } | null;
+  fixed: RateRun | null;
+  steps: RateRun[];
+  best: RateRun | null;
+  storm: { run: RateRun; logins: { ok: number; failed: number; perSec: number; latency: Summary } } | null;
+  error?: string;
+}
+
+const strip = (r: RateRun | null) => (r ? { ...r, samples: undefined } : null);
+const MiB = 1024 * 1024;
+
+async function startTarget(name: TargetName): Promise<{ target: Target; child: Child | null; pid: number | null }> {
+  if (name === 'parley') {
+    if (args.url) {
+      const pid = args.pid ? Number(args.pid) : null;
+      return { target: new ParleyTarget(args.url.replace(/\/$/, '')), child: null, pid };
+    }
+    const databaseUrl = await createDatabase(`parley_bench_${dbSuffix}`);
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+    try {
+      const child = await startChild({
+        name: 'parley',
+        entry: 'apps/server/src/main.ts',
+        cwd: repoRoot,
+        port,
+        logFile: join(outDir, 'parley-server.log'),
+        env: {
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          DATABASE_URL: databaseUrl,
+          DATA_DIR: dataDir,
+          BCRYPT_COST: '12',
+          LOG_LEVEL: 'warn',
+          JWT_SECRET: 'bench-jwt-secret-bench-jwt-secret-0123456789',
+          TURN_SECRET: 'bench-turn-secret-0123456789',
+          ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+          REDIS_URL: '',
+        },
+      });
+      child.proc.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+      return { target: new ParleyTarget(child.url), child, pid: child.pid };
+    } catch (err) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  const port = await freePort();
+  const env: Record<string, string> = {};
+  if (name === 'peer') env.DATABASE_URL = await createDatabase(`parley_bench_${dbSuffix}_peer`);
+  const child = await startChild({
+    name,
+    entry: `apps/bench/src/references/${name}.ts`,
+    cwd: repoRoot,
+    port,
+    logFile: join(outDir, `${name}-server.log`),
+    env,
+  });
+  return { target: name === 'floor' ? new FloorTarget(child.url) : new PeerTarget(child.url), child, pid: child.pid };
+}
+
+const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)}  p99 ${s.p99.toFixed(2)}  max ${s.max.toFixed(1)} ms`;
+
+async function benchTarget(name: TargetName): Promise<TargetResult> {
+  const result: TargetResult = { name, setupMs: 0, memory: null, fixed: null, steps: [], best: null, storm: null };
+  console.log(`\n=== ${name} ===`);
+  const { target, child, pid } = await startTarget(name);
+  try {
+    const t0 = performance.now();
+    await target.setup(opts.users, opts.group, (done, total, what) => progressLine(`  setup: ${what} ${done}/${total}`));
+    result.setupMs = performance.now() - t0;
+    statusDone(`  setup: ${opts.users} users in ${target.groups.length} conversations of ${opts.group}, ${(result.setupMs / 1000).toFixed(1)} s`);
+
+    // Memory: extra authenticated sockets, each holding the message subscription.
+    await sleep(1_000);
+    const rssBefore = rssBytes(pid);
+    await target.openSockets(opts.sockets, (done) => {
+      if (done % 50 === 0) progressLine(`  memory: ${done}/${opts.sockets} sockets open, RSS ${((rssBytes(pid) ?? 0) / MiB).toFixed(0)} MiB`);
+    });
+    await sleep(2_000);
+    const rssAfter = rssBytes(pid);
+    const perSocketBytes = rssBefore !== null && rssAfter !== null ? (rssAfter - rssBefore) / opts.sockets : null;
+    result.memory = { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes };
+    statusDone(
+      `  memory: ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
+        (perSocketBytes !== null ? `, ${(perSocketBytes / 1024).toFixed(1)} KiB per socket` : ''),
+    );
+    await target.closeSockets();
+    await sleep(1_000);
+
+    // Delivery latency at a fixed rate.
+    result.fixed = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `fixed ${opts.rate}/s`, pid });
+    statusDone(`  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}; healthz p99 ${result.fixed.healthz.p99.toFixed(2)} ms`);
+
+    // Sustained throughput: double the rate until delivery lags.
+    for (let rate = opts.startRate; rate <= opts.maxRate && !interrupted; rate *= 2) {
+      const run = await runAtRate(target, { rate, durationMs: opts.stepMs, graceMs: 1_000, label: `step ${rate}/s`, pid });
+      result.steps.push(run);
+      const ok = holds(run);
+      statusDone(
+        `  step ${rate}/s: ${ok ? 'holds' : 'lags '}  sent ${run.achievedRate.toFixed(0)}/s  delivered ${run.deliveredPerSec.toFixed(0)}/s  ` +
+          `${run.fullyDelivered}/${run.sent}  delivery p50 ${run.latency.p50.toFixed(1)} p99 ${run.latency.p99.toFixed(1)} ms`,
+      );
+      if (!ok) break;
+      result.best = run;
+      await sleep(500);
+    }
+    // Let a lagging step drain before the next phase.
+    await sleep(3_000);
+
+    // Login storm while messages flow at the fixed rate.
+    if (target.loginStorm) {
+      const until = Date.now() + opts.durationMs;
+      const stormPromise = target.loginStorm(opts.stormConcurrency, until);
+      const run = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `storm ${opts.rate}/s + logins`, pid });
+      const logins = await stormPromise;
+      result.storm = {
+        run,
+        logins: { ok: logins.ok, failed: logins.failed, perSec: (logins.ok * 1000) / opts.durationMs, latency: summarize(logins.latencies) },
+      };
+      statusDone(
+        `  storm: ${logins.ok} logins (${logins.failed} failed, ${result.storm.logins.perSec.toFixed(1)}/s, p50 ${result.storm.logins.latency.p50.toFixed(0)} ms); ` +
+          `delivery ${fmtMs(run.latency)}; healthz p99 ${run.healthz.p99.toFixed(1)} max ${run.healthz.max.toFixed(1)} ms`,
+      );
+    }
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    statusDone(`  ${name} failed: ${result.error}`);
+  } finally {
+    await target.close().catch(() => {});
+    await stopChild(child);
+  }
+  return result;
+}
+
+function rows(results: Partial<Record<TargetName, TargetResult>>): Row[] {
+  const v = (f: (r: TargetResult) => number | null | undefined) =>
+    Object.fromEntries(opts.targets.map((t) => [t, results[t] ? (f(results[t]!) ?? null) : null]));
+  return [
+    { metric: `delivery p50 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.latency.p50) },
+    { metric: `delivery p95 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.latency.p95) },
+    { metric: `delivery p99 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.latency.p99) },
+    { metric: `delivery max @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.latency.max) },
+    { metric: `send ack p50 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.ack.p50) },
+    { metric: `healthz round trip p99 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.healthz.p99) },
+    { metric: 'highest rate that holds', unit: 'msg/s', higherIsBetter: true, values: v((r) => r.best?.targetRate ?? 0) },
+    { metric: 'messages stored+delivered at that rate', unit: 'msg/s', higherIsBetter: true, values: v((r) => r.best?.deliveredPerSec ?? 0) },
+    { metric: 'delivery p50 at that rate', unit: 'ms', values: v((r) => r.best?.latency.p50) },
+    { metric: 'delivery p99 at that rate', unit: 'ms', values: v((r) => r.best?.latency.p99) },
+    { metric: `server RSS with ${opts.users} users + ${opts.sockets} sockets`, unit: 'MiB', values: v((r) => (r.memory?.rssAfter ?? NaN) / MiB) },
+    { metric: 'server RSS per extra socket', unit: 'KiB', values: v((r) => (r.memory?.perSocketBytes ?? NaN) / 1024) },
+    { metric: 'login storm: logins/s (bcrypt 12)', unit: '/s', values: v((r) => r.storm?.logins.perSec) },
+    { metric: `login storm: delivery p99 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.storm?.run.latency.p99) },
+    { metric: 'login storm: delivery p99 ÷ without storm', unit: '×', values: v((r) => (r.storm && r.fixed ? r.storm.run.latency.p99 / r.fixed.latency.p99 : null)) },
+    { metric: 'login storm: healthz round trip p99', unit: 'ms', values: v((r) => r.storm?.run.healthz.p99) },
+    { metric: 'login storm: healthz round trip max', unit: 'ms', values: v((r) => r.storm?.run.healthz.max) },
+  ];
+}
+
+function targetsCheck(r: TargetResult | undefined, floor: TargetResult | undefined, peer: TargetResult | undefined): string[] {
+  if (!r) return [];
+  const lines: string[] = [];
+  const mark = (ok: boolean | null) => (ok === null ? '?' : ok ? 'met' : 'NOT met');
+  const p50Ratio = r.fixed && floor?.fixed ? r.fixed.latency.p50 / floor.fixed.latency.p50 : null;
+  lines.push(`- delivery p50 within 3× the floor: ${p50Ratio === null ? '?' : p50Ratio.toFixed(2) + '×'} → ${mark(p50Ratio === null ? null : p50Ratio <= 3)} (at ${opts.users} users, ${opts.rate} msg/s; the issue asks 1,000 users at 200 msg/s)`);
+  const p99 = r.fixed?.latency.p99 ?? null;
+  lines.push(`- delivery p99 ≤ 10 ms: ${p99 === null ? '?' : p99.toFixed(2) + ' ms'} → ${mark(p99 === null ? null : p99 <= 10)}`);
+  const tput = r.best?.deliveredPerSec ?? 0;
+  lines.push(`- ≥ 3,000 messages/s persisted and delivered: ${tput.toFixed(0)}/s → ${mark(tput >= 3000)} (the search doubles the rate, so the true ceiling lies between this and the next step)`);
+  const peerT = peer?.best?.deliveredPerSec;
+  lines.push(`- throughput ≥ 1.5× the Socket.IO peer: ${peerT ? (tput / peerT).toFixed(2) + '×' : '?'} → ${mark(peerT ? tput / peerT >= 1.5 : null)}`);
+  const per = r.memory?.perSocketBytes ?? null;
+  const proj = per !== null && r.memory?.rssBefore ? r.memory.rssBefore + per * 10_000 : null;
+  lines.push(`- 10,000 sockets in ≤ 1 GiB RSS: projected ${proj === null ? '?' : (proj / MiB).toFixed(0) + ' MiB'} from ${opts.sockets} sockets → ${mark(proj === null ? null : proj <= 1024 * MiB)} (only messages.onEvent exists; presence and call subscriptions are not in the router yet)`);
+  const stormRatio = r.storm && r.fixed ? r.storm.run.latency.p99 / r.fixed.latency.p99 : null;
+  lines.push(`- delivery p99 at most doubled by a login storm: ${stormRatio === null ? '?' : stormRatio.toFixed(2) + '×'} → ${mark(stormRatio === null ? null : stormRatio <= 2)}`);
+  return lines;
+}
+
+async function main() {
+  const started = Date.now();
+  console.log(
+    `Parley bench: ${opts.targets.join(', ')}; ${opts.users} users in groups of ${opts.group}, ${opts.rate} msg/s for ${opts.durationMs / 1000} s, ` +
+      `${opts.sockets} sockets for memory; results in ${outDir}`,
+  );
+  const results: Partial<Record<TargetName, TargetResult>> = {};
+  try {
+    for (const name of opts.targets) {
+      if (interrupted) break;
+      results[name] = await benchTarget(name);
+    }
+  } finally {
+    await cleanup();
+  }
+  if (interrupted) return;
+
+  const table = rows(results);
+  const checks = targetsCheck(results.parley, results.floor, results.peer);
+  console.log(`\n${terminalTable(table)}\n`);
+  if (checks.length) console.log(`Targets of issue 7:\n${checks.join('\n')}\n`);
+
+  const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGiB: round(totalmem() / 1024 ** 3, 1), node: process.version };
+  const series = opts.targets.flatMap((t) => {
+    const r = results[t];
+    const out: { name: string; samples: number[] }[] = [];
+    if (r?.fixed) out.push({ name: `${t} @ ${opts.rate}/s`, samples: r.fixed.samples });
+    if (r?.storm) out.push({ name: `${t} @ ${opts.rate}/s + login storm`, samples: r.storm.run.samples });
+    if (r?.best) out.push({ name: `${t} @ ${r.best.targetRate}/s (best)`, samples: r.best.samples });
+    return out;
+  });
+  writeFileSync(join(outDir, 'latency.svg'), latencySvg(series, `Delivery latency (send → other member's subscription), ${opts.users} users`));
+  writeFileSync(
+    join(outDir, 'results.json'),
+    JSON.stringify(
+      {
+        startedAt: new Date(started).toISOString(),
+        elapsedSeconds: round((Date.now() - started) / 1000, 1),
+        machine,
+        options: opts,
+        table: table.map((r) => ({ metric: r.metric, unit: r.unit, ...r.values })),
+        results: Object.fromEntries(
+          Object.entries(results).map(([k, r]) => [
+            k,
+            { ...r, fixed: strip(r.fixed), best: strip(r.best), steps: r.steps.map(strip), storm: r.storm ? { ...r.storm, run: strip(r.storm.run) } : null },
+          ]),
+        ),
+      },
+      null,
+      2,
+    ),
+  );
+  const md = [
+    `# Parley bench, ${new Date(started).toISOString()}`,
+    '',
+    `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node}. ` +
+      `Run: ${opts.users} users in conversations of ${opts.group}, ${opts.rate} msg/s for ${opts.durationMs / 1000} s, ` +
+      `${opts.sockets} extra sockets, throughput steps of ${opts.stepMs / 1000} s from ${opts.startRate} msg/s doubling, ` +
+      `${opts.stormConcurrency} parallel logins in the storm. The load generator, the servers and PostgreSQL share the machine. ` +
+      `Ratios are Parley ÷ reference (for latency and memory lower is better, for throughput higher is better).`,
+    '',
+    markdownTable(table),
+    '',
+    '## Targets of issue 7',
+    '',
+    ...checks,
+    '',
+    '![latency distributions](latency.svg)',
+    '',
+    ...Object.values(results)
+      .filter((r) => r.error)
+      .map((r) => `- ${r.name} failed: ${r.error}`),
+  ].join('\n');
+  writeFileSync(join(outDir, 'results.md'), md + '\n');
+  console.log(`Written: ${join(outDir, 'results.md')}, results.json, latency.svg (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  async (err) => {
+    console.error(err);
+    await cleanup();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,125 @@
+/** Child processes and throwaway databases, all cleaned up on exit, error or Ctrl-C. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import pg from 'pg';
+
+export const ADMIN_PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const children = new Set<ChildProcess>();
+const databases = new Set<string>();
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: ADMIN_PG_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Creates an empty database and returns its URL; it is dropped by `cleanup()`. */
+export async function createDatabase(name: string): Promise<string> {
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`bad database name ${name}`);
+  await admin((c) => c.query(`create database ${name}`));
+  databases.add(name);
+  const url = new URL(ADMIN_PG_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface Child {
+  pid: number;
+  url: string;
+  proc: ChildProcess;
+}
+
+/** Runs a TypeScript entry point with `node --import tsx` (one process, so its pid is the server's). */
+export async function startChild(opts: {
+  name: string;
+  entry: string;
+  cwd: string;
+  env: Record<string, string>;
+  port: number;
+  logFile: string;
+}): Promise<Child> {
+  const log = createWriteStream(opts.logFile);
+  const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env, PORT: String(opts.port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(proc);
+  proc.stdout?.pipe(log);
+  proc.stderr?.pipe(log);
+  let exited = false;
+  proc.once('exit', () => {
+    exited = true;
+    children.delete(proc);
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited) throw new Error(`${opts.name} exited during start-up; see ${opts.logFile}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${opts.name} did not start within 90 s; see ${opts.logFile}`);
+    await sleep(200);
+  }
+  return { pid: proc.pid!, url, proc };
+}
+
+export async function stopChild(child: Child | null) {
+  if (!child || child.proc.exitCode !== null) return;
+  const done = new Promise<void>((r) => child.proc.once('exit', () => r()));
+  child.proc.kill('SIGTERM');
+  const timer = setTimeout(() => child.proc.kill('SIGKILL'), 5_000);
+  await done;
+  clearTimeout(timer);
+}
+
+/** Resident set size of a process in bytes, from /proc (Linux). */
+export function rssBytes(pid: number | null): number | null {
+  if (!pid) return null;
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+let cleaning: Promise<void> | null = null;
+export function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.all(
+      [...children].map((proc) => stopChild({ pid: proc.pid ?? 0, url: '', proc })),
+    );
+    for (const name of databases) {
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`)).catch((err) =>
+        console.error(`could not drop database ${name}: ${String(err)}`),
+      );
+    }
+    databases.clear();
+  })();
+  return cleaning;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,374 @@
+/**
+ * One interface, three systems: Parley (through packages/client over WebSocket), the floor
+ * (plain `ws` relay) and the peer (Express + Socket.IO + pg). The load generator only sees this.
+ */
+import { randomUUID } from 'node:crypto';
+import { createParleyClient, followEvents, type EventFollower, type ParleyClient } from '@parley/client';
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+
+export type TargetName = 'parley' | 'floor' | 'peer';
+
+export interface Target {
+  readonly name: TargetName;
+  readonly url: string;
+  /** Member user indexes of each conversation. */
+  groups: number[][];
+  /** Called for every message that reaches a member other than its sender. */
+  onDeliver: (recipient: number, body: string) => void;
+  /** Creates `users` users, puts them in conversations of `groupSize`, connects and subscribes each. */
+  setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void): Promise<void>;
+  /** Resolves when the server acknowledges the message (stored, for Parley and the peer). */
+  send(user: number, group: number, body: string): Promise<void>;
+  /** Opens `count` more authenticated sockets, each holding the subscriptions a client holds. */
+  openSockets(count: number, progress: (done: number) => void): Promise<void>;
+  closeSockets(): Promise<void>;
+  /** Logs users in over and over with `concurrency` parallel requests until `until`. */
+  loginStorm?(concurrency: number, until: number): Promise<{ ok: number; failed: number; latencies: number[] }>;
+  close(): Promise<void>;
+}
+
+const WS = WebSocket as unknown as typeof globalThis.WebSocket;
+const PASSWORD = 'correct horse battery staple';
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+function makeGroups(users: number, groupSize: number): number[][] {
+  const groups: number[][] = [];
+  for (let i = 0; i + 1 < users; i += groupSize) {
+    groups.push(Array.from({ length: Math.min(groupSize, users - i) }, (_, k) => i + k));
+  }
+  return groups;
+}
+
+function waitStarted(api: ParleyClient['api'], onEvent: Parameters<typeof followEvents>[1]['onEvent']) {
+  return new Promise<EventFollower>((resolve, reject) => {
+    let started = false;
+    const timer = setTimeout(() => reject(new Error('subscription did not start within 30 s')), 30_000);
+    const follower = followEvents(api, {
+      onEvent,
+      onStarted: () => {
+        if (started) return;
+        started = true;
+        clearTimeout(timer);
+        resolve(follower);
+      },
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class ParleyTarget implements Target {
+  readonly name = 'parley' as const;
+  groups: number[][] = [];
+  onDeliver: (recipient: number, body: string) => void = () => {};
+  private users: { client: ParleyClient; id: string; email: string; token: string; expiresAt: string }[] = [];
+  private followers: EventFollower[] = [];
+  private conversationIds: string[] = [];
+  private extra: { client: ParleyClient; follower: EventFollower }[] = [];
+  private readonly runId = Date.now().toString(36);
+
+  constructor(readonly url: string, private readonly registerConcurrency = 4) {}
+
+  private client() {
+    return createParleyClient({ url: this.url, transport: 'ws', cookies: 'jar', WebSocket: WS, retryDelayMs: () => 100 });
+  }
+
+  async setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void) {
+    let done = 0;
+    const slots = Array.from({ length: users }, (_, i) => i);
+    this.users = new Array(users);
+    await pool(slots, this.registerConcurrency, async (i) => {
+      const client = this.client();
+      const email = `bench-${this.runId}-${i}@bench.test`;
+      const r = await client.api.auth.register.mutate({ email, password: PASSWORD, displayName: `Bench ${i}` });
+      this.users[i] = { client, id: r.user.id, email, token: r.accessToken, expiresAt: r.accessTokenExpiresAt };
+      progress(++done, users, 'registered (bcrypt)');
+    });
+    done = 0;
+    this.followers = await Promise.all(
+      this.users.map(async (u, i) => {
+        const f = await waitStarted(u.client.api, (event) => {
+          if (event.type === 'message.new' && event.message.senderId !== u.id) this.onDeliver(i, event.message.body);
+        });
+        progress(++done, users, 'subscribed');
+        return f;
+      }),
+    );
+    this.groups = makeGroups(users, groupSize);
+    done = 0;
+    this.conversationIds = new Array(this.groups.length);
+    await pool(this.groups, 8, async (members, g) => {
+      const [owner, ...others] = members;
+      const conv = await this.users[owner!]!.client.api.conversations.createGroup.mutate({
+        title: `bench ${g}`,
+        memberIds: others.map((m) => this.users[m]!.id),
+      });
+      this.conversationIds[g] = conv.id;
+      progress(++done, this.groups.length, 'conversations');
+    });
+  }
+
+  async send(user: number, group: number, body: string) {
+    await this.users[user]!.client.api.messages.send.mutate({ conversationId: this.conversationIds[group]!, clientId: randomUUID(), body });
+  }
+
+  async openSockets(count: number, progress: (done: number) => void) {
+    let done = 0;
+    const slots = Array.from({ length: count }, (_, i) => i);
+    await pool(slots, 50, async (i) => {
+      const u = this.users[i % this.users.length]!;
+      const client = this.client();
+      client.setSession({ accessToken: u.token, accessTokenExpiresAt: u.expiresAt });
+      const follower = await waitStarted(client.api, () => {});
+      this.extra.push({ client, follower });
+      progress(++done);
+    });
+  }
+
+  async closeSockets() {
+    const extra = this.extra;
+    this.extra = [];
+    await Promise.all(extra.map(async (e) => {
+      e.follower.stop();
+      await e.client.close();
+    }));
+  }
+
+  async loginStorm(concurrency: number, until: number) {
+    let ok = 0;
+    let failed = 0;
+    const latencies: number[] = [];
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, w) => {
+        let k = w;
+        while (Date.now() < until) {
+          const u = this.users[(k += concurrency) % this.users.length]!;
+          const client = createParleyClient({ url: this.url, cookies: 'jar' });
+          const t0 = performance.now();
+          try {
+            await client.api.auth.login.mutate({ email: u.email, password: PASSWORD });
+            latencies.push(performance.now() - t0);
+            ok++;
+          } catch {
+            failed++;
+          }
+          await client.close();
+        }
+      }),
+    );
+    return { ok, failed, latencies };
+  }
+
+  async close() {
+    await this.closeSockets();
+    for (const f of this.followers) f.stop();
+    await Promise.all(this.users.filter(Boolean).map((u) => u.client.close()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+type FloorMsg = { t: 'joined'; c: string } | { t: 'ack'; k: string } | { t: 'msg'; c: string; s: string; b: string };
+
+export class FloorTarget implements Target {
+  readonly name = 'floor' as const;
+  groups: number[][] = [];
+  onDeliver: (recipient: number, body: string) => void = () => {};
+  private sockets: WebSocket[] = [];
+  private extra: WebSocket[] = [];
+  private acks = new Map<string, () => void>();
+
+  constructor(readonly url: string) {}
+
+  private connect(user: number, onMsg: (m: FloorMsg) => void): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/?user=${user}`);
+      ws.on('message', (raw) => onMsg(JSON.parse(String(raw)) as FloorMsg));
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  }
+
+  private join(ws: WebSocket, conversations: string[], joined: Map<string, () => void>) {
+    return Promise.all(
+      conversations.map(
+        (c) =>
+          new Promise<void>((r) => {
+            joined.set(c, r);
+            ws.send(JSON.stringify({ t: 'join', c }));
+          }),
+      ),
+    );
+  }
+
+  async setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void) {
+    this.groups = makeGroups(users, groupSize);
+    const groupOf = new Map<number, number>();
+    this.groups.forEach((g, gi) => g.forEach((u) => groupOf.set(u, gi)));
+    let done = 0;
+    this.sockets = await Promise.all(
+      Array.from({ length: users }, async (_, i) => {
+        const joined = new Map<string, () => void>();
+        const ws = await this.connect(i, (m) => {
+          if (m.t === 'msg') this.onDeliver(i, m.b);
+          else if (m.t === 'ack') this.acks.get(m.k)?.();
+          else if (m.t === 'joined') joined.get(m.c)?.();
+        });
+        const g = groupOf.get(i);
+        if (g !== undefined) await this.join(ws, [`g${g}`], joined);
+        progress(++done, users, 'connected and joined');
+        return ws;
+      }),
+    );
+  }
+
+  send(user: number, group: number, body: string) {
+    return new Promise<void>((resolve) => {
+      const k = randomUUID();
+      this.acks.set(k, () => {
+        this.acks.delete(k);
+        resolve();
+      });
+      this.sockets[user]!.send(JSON.stringify({ t: 'send', c: `g${group}`, k, b: body }));
+    });
+  }
+
+  async openSockets(count: number, progress: (done: number) => void) {
+    let done = 0;
+    await pool(Array.from({ length: count }, (_, i) => i), 50, async (i) => {
+      const joined = new Map<string, () => void>();
+      const user = i % this.sockets.length;
+      const ws = await this.connect(user, (m) => {
+        if (m.t === 'joined') joined.get(m.c)?.();
+      });
+      const g = this.groups.findIndex((members) => members.includes(user));
+      if (g >= 0) await this.join(ws, [`g${g}`], joined);
+      this.extra.push(ws);
+      progress(++done);
+    });
+  }
+
+  async closeSockets() {
+    const extra = this.extra;
+    this.extra = [];
+    await closeAll(extra);
+  }
+
+  async close() {
+    await this.closeSockets();
+    await closeAll(this.sockets);
+  }
+}
+
+function closeAll(sockets: WebSocket[]) {
+  return Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((r) => {
+          if (ws.readyState === ws.CLOSED) return r();
+          ws.once('close', () => r());
+          ws.close();
+          setTimeout(() => {
+            ws.terminate();
+            r();
+          }, 2_000).unref();
+        }),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class PeerTarget implements Target {
+  readonly name = 'peer' as const;
+  groups: number[][] = [];
+  onDeliver: (recipient: number, body: string) => void = () => {};
+  private userIds: number[] = [];
+  private conversationIds: number[] = [];
+  private sockets: Socket[] = [];
+  private extra: Socket[] = [];
+
+  constructor(readonly url: string) {}
+
+  private async post<T>(path: string, body: unknown): Promise<T> {
+    const res = await fetch(`${this.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  private connect(userId: number, onMessage?: (body: string) => void): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = io(this.url, { auth: { userId }, transports: ['websocket'], reconnection: false, forceNew: true });
+      if (onMessage) socket.on('message', (row: { body: string }) => onMessage(row.body));
+      socket.once('ready', () => resolve(socket));
+      socket.once('connect_error', reject);
+    });
+  }
+
+  async setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void) {
+    let done = 0;
+    this.userIds = new Array(users);
+    await pool(Array.from({ length: users }, (_, i) => i), 8, async (i) => {
+      this.userIds[i] = (await this.post<{ id: number }>('/api/users', { name: `Bench ${i}` })).id;
+      progress(++done, users, 'users created');
+    });
+    this.groups = makeGroups(users, groupSize);
+    this.conversationIds = new Array(this.groups.length);
+    await pool(this.groups, 8, async (members, g) => {
+      this.conversationIds[g] = (
+        await this.post<{ id: number }>('/api/conversations', { title: `bench ${g}`, memberIds: members.map((m) => this.userIds[m]) })
+      ).id;
+    });
+    done = 0;
+    this.sockets = await Promise.all(
+      this.userIds.map(async (id, i) => {
+        const s = await this.connect(id, (body) => this.onDeliver(i, body));
+        progress(++done, users, 'connected');
+        return s;
+      }),
+    );
+  }
+
+  async send(user: number, group: number, body: string) {
+    const r = (await this.sockets[user]!.emitWithAck('send', {
+      conversationId: this.conversationIds[group],
+      clientId: randomUUID(),
+      body,
+    })) as { error?: string };
+    if (r.error) throw new Error(r.error);
+  }
+
+  async openSockets(count: number, progress: (done: number) => void) {
+    let done = 0;
+    await pool(Array.from({ length: count }, (_, i) => i), 50, async (i) => {
+      this.extra.push(await this.connect(this.userIds[i % this.userIds.length]!));
+      progress(++done);
+    });
+  }
+
+  async closeSockets() {
+    for (const s of this.extra) s.disconnect();
+    this.extra = [];
+  }
+
+  async close() {
+    await this.closeSockets();
+    for (const s of this.sockets) s.disconnect();
+  }
+}
