@@ -34,4 +34,6 @@ const run = (cmd, args) => {
 };
 
 run('pnpm', ['exec', 'tsc', '-p', 'tsconfig.json']);
+// The browser tests load the built web app from the server, as a user would.
+run('pnpm', ['--filter', '@parley/web', 'build']);
 run('pnpm', ['exec', 'vitest', 'run', ...process.argv.slice(2)]);
