@@ -1,4 +1,5 @@
 import type { Bus, Channel } from './bus.js';
+import { UserListeners } from './listeners.js';
 
 /** A notice for some users that is not logged: typing, call signals. Lost if nobody listens. */
 export interface Ephemeral<T> {
@@ -8,7 +9,7 @@ export interface Ephemeral<T> {
 
 /** Fans ephemeral notices out to the listening users on every instance. */
 export class EphemeralHub<T> {
-  private readonly listeners = new Map<string, Set<(payload: T) => void>>();
+  private readonly listeners = new UserListeners<T>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly bus: Bus, private readonly channel: Channel) {
@@ -20,20 +21,11 @@ export class EphemeralHub<T> {
   }
 
   listen(userId: string, listener: (payload: T) => void): () => void {
-    let set = this.listeners.get(userId);
-    if (!set) this.listeners.set(userId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(userId);
-    };
+    return this.listeners.add(userId, listener);
   }
 
   private deliver({ recipients, payload }: Ephemeral<T>) {
-    for (const userId of recipients) {
-      const set = this.listeners.get(userId);
-      if (set) for (const l of set) l(payload);
-    }
+    this.listeners.deliver(recipients, payload);
   }
 
   close() {

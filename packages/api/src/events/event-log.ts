@@ -1,6 +1,7 @@
 import { eventsBetween, latestEventId, type Db } from '@parley/db';
 import type { Logger } from '../logger.js';
 import type { Bus } from './bus.js';
+import { UserListeners } from './listeners.js';
 
 /** An event of the log of record, as it travels between instances. */
 export interface LoggedEvent {
@@ -20,7 +21,7 @@ type Listener = (event: LoggedEvent) => void;
 export class EventLog {
   private head = 0;
   private readonly pending = new Map<number, LoggedEvent>();
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new UserListeners<LoggedEvent>();
   private catchingUp: Promise<void> | null = null;
   private catchUpAgain = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -47,13 +48,7 @@ export class EventLog {
 
   /** Listens to one user's events; returns the function that stops listening. */
   listen(userId: string, listener: Listener): () => void {
-    let set = this.listeners.get(userId);
-    if (!set) this.listeners.set(userId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(userId);
-    };
+    return this.listeners.add(userId, listener);
   }
 
   private ingest(event: LoggedEvent) {
@@ -76,10 +71,7 @@ export class EventLog {
 
   private dispatch(event: LoggedEvent) {
     this.head = event.id;
-    for (const userId of event.recipients) {
-      const set = this.listeners.get(userId);
-      if (set) for (const l of set) l(event);
-    }
+    this.listeners.deliver(event.recipients, event);
   }
 
   /** Reads from PostgreSQL whatever this instance has not seen yet. One reader at a time. */
