@@ -78,6 +78,19 @@ for _, id in ipairs(dead) do
 end
 return offline`;
 
+const CLOSE_TIMEOUT_MS = 2000;
+
+/** The promise's value, or undefined when it takes longer than `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface RedisPresenceOptions {
   db: Db;
   redis: Redis;
@@ -167,10 +180,11 @@ export class RedisPresence implements Presence {
     this.timer = null;
     const wasStopped = this.stopped;
     this.stopped = true;
-    await Promise.allSettled([...this.pending]);
+    // With Redis down, commands wait in ioredis's offline queue: never let them hold up shutdown.
+    await withTimeout(Promise.allSettled([...this.pending]), CLOSE_TIMEOUT_MS);
     if (!wasStopped) {
       try {
-        const offline = (await this.opts.redis.eval(
+        const goodbye = this.opts.redis.eval(
           SWEEP,
           2,
           this.keys.instances,
@@ -178,7 +192,9 @@ export class RedisPresence implements Presence {
           String(Date.now()),
           this.keys.setPrefix,
           this.opts.instanceId,
-        )) as string[];
+        ) as Promise<string[]>;
+        const offline = await withTimeout(goodbye, CLOSE_TIMEOUT_MS);
+        if (!offline) throw new Error('Redis did not answer');
         await this.wentOffline(offline);
       } catch (err) {
         this.opts.logger.warn({ err: (err as Error).message }, 'Presence goodbye failed; peers will sweep this instance');
