@@ -1,5 +1,5 @@
 /** The load generator: the same open-loop sender and the same receipt clock for every target. */
-import { rssBytes, sleep } from './procs.js';
+import { cpuSeconds, machineTicks, rssBytes, sleep } from './procs.js';
 import { summarize, type Summary } from './stats.js';
 import type { Target } from './targets.js';
 
@@ -24,6 +24,10 @@ export interface RateRun {
   samples: number[];
   /** Server RSS at the end (bytes), if known. */
   rss: number | null;
+  /** Cores the server process kept busy while sending (1 = one core), if known. */
+  serverCores: number | null;
+  /** Share of the whole machine's CPU that was busy while sending (server, PostgreSQL, generator). */
+  machineBusy: number | null;
 }
 
 interface Pending {
@@ -79,6 +83,8 @@ export async function runAtRate(
 
   const groups = target.groups;
   const start = performance.now();
+  const cpu0 = cpuSeconds(opts.pid);
+  const ticks0 = machineTicks();
   let stopProbe = false;
   const probe = (async () => {
     while (!stopProbe) {
@@ -129,6 +135,8 @@ export async function runAtRate(
     await sleep(2);
   }
   const sendWindow = performance.now() - start;
+  const cpu1 = cpuSeconds(opts.pid);
+  const ticks1 = machineTicks();
   const graceEnd = performance.now() + opts.graceMs;
   while (pending.size > 0 && performance.now() < graceEnd) await sleep(10);
   stopProbe = true;
@@ -151,10 +159,12 @@ export async function runAtRate(
     healthz: summarize(healthz),
     samples,
     rss: rssBytes(opts.pid),
+    serverCores: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / (sendWindow / 1000) : null,
+    machineBusy: ticks0 && ticks1 && ticks1.total > ticks0.total ? (ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total) : null,
   };
 }
 
-/** A rate holds when ≥ 99 % of its messages reach every member within the grace and p99 < 1 s. */
-export function holds(r: RateRun) {
-  return r.sent > 0 && r.achievedRate >= 0.9 * r.targetRate && r.fullyDelivered >= 0.99 * r.sent && r.sendErrors === 0 && r.latency.p99 < 1_000;
+/** A rate holds when ≥ 99 % of its messages reach every member within the grace and p99 stays under `lagMs`. */
+export function holds(r: RateRun, lagMs: number) {
+  return r.sent > 0 && r.achievedRate >= 0.9 * r.targetRate && r.fullyDelivered >= 0.99 * r.sent && r.sendErrors === 0 && r.latency.p99 < lagMs;
 }

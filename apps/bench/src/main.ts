@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { holds, progressLine, runAtRate, statusDone, type RateRun } from './load.js';
-import { cleanup, createDatabase, freePort, rssBytes, sleep, startChild, stopChild, type Child } from './procs.js';
+import { cleanup, createDatabase, freePort, machineTicks, rssBytes, sleep, startChild, stopChild, type Child } from './procs.js';
 import { latencySvg, markdownTable, terminalTable, type Row } from './report.js';
 import { round, summarize, type Summary } from './stats.js';
 import { FloorTarget, ParleyTarget, PeerTarget, type Target, type TargetName } from './targets.js';
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     step: { type: 'string', default: '2.5' },
     'start-rate': { type: 'string', default: '250' },
     'max-rate': { type: 'string', default: '8000' },
+    'lag-ms': { type: 'string', default: '250' },
     'storm-concurrency': { type: 'string', default: '8' },
     targets: { type: 'string', default: 'parley,floor,peer' },
     url: { type: 'string' },
@@ -42,6 +43,7 @@ if (args.help) {
   --step S               seconds per step of the throughput search (2.5)
   --start-rate R         first rate of the throughput search, doubled each step (250)
   --max-rate R           stop the throughput search here (8000)
+  --lag-ms MS            a rate holds while delivery p99 stays under this (250)
   --storm-concurrency C  parallel logins during the storm (8)
   --targets LIST         any of parley,floor,peer (all)
   --url URL              use a running Parley server instead of starting one (--pid PID for its RSS)
@@ -63,6 +65,7 @@ const opts = {
   stepMs: num(args.step, 'step') * 1000,
   startRate: num(args['start-rate'], 'start-rate'),
   maxRate: num(args['max-rate'], 'max-rate'),
+  lagMs: num(args['lag-ms'], 'lag-ms'),
   stormConcurrency: Math.round(num(args['storm-concurrency'], 'storm-concurrency')),
   targets: args.targets!.split(',').map((s) => s.trim()).filter(Boolean) as TargetName[],
 };
@@ -77,6 +80,7 @@ mkdirSync(outDir, { recursive: true });
 const dbSuffix = `${Date.now()}`;
 
 let interrupted = false;
+let background: number | null = null;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     interrupted = true;
@@ -149,6 +153,9 @@ async function startTarget(name: TargetName): Promise<{ target: Target; child: C
   return { target: name === 'floor' ? new FloorTarget(child.url) : new PeerTarget(child.url), child, pid: child.pid };
 }
 
+const cpuNote = (r: RateRun) =>
+  (r.serverCores !== null ? `; server ${(r.serverCores * 100).toFixed(0)}% of a core` : '') +
+  (r.machineBusy !== null ? `, machine ${(r.machineBusy * 100).toFixed(0)}% busy` : '');
 const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)}  p99 ${s.p99.toFixed(2)}  max ${s.max.toFixed(1)} ms`;
 
 async function benchTarget(name: TargetName): Promise<TargetResult> {
@@ -161,35 +168,24 @@ async function benchTarget(name: TargetName): Promise<TargetResult> {
     result.setupMs = performance.now() - t0;
     statusDone(`  setup: ${opts.users} users in ${target.groups.length} conversations of ${opts.group}, ${(result.setupMs / 1000).toFixed(1)} s`);
 
-    // Memory: extra authenticated sockets, each holding the message subscription.
-    await sleep(1_000);
-    const rssBefore = rssBytes(pid);
-    await target.openSockets(opts.sockets, (done) => {
-      if (done % 50 === 0) progressLine(`  memory: ${done}/${opts.sockets} sockets open, RSS ${((rssBytes(pid) ?? 0) / MiB).toFixed(0)} MiB`);
-    });
-    await sleep(2_000);
-    const rssAfter = rssBytes(pid);
-    const perSocketBytes = rssBefore !== null && rssAfter !== null ? (rssAfter - rssBefore) / opts.sockets : null;
-    result.memory = { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes };
-    statusDone(
-      `  memory: ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
-        (perSocketBytes !== null ? `, ${(perSocketBytes / 1024).toFixed(1)} KiB per socket` : ''),
-    );
-    await target.closeSockets();
-    await sleep(1_000);
+    // Warm-up (JIT, connection pools, PostgreSQL caches), the same for every target; not recorded.
+    await runAtRate(target, { rate: opts.rate, durationMs: 2_000, graceMs: 2_000, label: 'warm-up', pid });
+    statusDone('  warm-up: 2 s');
+    await sleep(500);
 
     // Delivery latency at a fixed rate.
     result.fixed = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `fixed ${opts.rate}/s`, pid });
-    statusDone(`  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}; healthz p99 ${result.fixed.healthz.p99.toFixed(2)} ms`);
+    statusDone(`  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}; healthz p99 ${result.fixed.healthz.p99.toFixed(2)} ms${cpuNote(result.fixed)}`);
 
     // Sustained throughput: double the rate until delivery lags.
     for (let rate = opts.startRate; rate <= opts.maxRate && !interrupted; rate *= 2) {
       const run = await runAtRate(target, { rate, durationMs: opts.stepMs, graceMs: 1_000, label: `step ${rate}/s`, pid });
       result.steps.push(run);
-      const ok = holds(run);
+      const ok = holds(run, opts.lagMs);
       statusDone(
         `  step ${rate}/s: ${ok ? 'holds' : 'lags '}  sent ${run.achievedRate.toFixed(0)}/s  delivered ${run.deliveredPerSec.toFixed(0)}/s  ` +
-          `${run.fullyDelivered}/${run.sent}  delivery p50 ${run.latency.p50.toFixed(1)} p99 ${run.latency.p99.toFixed(1)} ms`,
+          `${run.fullyDelivered}/${run.sent}  delivery p50 ${run.latency.p50.toFixed(1)} p99 ${run.latency.p99.toFixed(1)} ms` +
+          cpuNote(run),
       );
       if (!ok) break;
       result.best = run;
@@ -213,6 +209,22 @@ async function benchTarget(name: TargetName): Promise<TargetResult> {
           `delivery ${fmtMs(run.latency)}; healthz p99 ${run.healthz.p99.toFixed(1)} max ${run.healthz.max.toFixed(1)} ms`,
       );
     }
+
+    // Memory (last, so that tearing the sockets down disturbs no other phase): extra authenticated sockets, each holding the message subscription.
+    await sleep(1_000);
+    const rssBefore = rssBytes(pid);
+    await target.openSockets(opts.sockets, (done) => {
+      if (done % 50 === 0) progressLine(`  memory: ${done}/${opts.sockets} sockets open, RSS ${((rssBytes(pid) ?? 0) / MiB).toFixed(0)} MiB`);
+    });
+    await sleep(2_000);
+    const rssAfter = rssBytes(pid);
+    const perSocketBytes = rssBefore !== null && rssAfter !== null ? (rssAfter - rssBefore) / opts.sockets : null;
+    result.memory = { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes };
+    statusDone(
+      `  memory: ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
+        (perSocketBytes !== null ? `, ${(perSocketBytes / 1024).toFixed(1)} KiB per socket` : ''),
+    );
+    await target.closeSockets();
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     statusDone(`  ${name} failed: ${result.error}`);
@@ -237,6 +249,7 @@ function rows(results: Partial<Record<TargetName, TargetResult>>): Row[] {
     { metric: 'messages stored+delivered at that rate', unit: 'msg/s', higherIsBetter: true, values: v((r) => r.best?.deliveredPerSec ?? 0) },
     { metric: 'delivery p50 at that rate', unit: 'ms', values: v((r) => r.best?.latency.p50) },
     { metric: 'delivery p99 at that rate', unit: 'ms', values: v((r) => r.best?.latency.p99) },
+    { metric: `server CPU @ ${opts.rate} msg/s`, unit: '% of a core', values: v((r) => (r.fixed?.serverCores ?? NaN) * 100) },
     { metric: `server RSS with ${opts.users} users + ${opts.sockets} sockets`, unit: 'MiB', values: v((r) => (r.memory?.rssAfter ?? NaN) / MiB) },
     { metric: 'server RSS per extra socket', unit: 'KiB', values: v((r) => (r.memory?.perSocketBytes ?? NaN) / 1024) },
     { metric: 'login storm: logins/s (bcrypt 12)', unit: '/s', values: v((r) => r.storm?.logins.perSec) },
@@ -269,10 +282,16 @@ function targetsCheck(r: TargetResult | undefined, floor: TargetResult | undefin
 
 async function main() {
   const started = Date.now();
+  const idle0 = machineTicks();
+  await sleep(1_000);
+  const idle1 = machineTicks();
+  background = idle0 && idle1 ? (idle1.busy - idle0.busy) / (idle1.total - idle0.total) : null;
   console.log(
     `Parley bench: ${opts.targets.join(', ')}; ${opts.users} users in groups of ${opts.group}, ${opts.rate} msg/s for ${opts.durationMs / 1000} s, ` +
       `${opts.sockets} sockets for memory; results in ${outDir}`,
   );
+  if (background !== null && background > 0.2)
+    console.log(`Warning: the machine is already ${(background * 100).toFixed(0)}% busy before the bench starts; figures will be noisy.`);
   const results: Partial<Record<TargetName, TargetResult>> = {};
   try {
     for (const name of opts.targets) {
@@ -306,6 +325,7 @@ async function main() {
         startedAt: new Date(started).toISOString(),
         elapsedSeconds: round((Date.now() - started) / 1000, 1),
         machine,
+        backgroundBusy: background,
         options: opts,
         table: table.map((r) => ({ metric: r.metric, unit: r.unit, ...r.values })),
         results: Object.fromEntries(
@@ -325,7 +345,8 @@ async function main() {
     `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB, Node ${machine.node}. ` +
       `Run: ${opts.users} users in conversations of ${opts.group}, ${opts.rate} msg/s for ${opts.durationMs / 1000} s, ` +
       `${opts.sockets} extra sockets, throughput steps of ${opts.stepMs / 1000} s from ${opts.startRate} msg/s doubling, ` +
-      `${opts.stormConcurrency} parallel logins in the storm. The load generator, the servers and PostgreSQL share the machine. ` +
+      `${opts.stormConcurrency} parallel logins in the storm; a rate holds while ≥ 99 % is delivered and delivery p99 < ${opts.lagMs} ms. The load generator, the servers and PostgreSQL share the machine. ` +
+      (background !== null ? `The machine was ${(background * 100).toFixed(0)}% busy before the run (other processes). ` : '') +
       `Ratios are Parley ÷ reference (for latency and memory lower is better, for throughput higher is better).`,
     '',
     markdownTable(table),

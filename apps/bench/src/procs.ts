@@ -106,6 +106,31 @@ export function rssBytes(pid: number | null): number | null {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; 100 ticks a second). */
+export function cpuSeconds(pid: number | null): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+export function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
 let cleaning: Promise<void> | null = null;
 export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
