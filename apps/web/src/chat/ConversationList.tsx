@@ -58,7 +58,7 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
         ? `${c.members.length} members`
         : 'No messages yet';
   const unread = c.unreadCount;
-  const label = `${title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
+  const extra = `${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
 
   return (
     <li>
@@ -66,7 +66,6 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
         href={`/c/${c.id}`}
         className={`conv-row${active ? ' active' : ''}${unread ? ' unread' : ''}`}
         aria-current={active ? 'page' : undefined}
-        aria-label={label}
         onClick={linkHandler(`/c/${c.id}`)}
         data-conversation-id={c.id}
       >
@@ -74,6 +73,7 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
         <span className="conv-text">
           <span className="conv-top">
             <span className="conv-title">{title}</span>
+            {extra && <span className="visually-hidden">{extra}</span>}
             {last && <time className="conv-time" dateTime={last.createdAt}>{formatListStamp(last.createdAt)}</time>}
           </span>
           <span className="conv-bottom">

@@ -1,0 +1,140 @@
+/**
+ * The web app in a real browser (Debian's Chromium through playwright-core): two people sign up,
+ * find each other, chat both ways in real time, see typing and read receipts, reload and see the
+ * history, sign out. Every screen is scanned with axe-core and photographed at phone and desktop
+ * widths (test-results/screenshots/).
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestServer } from './helpers.js';
+import {
+  axeSerious,
+  eventually,
+  hasChromium,
+  launchBrowser,
+  newContext,
+  screenshots,
+  signUp,
+  startWebServer,
+  T,
+  visible,
+} from './browser-helpers.js';
+
+describe.skipIf(!hasChromium)('web app in a browser', () => {
+  let t: TestServer;
+  let origin: string;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    ({ t, origin } = await startWebServer());
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function person(): Promise<Page> {
+    const ctx = await newContext(browser, origin);
+    contexts.push(ctx);
+    return ctx.newPage();
+  }
+
+  it('two people sign up, chat in real time, see typing and receipts, reload, sign out', { timeout: 180_000 }, async () => {
+    const alice = await person();
+    const bob = await person();
+    const stamp = Date.now().toString(36);
+
+    // The sign-in screen.
+    await alice.goto('/');
+    await visible(alice.getByRole('heading', { name: 'Welcome back' }));
+    expect(await axeSerious(alice), 'sign-in screen').toEqual([]);
+    await screenshots(alice, 'sign-in');
+    await alice.getByRole('tab', { name: 'Create account' }).click();
+    await visible(alice.getByLabel('Display name'));
+    expect(await axeSerious(alice), 'sign-up screen').toEqual([]);
+    await screenshots(alice, 'sign-up');
+
+    await Promise.all([
+      signUp(alice, 'Alice Archer', `alice-${stamp}@example.test`),
+      signUp(bob, 'Bob Baker', `bob-${stamp}@example.test`),
+    ]);
+
+    // Alice finds Bob and opens a direct chat.
+    await alice.getByLabel('Search people').fill('Bob');
+    await alice.getByRole('button', { name: 'Message Bob Baker' }).click();
+    const aliceComposer = alice.getByRole('textbox', { name: 'Message Bob Baker' });
+    await visible(aliceComposer);
+    await aliceComposer.fill('Hello Bob, it is Alice');
+    await aliceComposer.press('Enter');
+    const aliceLog = alice.getByRole('log', { name: 'Messages' });
+    await visible(aliceLog.getByText('Hello Bob, it is Alice'));
+    await visible(aliceLog.getByText('Sent', { exact: true }));
+
+    // Bob sees the conversation appear, unread, and opens it.
+    const bobConversations = bob.getByRole('navigation', { name: 'Conversations' });
+    const bobRow = bobConversations.getByRole('link', { name: /^Alice Archer/ });
+    await visible(bobRow);
+    await visible(bobConversations.getByText('Hello Bob, it is Alice'));
+    expect(await axeSerious(bob), 'conversation list').toEqual([]);
+    await screenshots(bob, 'conversation-list');
+    await bobRow.click();
+    const bobLog = bob.getByRole('log', { name: 'Messages' });
+    await visible(bobLog.getByText('Hello Bob, it is Alice'));
+
+    // Alice sees that Bob read it.
+    await visible(aliceLog.getByText('Seen', { exact: true }));
+
+    // Bob types: Alice sees it (the indicator lapses after a few seconds, so keep typing).
+    const bobComposer = bob.getByRole('textbox', { name: 'Message Alice Archer' });
+    let n = 0;
+    await eventually(async () => {
+      await bobComposer.fill(`Hi Alice${'!'.repeat(++n % 5)}`);
+      await visible(alice.getByText('Bob Baker is typing…'), 4_000);
+    });
+    await bobComposer.fill('Hi Alice, good to see you here');
+    await bobComposer.press('Enter');
+    await visible(aliceLog.getByText('Hi Alice, good to see you here'));
+    await visible(bobLog.getByText('Hi Alice, good to see you here'));
+    // Alice has the chat open, so Bob's message is read at once.
+    await visible(bobLog.getByText('Seen', { exact: true }));
+
+    // And back again, in real time.
+    await aliceComposer.fill('Lunch tomorrow?');
+    await aliceComposer.press('Enter');
+    await visible(bobLog.getByText('Lunch tomorrow?'));
+
+    expect(await axeSerious(alice), 'chat view').toEqual([]);
+    await screenshots(alice, 'chat');
+
+    // Reload: still signed in (refresh cookie), history is there, in order.
+    await Promise.all([alice.reload(), bob.reload()]);
+    for (const [page, log] of [[alice, aliceLog], [bob, bobLog]] as const) {
+      await visible(log.getByText('Hello Bob, it is Alice'));
+      await visible(log.getByText('Hi Alice, good to see you here'));
+      await visible(log.getByText('Lunch tomorrow?'));
+      const bodies = await log.locator('.bubble .body').allTextContents();
+      expect(bodies).toEqual(['Hello Bob, it is Alice', 'Hi Alice, good to see you here', 'Lunch tomorrow?']);
+      void page;
+    }
+
+    // The sessions screen.
+    await alice.getByRole('link', { name: 'Devices and sessions' }).click();
+    await visible(alice.getByRole('heading', { name: 'Devices and sessions' }));
+    await visible(alice.getByText('This device'));
+    expect(await axeSerious(alice), 'sessions screen').toEqual([]);
+    await screenshots(alice, 'sessions');
+
+    // Sign out; a reload stays signed out.
+    for (const page of [alice, bob]) {
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await visible(page.getByRole('heading', { name: 'Welcome back' }));
+      await visible(page.getByText('You have signed out.'));
+      await page.reload();
+      await visible(page.getByRole('heading', { name: 'Welcome back' }));
+    }
+    void T;
+  });
+});
