@@ -23,9 +23,14 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
+import { SocketDrain } from './drain.js';
+import { watchDatabase } from './health.js';
+import { createMetrics } from './metrics.js';
 
 export const TRPC_PATH = '/trpc';
 const MAX_BODY_BYTES = 1024 * 1024;
+/** How long a stopping instance waits for started queries and mutations to answer. */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface ParleyServer {
   url: string;
@@ -44,6 +49,11 @@ function defaultWebDist() {
   return fileURLToPath(new URL('../../web/dist', import.meta.url));
 }
 
+async function waitForSockets(wss: WebSocketServer, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+}
+
 export async function startServer(config: Config, opts: { logger?: Logger; database?: Database } = {}): Promise<ParleyServer> {
   const logger = opts.logger ?? createLogger(config.logLevel, { instance: config.instanceId });
   const database =
@@ -52,6 +62,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   logger.info({ database: database.kind }, 'Database ready (migrations applied)');
   const services = createServices({ config, database, logger });
   await services.start();
+  const stopWatchingDatabase = watchDatabase(database, logger);
 
   const app = Fastify({
     loggerInstance: logger,
@@ -109,6 +120,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const down: string[] = [];
+    if (!accepting) down.push('shutting down');
     await database.ping().catch(() => down.push('database'));
     if (config.redisUrl && !services.bus.isHealthy()) down.push('redis');
     if (down.length > 0) return reply.code(503).send({ error: `Unavailable: ${down.join(', ')}` });
@@ -175,7 +187,21 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
     },
   });
-  wss.on('connection', handleConnection);
+  const drain = new SocketDrain();
+  wss.on('connection', (ws, req) => {
+    drain.attach(ws);
+    handleConnection(ws, req);
+  });
+
+  const metrics = createMetrics({
+    services,
+    database,
+    poolSize: config.databasePoolSize,
+    redisConfigured: Boolean(config.redisUrl),
+    sockets: () => wss.clients.size,
+    inFlight: () => drain.inFlight,
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
 
   let accepting = true;
   const refuseUpgrade = (socket: Duplex, status: string) => {
@@ -204,10 +230,16 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     close() {
       closing ??= (async () => {
         accepting = false;
-        services.connections.closeAll(CLOSE_GOING_AWAY, 'Server restarting');
+        // Started queries and mutations answer first; new ones are no longer started.
+        const drained = await drain.drain(DRAIN_TIMEOUT_MS);
+        logger.info({ drained, inFlight: drain.inFlight, sockets: wss.clients.size }, 'Closing sockets: clients reconnect elsewhere');
+        // 1012 "service restart": every client (signed in or not) reconnects to another instance.
+        for (const ws of wss.clients) ws.close(CLOSE_GOING_AWAY, 'Server restarting');
+        await waitForSockets(wss, 2000);
         for (const ws of wss.clients) ws.terminate();
         wss.close();
         await app.close();
+        stopWatchingDatabase();
         await services.close();
         if (!opts.database) await database.close();
       })();

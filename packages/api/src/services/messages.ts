@@ -26,7 +26,16 @@ export type UserEvent = MessageNew | MessageRead | { type: 'conversation.updated
 
 const REPLAY_PAGE = 500;
 
+/** Optional observers (metrics); the service works the same without them. */
+export interface MessageHooks {
+  sent?(message: Message): void;
+  delivered?(message: Message): void;
+  subscriptions?(delta: 1 | -1): void;
+}
+
 export class MessageService {
+  hooks: MessageHooks = {};
+
   constructor(
     private readonly deps: {
       db: Db;
@@ -53,7 +62,10 @@ export class MessageService {
       const id = await appendEvent(tx, recipients, payload);
       return { message, event: { id, recipients, payload } };
     });
-    if (result.event) this.deps.events.published(result.event);
+    if (result.event) {
+      this.deps.events.published(result.event);
+      this.hooks.sent?.(result.message);
+    }
     return result.message;
   }
 
@@ -94,6 +106,7 @@ export class MessageService {
     const queue = new SubscriptionQueue<Item>(signal);
     const stopLive = this.deps.events.listen(userId, (logged) => queue.push({ logged }));
     const stopTyping = this.deps.typing.listen(userId, (typing) => queue.push({ typing }));
+    this.hooks.subscriptions?.(1);
     try {
       let last = lastEventId ? Number(lastEventId) : this.deps.events.position;
       if (lastEventId) {
@@ -116,12 +129,14 @@ export class MessageService {
         yield tracked(String(item.logged.id), await this.project(item.logged.payload as StoredEvent, userId));
       }
     } finally {
+      this.hooks.subscriptions?.(-1);
       stopLive();
       stopTyping();
     }
   }
 
   private async project(event: StoredEvent, viewerId: string): Promise<UserEvent> {
+    if (event.type === 'message.new') this.hooks.delivered?.(event.message);
     if (event.type !== 'conversation.updated') return event;
     const [conversation] = await this.deps.conversations.project([event.conversation], viewerId);
     return { type: 'conversation.updated', conversation: conversation! };
