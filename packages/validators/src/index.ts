@@ -6,6 +6,13 @@ import { z } from 'zod';
 
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 
+/**
+ * PostgreSQL text holds neither NUL nor half of a UTF-16 surrogate pair (a lone surrogate has no
+ * UTF-8 form): refuse both in every free-text field that is stored or searched.
+ */
+const storable = (s: string) => !s.includes('\u0000') && !/\p{Cs}/u.test(s);
+const NOT_STORABLE = 'Cannot contain NUL characters or broken Unicode';
+
 export const id = z.uuid({ message: 'Must be a UUID' });
 export const email = z
   .string()
@@ -21,13 +28,14 @@ export const displayName = z
   .trim()
   .min(1, 'Display name is required')
   .max(64, 'Display name must be at most 64 characters')
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'Display name cannot contain control characters');
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'Display name cannot contain control characters')
+  .refine(storable, NOT_STORABLE);
 
 export const registerInput = z.strictObject({ email, password, displayName });
 export const loginInput = z.strictObject({ email, password: z.string().min(1).max(1024) });
 
 export const userSearchInput = z.strictObject({
-  query: z.string().trim().min(1, 'Type at least one character').max(254),
+  query: z.string().trim().min(1, 'Type at least one character').max(254).refine(storable, NOT_STORABLE),
   limit: z.number().int().min(1).max(50).default(20),
 });
 export const byIdInput = z.strictObject({ id });
@@ -37,12 +45,13 @@ export const groupTitle = z
   .string()
   .trim()
   .min(1, 'Title is required')
-  .max(100, 'Title must be at most 100 characters');
+  .max(100, 'Title must be at most 100 characters')
+  .refine(storable, NOT_STORABLE);
 
 export const conversationListInput = z
   .strictObject({
     limit: z.number().int().min(1).max(100).default(30),
-    cursor: z.string().max(200).nullish(),
+    cursor: z.string().max(200).refine(storable, NOT_STORABLE).nullish(),
   })
   .default({ limit: 30 });
 export const openDirectInput = z.strictObject({ userId: id });
@@ -61,7 +70,8 @@ export const messageBody = z
   .string()
   .trim()
   .min(1, 'Message cannot be empty')
-  .max(4000, 'Message must be at most 4000 characters');
+  .max(4000, 'Message must be at most 4000 characters')
+  .refine(storable, NOT_STORABLE);
 export const sendMessageInput = z.strictObject({ conversationId: id, clientId: id, body: messageBody });
 export const listMessagesInput = z.strictObject({
   conversationId: id,
