@@ -67,6 +67,8 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     BCRYPT_COST: '4',
+    // Tests sign up hundreds of users from one IP and send in bursts; rate-limit tests set 1.
+    RATE_LIMIT_SCALE: '1000',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',

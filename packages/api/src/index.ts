@@ -9,3 +9,4 @@ export {
   type LiveConnection,
 } from './realtime/connections.js';
 export type { AccessClaims } from './auth/tokens.js';
+export { createCallerFactory, limited, RATE_LIMITS, RetryAfter } from './trpc.js';

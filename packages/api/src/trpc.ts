@@ -1,5 +1,6 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { Context } from './context.js';
+import type { RateWindow } from './rate-limit.js';
 
 type Issue = { path: PropertyKey[]; message: string };
 const hasIssues = (e: unknown): e is { issues: Issue[] } =>
@@ -56,3 +57,36 @@ export const authedProcedure = t.procedure.use(({ ctx, next }) => {
   if (!ctx.auth) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
   return next({ ctx: { ...ctx, auth: ctx.auth } });
 });
+
+/**
+ * Rate limit by the signed-in user or by the client's IP: a fixed window per procedure, counted in
+ * `services.limiter` (Redis when REDIS_URL is set, so every instance shares the count; memory
+ * otherwise). Every limit is multiplied by RATE_LIMIT_SCALE. Counted before the input is parsed,
+ * so hostile or malformed calls spend the budget too.
+ */
+export function limited(name: string, window: RateWindow, by: 'user' | 'ip') {
+  return t.middleware(async ({ ctx, next }) => {
+    const who = by === 'user' ? ctx.auth?.userId : ctx.req.ip;
+    if (who) {
+      const limit = Math.max(1, Math.floor(window.limit * ctx.services.config.rateLimitScale));
+      const { retryAfterMs } = await ctx.services.limiter.hit(`rl:${name}:${by}:${who}`, {
+        limit,
+        windowMs: window.windowMs,
+      });
+      if (retryAfterMs !== null) throw tooManyRequests(retryAfterMs, 'Too many requests. Please wait and try again.');
+    }
+    return next();
+  });
+}
+
+/** The limits at RATE_LIMIT_SCALE=1 (docs/SECURITY.md explains them). */
+export const RATE_LIMITS = {
+  register: { limit: 20, windowMs: 60 * 60_000 },
+  login: { limit: 30, windowMs: 10 * 60_000 },
+  refresh: { limit: 60, windowMs: 10 * 60_000 },
+  send: { limit: 30, windowMs: 10_000 },
+  typing: { limit: 20, windowMs: 10_000 },
+  search: { limit: 60, windowMs: 60_000 },
+  callStart: { limit: 10, windowMs: 60_000 },
+  callSignal: { limit: 600, windowMs: 60_000 },
+} satisfies Record<string, RateWindow>;

@@ -36,6 +36,8 @@ const envSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(2).max(3600).default(900),
   /** bcrypt cost; 12 in production. Tests may lower it to create many users quickly. */
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  /** Multiplies every rate limit (not the login-failure limits); tests that create many users raise it. */
+  RATE_LIMIT_SCALE: z.coerce.number().positive().max(1_000_000).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST_DIR: z.string().optional(),
   INSTANCE_ID: z.string().optional(),
@@ -60,6 +62,7 @@ export interface Config {
   presence: { heartbeatMs: number; deadAfterMs: number };
   bcryptCost: number;
   accessTokenTtlSeconds: number;
+  rateLimitScale: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   webDistDir: string | undefined;
   instanceId: string;
@@ -155,6 +158,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS, deadAfterMs: env.PRESENCE_DEAD_AFTER_MS },
     bcryptCost: env.BCRYPT_COST,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    rateLimitScale: env.RATE_LIMIT_SCALE,
     logLevel: env.LOG_LEVEL,
     webDistDir: env.WEB_DIST_DIR,
     instanceId: env.INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString('hex')}`,

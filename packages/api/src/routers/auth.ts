@@ -2,7 +2,7 @@ import { loginInput, registerInput } from '@parley/validators';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Context } from '../context.js';
 import { REFRESH_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import type { IssuedSession } from '../services/auth.js';
-import { authedProcedure, publicProcedure, router } from '../trpc.js';
+import { authedProcedure, limited, publicProcedure, RATE_LIMITS, router } from '../trpc.js';
 
 // The refresh cookie only travels to the API, never to the web app's pages.
 const REFRESH_PATH = '/trpc';
@@ -24,16 +24,18 @@ function clearCookies(ctx: Context) {
 
 export const authRouter = router({
   register: publicProcedure
+    .use(limited('register', RATE_LIMITS.register, 'ip'))
     .input(registerInput)
     .mutation(async ({ ctx, input }) => deliver(ctx, await ctx.services.auth.register(input, ctx.req.userAgent))),
 
   login: publicProcedure
+    .use(limited('login', RATE_LIMITS.login, 'ip'))
     .input(loginInput)
     .mutation(async ({ ctx, input }) =>
       deliver(ctx, await ctx.services.auth.login(input, ctx.req.ip, ctx.req.userAgent)),
     ),
 
-  refresh: publicProcedure.mutation(async ({ ctx }) => {
+  refresh: publicProcedure.use(limited('refresh', RATE_LIMITS.refresh, 'ip')).mutation(async ({ ctx }) => {
     try {
       return deliver(ctx, await ctx.services.auth.refresh(ctx.cookies?.get(REFRESH_COOKIE)));
     } catch (err) {

@@ -1,10 +1,11 @@
 import { callIdInput, signalInput, startCallInput } from '@parley/validators';
-import { authedProcedure, router } from '../trpc.js';
+import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
 
 export const callsRouter = router({
   iceServers: authedProcedure.query(({ ctx }) => ctx.services.calls.iceServers(ctx.auth.userId)),
 
   start: authedProcedure
+    .use(limited('callStart', RATE_LIMITS.callStart, 'user'))
     .input(startCallInput)
     .mutation(({ ctx, input }) => ctx.services.calls.start(ctx.auth.userId, input)),
 
@@ -21,6 +22,7 @@ export const callsRouter = router({
     .mutation(({ ctx, input }) => ctx.services.calls.hangup(ctx.auth.userId, input.callId)),
 
   signal: authedProcedure
+    .use(limited('callSignal', RATE_LIMITS.callSignal, 'user'))
     .input(signalInput)
     .mutation(({ ctx, input }) => ctx.services.calls.signal(ctx.auth.userId, input.callId, input.signal)),
 

@@ -5,7 +5,7 @@ import {
   onEventInput,
   sendMessageInput,
 } from '@parley/validators';
-import { authedProcedure, router } from '../trpc.js';
+import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
 
 export const messagesRouter = router({
   list: authedProcedure
@@ -13,6 +13,7 @@ export const messagesRouter = router({
     .query(({ ctx, input }) => ctx.services.messages.list(ctx.auth.userId, input)),
 
   send: authedProcedure
+    .use(limited('send', RATE_LIMITS.send, 'user'))
     .input(sendMessageInput)
     .mutation(({ ctx, input }) => ctx.services.messages.send(ctx.auth.userId, input)),
 
@@ -21,6 +22,7 @@ export const messagesRouter = router({
     .mutation(({ ctx, input }) => ctx.services.messages.markRead(ctx.auth.userId, input.conversationId, input.seq)),
 
   typing: authedProcedure
+    .use(limited('typing', RATE_LIMITS.typing, 'user'))
     .input(conversationIdInput)
     .mutation(({ ctx, input }) => ctx.services.messages.typing(ctx.auth.userId, input.conversationId)),
 

@@ -1,8 +1,9 @@
 import { byIdInput, updateProfileInput, userSearchInput } from '@parley/validators';
-import { authedProcedure, router } from '../trpc.js';
+import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
 
 export const usersRouter = router({
   search: authedProcedure
+    .use(limited('search', RATE_LIMITS.search, 'user'))
     .input(userSearchInput)
     .query(({ ctx, input }) => ctx.services.users.search(ctx.auth.userId, input.query, input.limit)),
 
