@@ -1,5 +1,7 @@
 import { messageBody } from '@parley/validators';
 import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { CallStore } from '../calls/callStore';
+import { useCall } from '../calls/callStore';
 import { Avatar } from '../components/Avatar';
 import { dayKey, formatDay, formatFull, formatRelative, formatTime } from '../format';
 import { linkHandler } from '../router';
@@ -9,7 +11,7 @@ import { useChat, type ChatStore, type Conversation, type Message, type PendingM
 
 const EMPTY: never[] = [];
 
-export function ChatView({ store, id }: { store: ChatStore; id: string }) {
+export function ChatView({ store, calls, id }: { store: ChatStore; calls: CallStore; id: string }) {
   const c = useChat(store, (s) => s.conversations[id]);
   const removed = useChat(store, (s) => s.removed[id]);
   const listLoaded = useChat(store, (s) => s.listLoaded);
@@ -27,7 +29,7 @@ export function ChatView({ store, id }: { store: ChatStore; id: string }) {
       </section>
     );
   if (!c) return <section className="empty-pane" role="status"><p className="muted">Opening conversation…</p></section>;
-  return <Chat key={id} store={store} c={c} />;
+  return <Chat key={id} store={store} calls={calls} c={c} />;
 }
 
 type Row =
@@ -35,7 +37,8 @@ type Row =
   | { kind: 'msg'; key: string; m: Message; first: boolean }
   | { kind: 'pending'; key: string; p: PendingMessage };
 
-function Chat({ store, c }: { store: ChatStore; c: Conversation }) {
+function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conversation }) {
+  const inCall = useCall(calls, (s) => s.phase !== 'idle');
   const me = useChat(store, (s) => s.me);
   const thread = useChat(store, (s) => s.threads[c.id]);
   const presence = useChat(store, (s) => s.presence);
@@ -177,6 +180,16 @@ function Chat({ store, c }: { store: ChatStore; c: Conversation }) {
           <h1>{title}</h1>
           <p className="muted small">{subtitle}</p>
         </div>
+        {c.kind === 'direct' && other && (
+          <div className="call-buttons">
+            <button type="button" className="icon-button" aria-label={`Voice call with ${title}`} title="Voice call" disabled={inCall} onClick={() => void calls.startCall(c.id, 'audio', title)}>
+              <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" /></svg>
+            </button>
+            <button type="button" className="icon-button" aria-label={`Video call with ${title}`} title="Video call" disabled={inCall} onClick={() => void calls.startCall(c.id, 'video', title)}>
+              <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M4 6h11a2 2 0 0 1 2 2v2.5l4-3v9l-4-3V16a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2z" /></svg>
+            </button>
+          </div>
+        )}
         {c.kind === 'group' && (
           <button type="button" className="ghost small" onClick={() => setInfoOpen(true)} aria-haspopup="dialog">
             Details

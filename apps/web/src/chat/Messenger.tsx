@@ -1,4 +1,6 @@
 import { useEffect, useId, useState } from 'react';
+import { CallLayer } from '../calls/CallLayer';
+import { callStoreFor } from '../calls/callStore';
 import { AccountBar } from '../components/AccountBar';
 import { HomePage } from '../pages/HomePage';
 import { SessionsPage } from '../pages/SessionsPage';
@@ -22,10 +24,23 @@ export function Messenger() {
   const live = useChat(store, (s) => s.live);
   const searchId = useId();
 
+  const calls = callStoreFor(user.id);
+
   useEffect(() => {
     store.start();
     return () => store.stop();
   }, [store]);
+  useEffect(() => {
+    calls.names = (id) => {
+      for (const c of Object.values(store.getState().conversations)) {
+        const m = c.members.find((u) => u.id === id);
+        if (m) return m.displayName;
+      }
+      return 'Someone';
+    };
+    calls.start();
+    return () => calls.stop();
+  }, [calls, store]);
 
   const chatId = CHAT_PATH.exec(path)?.[1] ?? null;
   const onSessions = path === '/sessions';
@@ -73,8 +88,9 @@ export function Messenger() {
       </aside>
       <main className="main">
         <ConnectionBanner live={live} />
-        {chatId ? <ChatView store={store} id={chatId} /> : onSessions ? <SessionsPage /> : <HomePage />}
+        {chatId ? <ChatView store={store} calls={calls} id={chatId} /> : onSessions ? <SessionsPage /> : <HomePage />}
       </main>
+      <CallLayer store={calls} />
       {newGroup && <NewGroupDialog store={store} onClose={() => setNewGroup(false)} />}
     </div>
   );

@@ -1,0 +1,414 @@
+import { useSyncExternalStore } from 'react';
+import { parley, type RouterOutputs } from '../trpc';
+
+export type Call = RouterOutputs['calls']['start'];
+export type CallMedia = Call['media'];
+type Signal =
+  | { type: 'offer'; sdp: string }
+  | { type: 'answer'; sdp: string }
+  | { type: 'ice'; candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null } };
+
+export type CallPhase = 'idle' | 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting';
+
+export interface CallState {
+  phase: CallPhase;
+  call: Call | null;
+  /** Display name of the other person. */
+  peerName: string;
+  localStream: MediaStream | null;
+  remoteStream: MediaStream | null;
+  muted: boolean;
+  cameraOff: boolean;
+  connectedAt: number | null;
+  /** A message about how the last call ended (declined, missed, busy, failed). */
+  notice: string | null;
+  /** The RTCPeerConnection's connection state, for tests and the status line. */
+  connection: string;
+}
+
+const IDLE: Omit<CallState, 'notice'> = {
+  phase: 'idle',
+  call: null,
+  peerName: '',
+  localStream: null,
+  remoteStream: null,
+  muted: false,
+  cameraOff: false,
+  connectedAt: null,
+  connection: 'new',
+};
+
+/** A test-only switch: `?relay=1` at page load forces every call through TURN. */
+const FORCE_RELAY = new URLSearchParams(window.location.search).get('relay') === '1';
+
+function errorCode(err: unknown): string | undefined {
+  return (err as { data?: { code?: string } }).data?.code;
+}
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * One call at a time: rings on incoming calls (on every open device; stops when one answers),
+ * places calls, runs the WebRTC peer connection with ICE servers from `calls.iceServers`, and
+ * restarts ICE with fresh credentials when the connection fails.
+ */
+export class CallStore {
+  private state: CallState = { ...IDLE, notice: null };
+  private listeners = new Set<() => void>();
+  private sub: { unsubscribe(): void } | null = null;
+  private pc: RTCPeerConnection | null = null;
+  private pendingCandidates: RTCIceCandidateInit[] = [];
+  private stopped = true;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private iceRestartTimer: ReturnType<typeof setTimeout> | undefined;
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Who is on the other end, by user id → name; filled by the UI. */
+  names: (userId: string) => string = () => 'Someone';
+
+  constructor(readonly me: string) {}
+
+  getState = () => this.state;
+  subscribe = (l: () => void) => {
+    this.listeners.add(l);
+    return () => void this.listeners.delete(l);
+  };
+  private set(patch: Partial<CallState>) {
+    this.state = { ...this.state, ...patch };
+    this.listeners.forEach((l) => l());
+  }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.subscribeEvents();
+  }
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    this.sub?.unsubscribe();
+    this.sub = null;
+    if (this.state.call && this.state.phase !== 'idle' && this.state.phase !== 'incoming') void this.hangup();
+    this.teardown();
+  }
+
+  private subscribeEvents() {
+    this.sub?.unsubscribe();
+    this.sub = parley.api.calls.onEvent.subscribe(undefined, {
+      onData: (e) => void this.onEvent(e as CallEvent),
+      onError: (err) => {
+        if (errorCode(err) !== 'UNAUTHORIZED') this.scheduleResubscribe();
+      },
+      onComplete: () => this.scheduleResubscribe(),
+    });
+  }
+  private scheduleResubscribe() {
+    if (this.stopped) return;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => !this.stopped && this.subscribeEvents(), 1_000);
+  }
+
+  private isCurrent(callId: string) {
+    return this.state.call?.id === callId && this.state.phase !== 'idle';
+  }
+
+  private async onEvent(e: CallEvent) {
+    if (e.type === 'signal') {
+      if (this.isCurrent(e.callId)) await this.onSignal(e.signal as Signal);
+      return;
+    }
+    const call = e.call;
+    const peerId = call.callerId === this.me ? call.calleeId : call.callerId;
+    switch (e.type) {
+      case 'call.incoming':
+        if (call.calleeId !== this.me || call.state !== 'ringing') return;
+        if (this.state.phase !== 'idle') return; // busy here; the server answers busy to new calls
+        this.set({ ...IDLE, phase: 'incoming', call, peerName: this.names(peerId), notice: null });
+        return;
+      case 'call.accepted':
+        if (!this.isCurrent(call.id)) return;
+        if (this.state.phase === 'incoming') {
+          // Answered on another device: stop ringing here.
+          this.finish('Answered on another device.');
+        } else if (this.state.phase === 'outgoing' && call.callerId === this.me) {
+          this.set({ call, phase: 'connecting' });
+          await this.connectAsCaller();
+        }
+        return;
+      case 'call.declined':
+        if (!this.isCurrent(call.id)) return;
+        this.finish(call.callerId === this.me ? `${this.state.peerName} declined the call.` : null);
+        return;
+      case 'call.ended': {
+        if (!this.isCurrent(call.id)) return;
+        const who = this.state.peerName;
+        const mine = call.callerId === this.me;
+        const notice =
+          call.endReason === 'missed'
+            ? mine
+              ? `${who} didn't answer.`
+              : `Missed call from ${who}.`
+            : call.endReason === 'busy'
+              ? `${who} is busy in another call.`
+              : call.endReason === 'failed'
+                ? 'The call failed. Check your connection and try again.'
+                : call.endReason === 'declined'
+                  ? mine
+                    ? `${who} declined the call.`
+                    : null
+                  : this.state.phase === 'incoming'
+                    ? `Missed call from ${who}.`
+                    : 'Call ended.';
+        this.finish(notice);
+        return;
+      }
+    }
+  }
+
+  // ---- actions ----
+  async startCall(conversationId: string, media: CallMedia, peerName: string) {
+    if (this.state.phase !== 'idle') return;
+    this.set({ ...IDLE, phase: 'outgoing', peerName, notice: null });
+    let stream: MediaStream;
+    try {
+      stream = await this.getMedia(media);
+    } catch (err) {
+      this.finish(mediaError(err, media));
+      return;
+    }
+    this.set({ localStream: stream });
+    try {
+      const call = await parley.api.calls.start.mutate({ conversationId, media });
+      if ((this.state.phase as CallPhase) !== 'outgoing') return; // cancelled meanwhile
+      this.set({ call });
+    } catch (err) {
+      this.finish(
+        errorCode(err) === 'CONFLICT'
+          ? /already in a call/i.test(errorMessage(err))
+            ? 'You are already in a call.'
+            : `${peerName} is busy in another call.`
+          : `The call could not be started: ${errorMessage(err)}`,
+      );
+    }
+  }
+
+  async accept() {
+    const call = this.state.call;
+    if (!call || this.state.phase !== 'incoming') return;
+    this.set({ phase: 'connecting' });
+    let stream: MediaStream;
+    try {
+      stream = await this.getMedia(call.media);
+    } catch (err) {
+      void parley.api.calls.decline.mutate({ callId: call.id }).catch(() => {});
+      this.finish(mediaError(err, call.media));
+      return;
+    }
+    this.set({ localStream: stream });
+    try {
+      await this.createPeer();
+      const accepted = await parley.api.calls.accept.mutate({ callId: call.id });
+      this.set({ call: accepted });
+    } catch (err) {
+      this.finish(errorCode(err) === 'CONFLICT' ? 'This call was answered elsewhere or has ended.' : `Could not answer: ${errorMessage(err)}`);
+    }
+  }
+
+  async decline() {
+    const call = this.state.call;
+    if (!call) return;
+    this.finish(null);
+    await parley.api.calls.decline.mutate({ callId: call.id }).catch(() => {});
+  }
+
+  async hangup() {
+    const call = this.state.call;
+    const wasOutgoing = this.state.phase === 'outgoing';
+    this.finish(null);
+    if (call) await parley.api.calls.hangup.mutate({ callId: call.id }).catch(() => {});
+    else if (wasOutgoing) return;
+  }
+
+  toggleMute() {
+    const muted = !this.state.muted;
+    this.state.localStream?.getAudioTracks().forEach((t) => (t.enabled = !muted));
+    this.set({ muted });
+  }
+  toggleCamera() {
+    const cameraOff = !this.state.cameraOff;
+    this.state.localStream?.getVideoTracks().forEach((t) => (t.enabled = !cameraOff));
+    this.set({ cameraOff });
+  }
+  dismissNotice() {
+    clearTimeout(this.noticeTimer);
+    this.set({ notice: null });
+  }
+
+  // ---- WebRTC ----
+  private getMedia(media: CallMedia) {
+    return navigator.mediaDevices.getUserMedia({ audio: true, video: media === 'video' });
+  }
+
+  private async rtcConfig(): Promise<RTCConfiguration> {
+    const { iceServers } = await parley.api.calls.iceServers.query();
+    return { iceServers: iceServers as RTCIceServer[], ...(FORCE_RELAY ? { iceTransportPolicy: 'relay' as const } : {}) };
+  }
+
+  private async createPeer() {
+    const pc = new RTCPeerConnection(await this.rtcConfig());
+    this.pc = pc;
+    const remote = new MediaStream();
+    this.set({ remoteStream: remote });
+    for (const track of this.state.localStream?.getTracks() ?? []) pc.addTrack(track, this.state.localStream!);
+    pc.ontrack = (ev) => {
+      if (!remote.getTracks().includes(ev.track)) remote.addTrack(ev.track);
+      // A new MediaStream object makes <video> pick the track up reliably.
+      this.set({ remoteStream: new MediaStream(remote.getTracks()) });
+    };
+    pc.onicecandidate = (ev) => {
+      const call = this.state.call;
+      if (!ev.candidate || !call) return;
+      const c = ev.candidate.toJSON();
+      void parley.api.calls.signal
+        .mutate({
+          callId: call.id,
+          signal: {
+            type: 'ice',
+            candidate: { candidate: c.candidate ?? '', sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null, usernameFragment: c.usernameFragment ?? null },
+          },
+        })
+        .catch(() => {});
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      const s = pc.connectionState;
+      this.set({ connection: s });
+      if (s === 'connected') {
+        clearTimeout(this.iceRestartTimer);
+        this.set({ phase: 'connected', connectedAt: this.state.connectedAt ?? Date.now() });
+      } else if (s === 'disconnected') {
+        if (this.state.phase === 'connected') this.set({ phase: 'reconnecting' });
+        // Give it a moment to recover by itself, then restart ICE.
+        clearTimeout(this.iceRestartTimer);
+        this.iceRestartTimer = setTimeout(() => void this.restartIce(), 4_000);
+      } else if (s === 'failed') {
+        if (this.state.phase === 'connected') this.set({ phase: 'reconnecting' });
+        void this.restartIce();
+      }
+    };
+    return pc;
+  }
+
+  private async connectAsCaller() {
+    const call = this.state.call;
+    if (!call) return;
+    try {
+      const pc = await this.createPeer();
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      await parley.api.calls.signal.mutate({ callId: call.id, signal: { type: 'offer', sdp: offer.sdp ?? '' } });
+    } catch (err) {
+      void this.fail(err);
+    }
+  }
+
+  private restarts = 0;
+  /** Fresh TURN credentials and new ICE candidates; the caller makes the new offer. */
+  private async restartIce() {
+    const pc = this.pc;
+    const call = this.state.call;
+    if (!pc || !call || this.state.call?.callerId !== this.me) return;
+    if (pc.connectionState === 'connected') return;
+    if (++this.restarts > 5) return void this.fail(new Error('ICE restarts exhausted'));
+    try {
+      pc.setConfiguration(await this.rtcConfig());
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      await parley.api.calls.signal.mutate({ callId: call.id, signal: { type: 'offer', sdp: offer.sdp ?? '' } });
+    } catch {
+      /* the next state change tries again */
+    }
+  }
+
+  private async onSignal(signal: Signal) {
+    const pc = this.pc;
+    const call = this.state.call;
+    if (!pc || !call) {
+      if (signal.type === 'ice') this.pendingCandidates.push(signal.candidate as RTCIceCandidateInit);
+      return;
+    }
+    try {
+      if (signal.type === 'offer') {
+        // A renegotiation or ICE restart offer: take fresh credentials too.
+        if (pc.remoteDescription) pc.setConfiguration(await this.rtcConfig());
+        await pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
+        await this.flushCandidates();
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        await parley.api.calls.signal.mutate({ callId: call.id, signal: { type: 'answer', sdp: answer.sdp ?? '' } });
+      } else if (signal.type === 'answer') {
+        await pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
+        await this.flushCandidates();
+      } else if (pc.remoteDescription) {
+        await pc.addIceCandidate(signal.candidate as RTCIceCandidateInit);
+      } else {
+        this.pendingCandidates.push(signal.candidate as RTCIceCandidateInit);
+      }
+    } catch (err) {
+      if (signal.type !== 'ice') void this.fail(err);
+    }
+  }
+  private async flushCandidates() {
+    const list = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const c of list) await this.pc?.addIceCandidate(c).catch(() => {});
+  }
+
+  private async fail(err: unknown) {
+    console.warn('Call failed', err);
+    const call = this.state.call;
+    this.finish('The call failed. Check your connection and try again.');
+    if (call) await parley.api.calls.hangup.mutate({ callId: call.id }).catch(() => {});
+  }
+
+  private teardown() {
+    clearTimeout(this.iceRestartTimer);
+    this.pc?.close();
+    this.pc = null;
+    this.pendingCandidates = [];
+    this.restarts = 0;
+    this.state.localStream?.getTracks().forEach((t) => t.stop());
+  }
+
+  private finish(notice: string | null) {
+    this.teardown();
+    clearTimeout(this.noticeTimer);
+    this.set({ ...IDLE, notice });
+    if (notice) this.noticeTimer = setTimeout(() => this.set({ notice: null }), 10_000);
+  }
+}
+
+type CallEvent =
+  | { type: 'call.incoming' | 'call.accepted' | 'call.declined' | 'call.ended'; call: Call }
+  | { type: 'signal'; callId: string; fromUserId: string; signal: unknown };
+
+function mediaError(err: unknown, media: CallMedia) {
+  const name = (err as { name?: string }).name;
+  const what = media === 'video' ? 'camera and microphone' : 'microphone';
+  if (name === 'NotAllowedError') return `Parley needs your permission to use the ${what}.`;
+  if (name === 'NotFoundError') return `No ${what} found on this device.`;
+  return `Could not start the ${what}.`;
+}
+
+let current: CallStore | null = null;
+export function callStoreFor(me: string) {
+  if (current?.me !== me) {
+    current?.stop();
+    current = new CallStore(me);
+  }
+  return current;
+}
+
+export function useCall<T>(store: CallStore, select: (s: CallState) => T): T {
+  return useSyncExternalStore(store.subscribe, () => select(store.getState()));
+}
