@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     'max-rate': { type: 'string', default: '8000' },
     'lag-ms': { type: 'string', default: '250' },
     'storm-concurrency': { type: 'string', default: '8' },
+    calls: { type: 'string', default: '40' },
     targets: { type: 'string', default: 'parley,floor,peer' },
     url: { type: 'string' },
     pid: { type: 'string' },
@@ -45,6 +46,7 @@ if (args.help) {
   --max-rate R           stop the throughput search here (8000)
   --lag-ms MS            a rate holds while delivery p99 stays under this (250)
   --storm-concurrency C  parallel logins during the storm (8)
+  --calls N              calls rung for the signaling figures (40)
   --targets LIST         any of parley,floor,peer (all)
   --url URL              use a running Parley server instead of starting one (--pid PID for its RSS)
   --out DIR              results folder (apps/bench/results/<timestamp>)`);
@@ -67,6 +69,7 @@ const opts = {
   maxRate: num(args['max-rate'], 'max-rate'),
   lagMs: num(args['lag-ms'], 'lag-ms'),
   stormConcurrency: Math.round(num(args['storm-concurrency'], 'storm-concurrency')),
+  calls: Math.round(num(args.calls, 'calls')),
   targets: args.targets!.split(',').map((s) => s.trim()).filter(Boolean) as TargetName[],
 };
 for (const t of opts.targets) if (!['parley', 'floor', 'peer'].includes(t)) throw new Error(`unknown target ${t}`);
@@ -97,6 +100,7 @@ interface TargetResult {
   steps: RateRun[];
   best: RateRun | null;
   storm: { run: RateRun; logins: { ok: number; failed: number; perSec: number; latency: Summary } } | null;
+  calls: { setup: Summary; offerAnswer: Summary; failed: number; firstError: string | null } | null;
   error?: string;
 }
 
@@ -129,6 +133,8 @@ async function startTarget(name: TargetName): Promise<{ target: Target; child: C
           JWT_SECRET: 'bench-jwt-secret-bench-jwt-secret-0123456789',
           TURN_SECRET: 'bench-turn-secret-0123456789',
           ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+          // Every simulated user comes from 127.0.0.1: per-IP and per-user limits would throttle the load itself.
+          RATE_LIMIT_SCALE: '1000000',
           REDIS_URL: '',
         },
       });
@@ -159,7 +165,7 @@ const cpuNote = (r: RateRun) =>
 const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)}  p99 ${s.p99.toFixed(2)}  max ${s.max.toFixed(1)} ms`;
 
 async function benchTarget(name: TargetName): Promise<TargetResult> {
-  const result: TargetResult = { name, setupMs: 0, memory: null, fixed: null, steps: [], best: null, storm: null };
+  const result: TargetResult = { name, setupMs: 0, memory: null, fixed: null, steps: [], best: null, storm: null, calls: null };
   console.log(`\n=== ${name} ===`);
   const { target, child, pid } = await startTarget(name);
   try {
@@ -210,6 +216,16 @@ async function benchTarget(name: TargetName): Promise<TargetResult> {
       );
     }
 
+    // Call signaling.
+    if (target.callSignaling) {
+      const c = await target.callSignaling(opts.calls, (done) => progressLine(`  calls: ${done}/${opts.calls}`));
+      result.calls = { setup: summarize(c.setup), offerAnswer: summarize(c.offerAnswer), failed: c.failed, firstError: c.firstError };
+      statusDone(
+        `  calls: ${c.setup.length} calls, start → accepted ${fmtMs(result.calls.setup)}; offer/answer round trip ${fmtMs(result.calls.offerAnswer)}` +
+          (c.failed ? `; ${c.failed} failed, first: ${c.firstError}` : ''),
+      );
+    }
+
     // Memory (last, so that tearing the sockets down disturbs no other phase): extra authenticated sockets, each holding the message subscription.
     await sleep(1_000);
     const rssBefore = rssBytes(pid);
@@ -252,6 +268,10 @@ function rows(results: Partial<Record<TargetName, TargetResult>>): Row[] {
     { metric: `server CPU @ ${opts.rate} msg/s`, unit: '% of a core', values: v((r) => (r.fixed?.serverCores ?? NaN) * 100) },
     { metric: `server RSS with ${opts.users} users + ${opts.sockets} sockets`, unit: 'MiB', values: v((r) => (r.memory?.rssAfter ?? NaN) / MiB) },
     { metric: 'server RSS per extra socket', unit: 'KiB', values: v((r) => (r.memory?.perSocketBytes ?? NaN) / 1024) },
+    { metric: 'call: calls.start → call.accepted p50', unit: 'ms', values: v((r) => r.calls?.setup.p50) },
+    { metric: 'call: calls.start → call.accepted p99', unit: 'ms', values: v((r) => r.calls?.setup.p99) },
+    { metric: 'call: offer/answer round trip p50', unit: 'ms', values: v((r) => r.calls?.offerAnswer.p50) },
+    { metric: 'call: offer/answer round trip p99', unit: 'ms', values: v((r) => r.calls?.offerAnswer.p99) },
     { metric: 'login storm: logins/s (bcrypt 12)', unit: '/s', values: v((r) => r.storm?.logins.perSec) },
     { metric: `login storm: delivery p99 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.storm?.run.latency.p99) },
     { metric: 'login storm: delivery p99 ÷ without storm', unit: '×', values: v((r) => (r.storm && r.fixed ? r.storm.run.latency.p99 / r.fixed.latency.p99 : null)) },
@@ -274,7 +294,7 @@ function targetsCheck(r: TargetResult | undefined, floor: TargetResult | undefin
   lines.push(`- throughput ≥ 1.5× the Socket.IO peer: ${peerT ? (tput / peerT).toFixed(2) + '×' : '?'} → ${mark(peerT ? tput / peerT >= 1.5 : null)}`);
   const per = r.memory?.perSocketBytes ?? null;
   const proj = per !== null && r.memory?.rssBefore ? r.memory.rssBefore + per * 10_000 : null;
-  lines.push(`- 10,000 sockets in ≤ 1 GiB RSS: projected ${proj === null ? '?' : (proj / MiB).toFixed(0) + ' MiB'} from ${opts.sockets} sockets → ${mark(proj === null ? null : proj <= 1024 * MiB)} (only messages.onEvent exists; presence and call subscriptions are not in the router yet)`);
+  lines.push(`- 10,000 sockets in ≤ 1 GiB RSS: projected ${proj === null ? '?' : (proj / MiB).toFixed(0) + ' MiB'} from ${opts.sockets} sockets → ${mark(proj === null ? null : proj <= 1024 * MiB)} (Parley's sockets each hold messages.onEvent, presence.onChange and calls.onEvent)`);
   const stormRatio = r.storm && r.fixed ? r.storm.run.latency.p99 / r.fixed.latency.p99 : null;
   lines.push(`- delivery p99 at most doubled by a login storm: ${stormRatio === null ? '?' : stormRatio.toFixed(2) + '×'} → ${mark(stormRatio === null ? null : stormRatio <= 2)}`);
   return lines;

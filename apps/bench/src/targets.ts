@@ -25,6 +25,8 @@ export interface Target {
   closeSockets(): Promise<void>;
   /** Logs users in over and over with `concurrency` parallel requests until `until`. */
   loginStorm?(concurrency: number, until: number): Promise<{ ok: number; failed: number; latencies: number[] }>;
+  /** Rings `count` calls between pairs of users: start → accepted, then an offer/answer round trip. */
+  callSignaling?(count: number, progress: (done: number) => void): Promise<{ setup: number[]; offerAnswer: number[]; failed: number; firstError: string | null }>;
   close(): Promise<void>;
 }
 
@@ -51,20 +53,76 @@ function makeGroups(users: number, groupSize: number): number[][] {
   return groups;
 }
 
-function waitStarted(api: ParleyClient['api'], onEvent: Parameters<typeof followEvents>[1]['onEvent']) {
-  return new Promise<EventFollower>((resolve, reject) => {
-    let started = false;
-    const timer = setTimeout(() => reject(new Error('subscription did not start within 30 s')), 30_000);
-    const follower = followEvents(api, {
-      onEvent,
-      onStarted: () => {
-        if (started) return;
-        started = true;
-        clearTimeout(timer);
-        resolve(follower);
-      },
+type CallEvent = { type: string; call?: { id: string }; callId?: string; signal?: { type: string } };
+
+/**
+ * What a client holds: the message stream (followEvents), presence and call events. Resolves once
+ * all three subscriptions have started; `stop()` ends them.
+ */
+function subscribeAll(
+  api: ParleyClient['api'],
+  onEvent: Parameters<typeof followEvents>[1]['onEvent'],
+  onCall: (event: CallEvent) => void = () => {},
+): Promise<{ stop(): void }> {
+  return new Promise((resolve, reject) => {
+    let started = 0;
+    const timer = setTimeout(() => reject(new Error('subscriptions did not start within 30 s')), 30_000);
+    const once = () => {
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        if (++started === 3) {
+          clearTimeout(timer);
+          resolve(handle);
+        }
+      };
+    };
+    const follower: EventFollower = followEvents(api, { onEvent, onStarted: once() });
+    const presence = api.presence.onChange.subscribe(undefined, { onStarted: once(), onData: () => {} });
+    const calls = api.calls.onEvent.subscribe(undefined, {
+      onStarted: once(),
+      onData: (event) => onCall(event as unknown as CallEvent),
     });
+    const handle = {
+      stop() {
+        follower.stop();
+        presence.unsubscribe();
+        calls.unsubscribe();
+      },
+    };
   });
+}
+
+/** Events that may arrive before anyone waits for them: each remembers when it arrived. */
+class Mailbox {
+  private arrived = new Map<string, number>();
+  private waiting = new Map<string, (t: number) => void>();
+  deliver(key: string) {
+    const t = performance.now();
+    const w = this.waiting.get(key);
+    if (w) {
+      this.waiting.delete(key);
+      w(t);
+    } else this.arrived.set(key, t);
+  }
+  expect(key: string, timeoutMs = 10_000): Promise<number> {
+    const t = this.arrived.get(key);
+    if (t !== undefined) {
+      this.arrived.delete(key);
+      return Promise.resolve(t);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(key);
+        reject(new Error(`no ${key} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(key, (at) => {
+        clearTimeout(timer);
+        resolve(at);
+      });
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,9 +132,10 @@ export class ParleyTarget implements Target {
   groups: number[][] = [];
   onDeliver: (recipient: number, body: string) => void = () => {};
   private users: { client: ParleyClient; id: string; email: string; token: string; expiresAt: string }[] = [];
-  private followers: EventFollower[] = [];
+  private followers: { stop(): void }[] = [];
   private conversationIds: string[] = [];
-  private extra: { client: ParleyClient; follower: EventFollower }[] = [];
+  private extra: { client: ParleyClient; follower: { stop(): void } }[] = [];
+  private mailbox = new Mailbox();
   private readonly runId = Date.now().toString(36);
 
   constructor(readonly url: string, private readonly registerConcurrency = 4) {}
@@ -99,9 +158,16 @@ export class ParleyTarget implements Target {
     done = 0;
     this.followers = await Promise.all(
       this.users.map(async (u, i) => {
-        const f = await waitStarted(u.client.api, (event) => {
-          if (event.type === 'message.new' && event.message.senderId !== u.id) this.onDeliver(i, event.message.body);
-        });
+        const f = await subscribeAll(
+          u.client.api,
+          (event) => {
+            if (event.type === 'message.new' && event.message.senderId !== u.id) this.onDeliver(i, event.message.body);
+          },
+          (event) => {
+            const callId = event.call?.id ?? event.callId;
+            this.mailbox.deliver(`${event.type}${event.signal ? ':' + event.signal.type : ''}:${callId}:${i}`);
+          },
+        );
         progress(++done, users, 'subscribed');
         return f;
       }),
@@ -131,7 +197,7 @@ export class ParleyTarget implements Target {
       const u = this.users[i % this.users.length]!;
       const client = this.client();
       client.setSession({ accessToken: u.token, accessTokenExpiresAt: u.expiresAt });
-      const follower = await waitStarted(client.api, () => {});
+      const follower = await subscribeAll(client.api, () => {});
       this.extra.push({ client, follower });
       progress(++done);
     });
@@ -169,6 +235,47 @@ export class ParleyTarget implements Target {
       }),
     );
     return { ok, failed, latencies };
+  }
+
+  async callSignaling(count: number, progress: (done: number) => void) {
+    const setup: number[] = [];
+    const offerAnswer: number[] = [];
+    let failed = 0;
+    let firstError: string | null = null;
+    let done = 0;
+    // Pairs of users who share a conversation: (0, 1), (4, 5), ... each pair calls one at a time.
+    const pairs = this.groups.filter((g) => g.length >= 2).map((g) => [g[0]!, g[1]!] as const).slice(0, 8);
+    const perPair = Math.ceil(count / Math.max(1, pairs.length));
+    const SDP = `v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n${'a=x\r\n'.repeat(60)}`;
+    await Promise.all(
+      pairs.map(async ([a, b]) => {
+        const caller = this.users[a]!;
+        const callee = this.users[b]!;
+        const direct = await caller.client.api.conversations.openDirect.mutate({ userId: callee.id });
+        for (let k = 0; k < perPair && done + failed < count; k++) {
+          try {
+            const t0 = performance.now();
+            const call = await caller.client.api.calls.start.mutate({ conversationId: direct.id, media: 'audio' });
+            await this.mailbox.expect(`call.incoming:${call.id}:${b}`);
+            await callee.client.api.calls.accept.mutate({ callId: call.id });
+            const accepted = await this.mailbox.expect(`call.accepted:${call.id}:${a}`);
+            setup.push(accepted - t0);
+            const t1 = performance.now();
+            await caller.client.api.calls.signal.mutate({ callId: call.id, signal: { type: 'offer', sdp: SDP } });
+            await this.mailbox.expect(`signal:offer:${call.id}:${b}`);
+            await callee.client.api.calls.signal.mutate({ callId: call.id, signal: { type: 'answer', sdp: SDP } });
+            const answered = await this.mailbox.expect(`signal:answer:${call.id}:${a}`);
+            offerAnswer.push(answered - t1);
+            await caller.client.api.calls.hangup.mutate({ callId: call.id });
+            progress(++done);
+          } catch (err) {
+            failed++;
+            firstError ??= err instanceof Error ? err.message : String(err);
+          }
+        }
+      }),
+    );
+    return { setup, offerAnswer, failed, firstError };
   }
 
   async close() {
