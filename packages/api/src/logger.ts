@@ -3,7 +3,11 @@ import { pino } from 'pino';
 export type Logger = pino.Logger;
 
 /** Anything that could carry a secret is redacted from every log line. */
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  level: string,
+  base: Record<string, unknown> = {},
+  destination: pino.DestinationStream = pino.destination(1),
+): Logger {
   return pino({
     level,
     base,
@@ -25,5 +29,5 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
       ],
       censor: '[redacted]',
     },
-  });
+  }, destination);
 }
