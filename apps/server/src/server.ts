@@ -11,6 +11,9 @@ import {
   CLOSE_GOING_AWAY,
   createLogger,
   createServices,
+  errorShape,
+  payloadTooLarge,
+  RetryAfter,
   type AppRouter,
   type Context,
   type CookieJar,
@@ -28,7 +31,13 @@ import { watchDatabase } from './health.js';
 import { createMetrics } from './metrics.js';
 
 export const TRPC_PATH = '/trpc';
-const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Hard caps on an HTTP body and on a WebSocket frame. Each call's input is held to MAX_INPUT_BYTES
+ * (128 KiB, packages/api/src/trpc.ts) and answered PAYLOAD_TOO_LARGE; these caps only bound what is
+ * read at all: an HTTP body above it is answered 413 PAYLOAD_TOO_LARGE unread, a frame above it
+ * closes the socket (1009).
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
 /** How long a stopping instance waits for started queries and mutations to answer. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -117,6 +126,19 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     }
   });
 
+  // A body over the hard cap never reaches tRPC: answer it in tRPC's error shape (one error per
+  // call of a batch), so clients see PAYLOAD_TOO_LARGE like any other refusal.
+  app.setErrorHandler(async (err: { code?: string; statusCode?: number }, req, reply) => {
+    const url = new URL(req.url, 'http://localhost');
+    if (err.code !== 'FST_ERR_CTP_BODY_TOO_LARGE' || !url.pathname.startsWith(`${TRPC_PATH}/`)) throw err;
+    const paths = decodeURIComponent(url.pathname.slice(TRPC_PATH.length + 1)).split(',');
+    const error = (path: string) => ({ error: errorShape(payloadTooLarge(), path) });
+    return reply
+      .code(413)
+      .header('connection', 'close')
+      .send(url.searchParams.get('batch') === '1' ? paths.map(error) : error(paths[0]!));
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const down: string[] = [];
@@ -143,6 +165,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
       },
+      // A rate-limited answer says when to try again, in the standard header as well as in error.data.
+      responseMeta: ({ errors }) => {
+        const waits = errors.flatMap((e) => (e.cause instanceof RetryAfter ? [e.cause.retryAfterMs] : []));
+        return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))) } } : {};
+      },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
 
@@ -166,25 +193,34 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     createContext: async ({ req, res: ws, info }): Promise<Context> => {
       const fromParams = info.connectionParams?.token;
       const cookies = app.parseCookie(req.headers.cookie ?? '');
-      const auth = await services.auth.authenticate(fromParams ?? cookies[ACCESS_COOKIE]);
+      let auth = await services.auth.authenticate(fromParams ?? cookies[ACCESS_COOKIE]);
       if (auth && ws.readyState === ws.OPEN) {
-        const remove = services.connections.add({
-          userId: auth.userId,
-          sessionId: auth.sessionId,
-          expiresAt: auth.expiresAt,
-          close: (code, reason) => ws.close(code, reason),
-        });
-        ws.once('close', remove);
+        const remove = services.connections.add(
+          {
+            userId: auth.userId,
+            sessionId: auth.sessionId,
+            expiresAt: auth.expiresAt,
+            close: (code, reason) => ws.close(code, reason),
+          },
+          config.maxSocketsPerUser,
+        );
+        // Refused (too many sockets): it is closing; nothing it sent meanwhile runs as the user.
+        if (remove) ws.once('close', remove);
+        else auth = null;
       }
       return {
         services,
         req: { ip: req.socket.remoteAddress ?? 'unknown', userAgent: req.headers['user-agent'] ?? null },
         cookies: null,
         auth,
+        socket: { subscriptions: 0 },
       };
     },
     onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
+      // ws closes a socket whose frame is over maxPayload (1009): the client's abuse, not our failure.
+      if ((error.cause as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        logger.warn({ maxBytes: MAX_BODY_BYTES }, 'WebSocket frame over the hard cap; socket closed');
+      } else if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
     },
   });
   const drain = new SocketDrain();

@@ -21,9 +21,16 @@ export interface RequestInfo {
   userAgent: string | null;
 }
 
+/** What one WebSocket connection counts across its calls (its context is built once). */
+export interface SocketState {
+  subscriptions: number;
+}
+
 export interface Context {
   services: Services;
   req: RequestInfo;
+  /** Set over WebSocket only. */
+  socket?: SocketState;
   /** Null over WebSocket, where no cookie can be set. */
   cookies: CookieJar | null;
   auth: AccessClaims | null;

@@ -1,12 +1,13 @@
 export { appRouter, type AppRouter, type RouterInputs, type RouterOutputs } from './root.js';
 export { createServices, type Services } from './services/index.js';
-export { ACCESS_COOKIE, REFRESH_COOKIE, type Context, type CookieJar, type RequestInfo } from './context.js';
+export { ACCESS_COOKIE, REFRESH_COOKIE, type Context, type CookieJar, type RequestInfo, type SocketState } from './context.js';
 export { createLogger, type Logger } from './logger.js';
 export {
   CLOSE_GOING_AWAY,
   CLOSE_SESSION_REVOKED,
   CLOSE_TOKEN_EXPIRED,
+  CLOSE_TOO_MANY_SOCKETS,
   type LiveConnection,
 } from './realtime/connections.js';
 export type { AccessClaims } from './auth/tokens.js';
-export { createCallerFactory, limited, RATE_LIMITS, RetryAfter } from './trpc.js';
+export { createCallerFactory, errorShape, limited, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, RetryAfter } from './trpc.js';

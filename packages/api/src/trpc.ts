@@ -1,4 +1,5 @@
 import { initTRPC, TRPCError } from '@trpc/server';
+import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { Context } from './context.js';
 import type { RateWindow } from './rate-limit.js';
 
@@ -49,11 +50,84 @@ export function tooManyRequests(retryAfterMs: number, message = 'Too many attemp
   return new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: new RetryAfter(retryAfterMs) });
 }
 
+/**
+ * The largest input one procedure call may carry (its JSON, in UTF-8 bytes). The biggest inputs the
+ * validators accept fit: a 4,000-character message (at most 16 KB), a group of 255 ids (~10 KB), an
+ * SDP of up to 100,000 characters (real ones are tens of KB). Checked per call, so one oversized
+ * call in an HTTP batch or a WebSocket frame fails alone. The transports' hard caps (1 MiB) sit above.
+ */
+export const MAX_INPUT_BYTES = 128 * 1024;
+
+export function payloadTooLarge() {
+  return new TRPCError({
+    code: 'PAYLOAD_TOO_LARGE',
+    message: `This request is too large (at most ${MAX_INPUT_BYTES / 1024} KiB per call).`,
+  });
+}
+
+/** The error body a procedure would answer, for errors raised before tRPC runs (e.g. an HTTP body over the hard cap). */
+export function errorShape(error: TRPCError, path: string | undefined) {
+  return getErrorShape({ config: t._config, error, type: 'unknown', path, input: undefined, ctx: undefined });
+}
+
+const inputSize = t.middleware(async ({ getRawInput, next }) => {
+  const raw = await getRawInput();
+  let bytes = 0;
+  try {
+    bytes = raw === undefined ? 0 : Buffer.byteLength(JSON.stringify(raw) ?? '');
+  } catch {
+    // Not JSON (only possible in-process, e.g. a BigInt through createCaller): the input parser refuses it.
+  }
+  if (bytes > MAX_INPUT_BYTES) throw payloadTooLarge();
+  return next();
+});
+
+async function* releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } finally {
+    release();
+  }
+}
+
+const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
+  typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
+
+/**
+ * At most MAX_SUBSCRIPTIONS_PER_SOCKET live subscriptions per WebSocket (each holds a queue and
+ * bus listeners). The slot is freed when the subscription's generator ends, however it ends.
+ */
+const subscriptionSlot = t.middleware(async ({ ctx, type, next }) => {
+  const socket = ctx.socket;
+  if (type !== 'subscription' || !socket) return next();
+  const max = ctx.services.config.maxSubscriptionsPerSocket;
+  if (socket.subscriptions >= max) {
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `Too many subscriptions on this connection (at most ${max}). End one first.`,
+    });
+  }
+  socket.subscriptions++;
+  let released = false;
+  const release = () => {
+    if (!released) (released = true), socket.subscriptions--;
+  };
+  const result = await next().catch((err: unknown) => {
+    release();
+    throw err;
+  });
+  if (!result.ok || !isAsyncIterable(result.data)) {
+    release();
+    return result;
+  }
+  return { ...result, data: releasing(result.data, release) };
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure;
+export const publicProcedure = t.procedure.use(inputSize).use(subscriptionSlot);
 
-export const authedProcedure = t.procedure.use(({ ctx, next }) => {
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.auth) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
   return next({ ctx: { ...ctx, auth: ctx.auth } });
 });

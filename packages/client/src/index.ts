@@ -2,6 +2,7 @@ import type { AppRouter, RouterOutputs } from '@parley/api';
 import {
   createTRPCClient,
   createWSClient,
+  TRPCClientError,
   httpBatchLink,
   splitLink,
   wsLink,
@@ -22,6 +23,13 @@ const REFRESH_MARGIN_MS = 60_000;
 const marginFor = (s: { expiresAt: number; issuedAt: number }) =>
   Math.min(REFRESH_MARGIN_MS, (s.expiresAt - s.issuedAt) / 4);
 const AUTH_RESULT_PATHS = new Set(['auth.login', 'auth.register', 'auth.refresh']);
+/**
+ * The server closed the socket because this user holds too many (MAX_SOCKETS_PER_USER): final for
+ * now. Reconnecting at once would be refused again, so WebSocket calls fail fast with
+ * TOO_MANY_REQUESTS for this long, then the next call opens a new socket.
+ */
+export const CLOSE_TOO_MANY_SOCKETS = 4029;
+const TOO_MANY_SOCKETS_BACKOFF_MS = 30_000;
 const SIGN_OUT_PATHS = new Set(['auth.logout', 'auth.logoutAll']);
 
 export interface ParleyClientOptions {
@@ -147,7 +155,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   let wsClient: ReturnType<typeof createWSClient> | null = null;
   let wsTerminal: TRPCLink<AppRouter> | null = null;
   const openWs = () => {
-    wsClient = createWSClient({
+    const client: ReturnType<typeof createWSClient> = createWSClient({
       url: wsUrl,
       ...(opts.WebSocket ? { WebSocket: opts.WebSocket } : {}),
       retryDelayMs: opts.retryDelayMs ?? defaultRetryDelay,
@@ -157,13 +165,36 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
       },
       keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 10_000 },
       onOpen: () => opts.onConnectionChange?.('open'),
-      onClose: () => opts.onConnectionChange?.('closed'),
+      onClose: (event) => {
+        opts.onConnectionChange?.('closed');
+        if (event?.code === CLOSE_TOO_MANY_SOCKETS) {
+          refusedUntil = Date.now() + TOO_MANY_SOCKETS_BACKOFF_MS;
+          // Stops this socket's reconnecting for good; its subscriptions complete.
+          if (wsClient === client) reconnect();
+          else void client.close();
+        }
+      },
     });
+    wsClient = client;
     wsTerminal = wsLink<AppRouter>({ client: wsClient });
     return wsTerminal;
   };
+  let refusedUntil = 0;
+  const refusedLink: TRPCLink<AppRouter> = () => () =>
+    observable((observer) =>
+      observer.error(
+        TRPCClientError.from({
+          error: {
+            code: -32029,
+            message: 'Too many open connections for this account. Close another tab or device and try again.',
+            data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, retryAfterMs: Math.max(0, refusedUntil - Date.now()) },
+          },
+        }),
+      ),
+    );
   // Delegates to the current socket, so that reconnect() can swap it.
-  const wsDelegate: TRPCLink<AppRouter> = (runtime) => (ctx) => (wsTerminal ?? openWs())(runtime)(ctx);
+  const wsDelegate: TRPCLink<AppRouter> = (runtime) => (ctx) =>
+    (Date.now() < refusedUntil ? refusedLink : (wsTerminal ?? openWs()))(runtime)(ctx);
 
   const reconnect = () => {
     const old = wsClient;

@@ -38,6 +38,10 @@ const envSchema = z.object({
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   /** Multiplies every rate limit (not the login-failure limits); tests that create many users raise it. */
   RATE_LIMIT_SCALE: z.coerce.number().positive().max(1_000_000).default(1),
+  /** Authenticated WebSockets one user may hold on one instance; the next is closed with 4029. */
+  MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(20),
+  /** Concurrent subscriptions on one WebSocket; the next is answered TOO_MANY_REQUESTS. */
+  MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST_DIR: z.string().optional(),
   INSTANCE_ID: z.string().optional(),
@@ -63,6 +67,8 @@ export interface Config {
   bcryptCost: number;
   accessTokenTtlSeconds: number;
   rateLimitScale: number;
+  maxSocketsPerUser: number;
+  maxSubscriptionsPerSocket: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   webDistDir: string | undefined;
   instanceId: string;
@@ -159,6 +165,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     bcryptCost: env.BCRYPT_COST,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     rateLimitScale: env.RATE_LIMIT_SCALE,
+    maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
+    maxSubscriptionsPerSocket: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
     logLevel: env.LOG_LEVEL,
     webDistDir: env.WEB_DIST_DIR,
     instanceId: env.INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString('hex')}`,

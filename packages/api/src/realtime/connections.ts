@@ -6,6 +6,8 @@ import type { Logger } from '../logger.js';
 export const CLOSE_TOKEN_EXPIRED = 4001;
 export const CLOSE_SESSION_REVOKED = 4003;
 export const CLOSE_GOING_AWAY = 1012; // "service restart": reconnect elsewhere
+/** Too many sockets for this user on this instance: the client stops reconnecting for a while. */
+export const CLOSE_TOO_MANY_SOCKETS = 4029;
 
 export interface LiveConnection {
   userId: string;
@@ -25,6 +27,7 @@ interface Entry extends LiveConnection {
  */
 export class ConnectionRegistry {
   private readonly bySession = new Map<string, Set<Entry>>();
+  private readonly perUser = new Map<string, number>();
   private readonly unsubscribe: () => void;
   private readonly auditTimer: NodeJS.Timeout;
   private listeners: { connected: (userId: string) => void; disconnected: (userId: string) => void }[] = [];
@@ -45,7 +48,19 @@ export class ConnectionRegistry {
     this.listeners.push(listener);
   }
 
-  add(conn: LiveConnection): () => void {
+  /**
+   * Registers an authenticated socket and returns its removal, or closes it with
+   * CLOSE_TOO_MANY_SOCKETS and returns null when the user already holds `maxPerUser` sockets here
+   * (config MAX_SOCKETS_PER_USER, passed by the server that owns the sockets).
+   */
+  add(conn: LiveConnection, maxPerUser = Infinity): (() => void) | null {
+    const held = this.perUser.get(conn.userId) ?? 0;
+    if (held >= maxPerUser) {
+      this.deps.logger.warn({ userId: conn.userId, held }, 'Too many sockets for one user; closing the newest');
+      conn.close(CLOSE_TOO_MANY_SOCKETS, `Too many connections (at most ${maxPerUser})`);
+      return null;
+    }
+    this.perUser.set(conn.userId, held + 1);
     const delay = Math.max(0, conn.expiresAt - Date.now());
     const entry: Entry = {
       ...conn,
@@ -62,6 +77,9 @@ export class ConnectionRegistry {
       clearTimeout(entry.expiryTimer);
       set.delete(entry);
       if (set.size === 0) this.bySession.delete(conn.sessionId);
+      const left = (this.perUser.get(conn.userId) ?? 1) - 1;
+      if (left > 0) this.perUser.set(conn.userId, left);
+      else this.perUser.delete(conn.userId);
       for (const l of this.listeners) l.disconnected(conn.userId);
     };
   }
