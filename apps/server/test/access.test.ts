@@ -1,0 +1,200 @@
+/**
+ * Access table: every procedure that names a conversation, user or call by id, called by a
+ * signed-in user who may not see that resource, answers NOT_FOUND (the same as a resource that
+ * does not exist, API.md "Errors") and changes nothing. The table is checked against the router:
+ * a procedure with an id-like input field that the table does not cover fails the first test.
+ */
+import { randomUUID } from 'node:crypto';
+import { appRouter } from '@parley/api';
+import type { ParleyClient } from '@parley/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DB_KINDS, signUp, startTestServer, tableCounts, waitFor, wsClientAs, type TestServer } from './helpers.js';
+
+/** Input fields that name a resource someone else may own. */
+const ID_FIELDS = ['id', 'userId', 'userIds', 'conversationId', 'callId', 'memberIds'] as const;
+type IdField = (typeof ID_FIELDS)[number];
+
+/** What the attacks aim at: the owner's resources, and ids that exist nowhere. */
+interface Fixture {
+  group: string;
+  direct: string;
+  call: string;
+  /** A group of the attacker's own, for the cases that attack a user-id field only. */
+  ownGroup: string;
+  member: string;
+  /** The attacker. */
+  self: string;
+  unknown: string;
+}
+
+interface Case {
+  /** The id field this case attacks. */
+  field: IdField;
+  target: string;
+  input: (f: Fixture) => unknown;
+}
+
+const foreignConversation = (input: (conversationId: string, f: Fixture) => unknown): Case[] => [
+  { field: 'conversationId', target: "someone else's group", input: (f) => input(f.group, f) },
+  { field: 'conversationId', target: "someone else's direct chat", input: (f) => input(f.direct, f) },
+  { field: 'conversationId', target: 'a conversation that does not exist', input: (f) => input(f.unknown, f) },
+];
+const foreignCall = (input: (callId: string) => unknown): Case[] => [
+  { field: 'callId', target: "a call between two other people (ringing)", input: (f) => input(f.call) },
+  { field: 'callId', target: 'a call that does not exist', input: (f) => input(f.unknown) },
+];
+const offer = { type: 'offer' as const, sdp: 'v=0' };
+
+/**
+ * THE table. User ids are the exception: every existing user is public (API.md: users.search finds
+ * anyone by name, users.byId returns a PublicUser, anyone may open a direct chat with anyone), so a
+ * user id is only NOT_FOUND when no such user exists.
+ */
+const ACCESS_TABLE: Record<string, Case[]> = {
+  'users.byId': [{ field: 'id', target: 'a user that does not exist (existing users are public)', input: (f) => ({ id: f.unknown }) }],
+  'conversations.byId': [
+    { field: 'id', target: "someone else's group", input: (f) => ({ id: f.group }) },
+    { field: 'id', target: "someone else's direct chat", input: (f) => ({ id: f.direct }) },
+    { field: 'id', target: 'a conversation that does not exist', input: (f) => ({ id: f.unknown }) },
+  ],
+  'conversations.openDirect': [
+    { field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) },
+  ],
+  'conversations.createGroup': [
+    {
+      field: 'memberIds',
+      target: 'a user that does not exist, beside one who does (existing users are public)',
+      input: (f) => ({ title: 'Mine', memberIds: [f.member, f.unknown] }),
+    },
+  ],
+  'conversations.addMembers': [
+    // The attack that matters: adding oneself to someone else's conversation.
+    ...foreignConversation((conversationId, f) => ({ conversationId, userIds: [f.self] })),
+    {
+      field: 'userIds',
+      target: 'a user that does not exist, added to a group of the caller (existing users are public)',
+      input: (f) => ({ conversationId: f.ownGroup, userIds: [f.unknown] }),
+    },
+  ],
+  'conversations.rename': foreignConversation((conversationId) => ({ conversationId, title: 'Mine' })),
+  'conversations.leave': foreignConversation((conversationId) => ({ conversationId })),
+  'messages.list': foreignConversation((conversationId) => ({ conversationId })),
+  'messages.send': foreignConversation((conversationId) => ({ conversationId, clientId: randomUUID(), body: 'hi' })),
+  'messages.markRead': foreignConversation((conversationId) => ({ conversationId, seq: 1 })),
+  'messages.typing': foreignConversation((conversationId) => ({ conversationId })),
+  'calls.start': foreignConversation((conversationId) => ({ conversationId, media: 'audio' })),
+  'calls.accept': foreignCall((callId) => ({ callId })),
+  'calls.decline': foreignCall((callId) => ({ callId })),
+  'calls.hangup': foreignCall((callId) => ({ callId })),
+  'calls.signal': foreignCall((callId) => ({ callId, signal: offer })),
+};
+
+type AnyProc = { _def: { type: 'query' | 'mutation' | 'subscription'; inputs: unknown[] } };
+// tRPC's flat procedure map is typed per path; this walks it generically, as fuzz.test.ts does.
+const isProcedure = (p: unknown): p is AnyProc => typeof p === 'function' && '_def' in p;
+const procedures = Object.entries(appRouter._def.procedures as Record<string, unknown>).flatMap(
+  ([path, p]): [string, AnyProc][] => (isProcedure(p) ? [[path, p]] : []),
+);
+
+/** The field names of a zod object schema, through .default()/.optional()/.nullish() wrappers. */
+function fieldsOf(schema: unknown): string[] {
+  let s = schema as { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown } } } | undefined;
+  for (let i = 0; i < 5 && s; i++) {
+    if (s.shape) return Object.keys(s.shape);
+    s = s._zod?.def?.innerType as typeof s;
+  }
+  return [];
+}
+
+const idFieldsOf = (proc: AnyProc) =>
+  proc._def.inputs.flatMap(fieldsOf).filter((f): f is IdField => (ID_FIELDS as readonly string[]).includes(f));
+
+describe('the access table', () => {
+  it('covers every id-like input field of every procedure of the router', () => {
+    const missing: string[] = [];
+    for (const [path, proc] of procedures) {
+      for (const field of idFieldsOf(proc)) {
+        if (!ACCESS_TABLE[path]?.some((c) => c.field === field)) missing.push(`${path} { ${field} }`);
+      }
+    }
+    expect(missing, 'add these to ACCESS_TABLE in access.test.ts').toEqual([]);
+    // No stale rows either: each names a procedure that takes that field.
+    for (const [path, cases] of Object.entries(ACCESS_TABLE)) {
+      const proc = procedures.find(([p]) => p === path)?.[1];
+      expect(proc, path).toBeDefined();
+      for (const c of cases) expect(idFieldsOf(proc!), `${path} ${c.field}`).toContain(c.field);
+    }
+    // The walk finds exactly the table's procedures (a broken fieldsOf would fail the check above).
+    expect(procedures.filter(([, p]) => idFieldsOf(p).length > 0).map(([p]) => p).sort()).toEqual(Object.keys(ACCESS_TABLE).sort());
+  });
+});
+
+/** Calls `path` with `input` as `client`; resolves to the tRPC error code, or 'no error'. */
+async function codeOf(client: ParleyClient, wsClient: ParleyClient, path: string, input: unknown): Promise<string> {
+  const type = procedures.find(([p]) => p === path)![1]._def.type;
+  const [ns, name] = path.split('.') as [string, string];
+  // The client is typed per procedure; the table calls each one generically, with the input it names.
+  const api = (type === 'subscription' ? wsClient.api : client.api) as unknown as Record<
+    string,
+    Record<string, Record<string, (input: unknown, opts?: object) => unknown>>
+  >;
+  const proc = api[ns]![name]!;
+  if (type === 'subscription') {
+    let outcome: string | null = null;
+    const sub = proc.subscribe!(input, {
+      onStarted: () => (outcome = 'no error'),
+      onError: (e: { data?: { code?: string } }) => (outcome = e.data?.code ?? String(e)),
+    }) as { unsubscribe(): void };
+    await waitFor(() => outcome);
+    sub.unsubscribe();
+    return outcome!;
+  }
+  try {
+    await (proc[type === 'query' ? 'query' : 'mutate']!(input) as Promise<unknown>);
+    return 'no error';
+  } catch (err) {
+    return (err as { data?: { code?: string } }).data?.code ?? `not a tRPC error: ${String(err)}`;
+  }
+}
+
+describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => {
+  let t: TestServer;
+  let f: Fixture;
+  let owner: Awaited<ReturnType<typeof signUp>>;
+  let member: Awaited<ReturnType<typeof signUp>>;
+  let outsider: Awaited<ReturnType<typeof signUp>>;
+  let outsiderWs: ParleyClient;
+
+  beforeAll(async () => {
+    t = await startTestServer({ db });
+    owner = await signUp(t, 'Owner');
+    member = await signUp(t, 'Member');
+    outsider = await signUp(t, 'Outsider');
+    outsiderWs = wsClientAs(t, outsider.accessToken);
+    const group = await owner.client.api.conversations.createGroup.mutate({ title: 'Private', memberIds: [member.user.id] });
+    const direct = await owner.client.api.conversations.openDirect.mutate({ userId: member.user.id });
+    await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'secret' });
+    const call = await owner.client.api.calls.start.mutate({ conversationId: direct.id, media: 'audio' });
+    const ownGroup = await outsider.client.api.conversations.createGroup.mutate({ title: 'Mine', memberIds: [owner.user.id] });
+    f = { group: group.id, direct: direct.id, call: call.id, ownGroup: ownGroup.id, member: member.user.id, self: outsider.user.id, unknown: randomUUID() };
+  });
+  afterAll(() => t?.close());
+
+  const rows = Object.entries(ACCESS_TABLE).flatMap(([path, cases]) => cases.map((c) => [path, c.field, c.target, c] as const));
+
+  it.each(rows)('%s { %s: %s } answers NOT_FOUND and changes nothing', async (path, _field, _target, c) => {
+    const before = await tableCounts(t);
+    expect(await codeOf(outsider.client, outsiderWs, path, c.input(f))).toBe('NOT_FOUND');
+    expect(await tableCounts(t)).toEqual(before);
+  });
+
+  it('left the owner\'s resources as they were', async () => {
+    const group = await owner.client.api.conversations.byId.query({ id: f.group });
+    expect(group.title).toBe('Private');
+    expect(group.members.map((m) => m.id).sort()).toEqual([owner.user.id, member.user.id].sort());
+    expect((await owner.client.api.messages.list.query({ conversationId: f.group })).items.map((m) => m.body)).toEqual(['secret']);
+    expect((await owner.client.api.conversations.byId.query({ id: f.direct })).members).toHaveLength(2);
+    // Still ringing: the callee can answer it.
+    expect((await member.client.api.calls.accept.mutate({ callId: f.call })).state).toBe('active');
+  });
+});
