@@ -3,10 +3,25 @@
  * reaches the connected state and shows the other person's video. Rings, answers, hangs up,
  * and says so when a call is declined.
  */
+import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCoturn, type RunningCoturn } from '../../../packages/api/test/turn-helpers.js';
 import type { TestServer } from './helpers.js';
-import { axeSerious, hasChromium, launchBrowser, newContext, screenshots, signUp, startWebServer, T, visible } from './browser-helpers.js';
+import {
+  axeSerious,
+  eventually,
+  hidden,
+  hasChromium,
+  launchBrowser,
+  newContext,
+  screenshots,
+  signIn,
+  signUp,
+  startWebServer,
+  T,
+  visible,
+} from './browser-helpers.js';
 
 /** Waits until the page's remote <video> plays real frames. */
 export async function remoteVideoPlays(page: Page, name: string) {
@@ -29,16 +44,18 @@ export async function callConnected(page: Page, name: string) {
 }
 
 /** Two signed-up people with a direct chat open on both sides. */
-export async function twoPeopleInAChat(browser: Browser, origin: string, contexts: BrowserContext[], query = '') {
+export async function twoPeopleInAChat(browser: Browser, origin: string, contexts: BrowserContext[], query = '', initScript?: () => void) {
   const pages: Page[] = [];
   for (let i = 0; i < 2; i++) {
     const ctx = await newContext(browser, origin);
+    if (initScript) await ctx.addInitScript(initScript);
     contexts.push(ctx);
     pages.push(await ctx.newPage());
   }
   const [alice, bob] = pages as [Page, Page];
   const stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  await Promise.all([signUp(alice, 'Alice Archer', `alice-${stamp}@example.test`), signUp(bob, 'Bob Baker', `bob-${stamp}@example.test`)]);
+  const emails = { alice: `alice-${stamp}@example.test`, bob: `bob-${stamp}@example.test` };
+  await Promise.all([signUp(alice, 'Alice Archer', emails.alice), signUp(bob, 'Bob Baker', emails.bob)]);
   if (query) await Promise.all([alice.goto(`/${query}`), bob.goto(`/${query}`)]);
   await alice.getByLabel('Search people').fill('Bob');
   await alice.getByRole('button', { name: 'Message Bob Baker' }).click();
@@ -47,7 +64,7 @@ export async function twoPeopleInAChat(browser: Browser, origin: string, context
   await composer.press('Enter');
   await bob.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Alice Archer/ }).click();
   await visible(bob.getByRole('log', { name: 'Messages' }).getByText('Can I call you?'));
-  return { alice, bob };
+  return { alice, bob, emails };
 }
 
 describe.skipIf(!hasChromium)('calls in a browser', () => {
@@ -109,6 +126,194 @@ describe.skipIf(!hasChromium)('calls in a browser', () => {
 
     await bob.getByRole('button', { name: 'Hang up' }).click();
     await visible(alice.getByText('Call ended.'));
+    expect(await axeSerious(alice), 'call ended').toEqual([]);
+    await screenshots(alice, 'call-ended');
     await alice.getByRole('dialog', { name: 'Call with Bob Baker' }).waitFor({ state: 'detached', timeout: T });
+  });
+});
+
+/**
+ * Test-only instrumentation injected before the app loads: remembers every RTCPeerConnection
+ * the page creates, so that the test can read getStats() without a hook in the app.
+ */
+function recordPeerConnections() {
+  const Native = window.RTCPeerConnection;
+  const seen: RTCPeerConnection[] = [];
+  (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = seen;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      seen.push(this);
+    }
+  };
+}
+
+interface SelectedPath {
+  policy: string | undefined;
+  local: string | undefined;
+  remote: string | undefined;
+  localAddress: string | undefined;
+  relayProtocol: string | undefined;
+  bytesReceived: number;
+}
+
+/** The signed-in user's id, from the page's own session. */
+async function myUserId(page: Page): Promise<string> {
+  const id = await page.evaluate(async () => {
+    const res = await fetch('/trpc/auth.me');
+    return ((await res.json()) as { result?: { data?: { id?: string } } }).result?.data?.id;
+  });
+  if (!id) throw new Error('not signed in');
+  return id;
+}
+
+/** The selected candidate pair of the page's connected peer connection, from getStats(). */
+async function selectedPath(page: Page): Promise<SelectedPath | null> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? [];
+    const pc = pcs.find((p) => p.connectionState === 'connected');
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    const all = [...stats.values()] as Record<string, unknown>[];
+    const transport = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+    const pair = transport ? stats.get(transport.selectedCandidatePairId as string) : undefined;
+    if (!pair) return null;
+    const local = stats.get(pair.localCandidateId);
+    const remote = stats.get(pair.remoteCandidateId);
+    return {
+      policy: pc.getConfiguration().iceTransportPolicy,
+      local: local?.candidateType,
+      remote: remote?.candidateType,
+      localAddress: local?.address,
+      relayProtocol: local?.relayProtocol,
+      bytesReceived: Number(pair.bytesReceived ?? 0),
+    };
+  });
+}
+
+describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => {
+  const secret = randomBytes(24).toString('base64url');
+  let coturn: RunningCoturn;
+  let t: TestServer;
+  let origin: string;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    // --verbose: coturn logs each allocation's usage when it closes.
+    coturn = await startCoturn({ secret, extraArgs: ['--verbose'] });
+    ({ t, origin } = await startWebServer({ env: { TURN_SECRET: secret, TURN_URLS: `${coturn.url}?transport=udp` } }));
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    await browser?.close();
+    await t?.close();
+    await coturn?.stop();
+  });
+
+  it('a video call forced through TURN (relay only) connects, shows remote video, and coturn relayed it', { timeout: 120_000 }, async () => {
+    const { alice, bob } = await twoPeopleInAChat(browser, origin, contexts, '?relay=1', recordPeerConnections);
+    const [aliceId, bobId] = await Promise.all([alice, bob].map(myUserId));
+    await alice.getByRole('button', { name: 'Video call with Bob Baker' }).click();
+    const ringing = bob.getByRole('alertdialog', { name: 'Alice Archer' });
+    await visible(ringing);
+    await ringing.getByRole('button', { name: 'Accept' }).click();
+
+    await callConnected(alice, 'Bob Baker');
+    await callConnected(bob, 'Alice Archer');
+    expect((await remoteVideoPlays(alice, 'Bob Baker')).width).toBeGreaterThan(0);
+    expect((await remoteVideoPlays(bob, 'Alice Archer')).width).toBeGreaterThan(0);
+
+    // Both ends use relay candidates on both sides of the selected pair: the only path is coturn's.
+    for (const page of [alice, bob]) {
+      const path = await selectedPath(page);
+      expect(path).toMatchObject({ policy: 'relay', local: 'relay', remote: 'relay', localAddress: '127.0.0.1' });
+      expect(path!.bytesReceived).toBeGreaterThan(0);
+    }
+    // coturn's side: each person allocated a relay with the TURN credentials the server made from
+    // the shared secret (username "<expiry>:<user id>") and bound a channel to the other's relay.
+    // (Its usage totals are logged only when an allocation is reaped, which can take long.)
+    await eventually(async () => {
+      for (const id of [aliceId, bobId]) {
+        const user = `user <\\d+:${id}>: incoming packet`;
+        expect(coturn.log()).toMatch(new RegExp(`${user} ALLOCATE processed, success`));
+        expect(coturn.log()).toMatch(new RegExp(`${user} CHANNEL_BIND processed, success`));
+      }
+    }, 10_000);
+
+    await alice.getByRole('button', { name: 'Hang up' }).click();
+    await visible(bob.getByText('Call ended.'));
+  });
+});
+
+describe.skipIf(!hasChromium)('call outcomes in a browser', () => {
+  const RING_MS = 3_000;
+  let t: TestServer;
+  let origin: string;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    // A short ring timeout, so that a call nobody answers ends as missed within the test.
+    ({ t, origin } = await startWebServer({ env: { CALL_RING_TIMEOUT_MS: String(RING_MS) } }));
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('rings on every device and stops when one answers; busy; missed on both sides', { timeout: 120_000 }, async () => {
+    const { alice, bob, emails } = await twoPeopleInAChat(browser, origin, contexts);
+    const newPage = async () => {
+      const ctx = await newContext(browser, origin);
+      contexts.push(ctx);
+      return ctx.newPage();
+    };
+    // Bob on a second device.
+    const bobPhone = await newPage();
+    await signIn(bobPhone, 'Bob Baker', emails.bob);
+
+    // Alice calls: both of Bob's devices ring; Bob answers on one, the other stops ringing.
+    await alice.getByRole('button', { name: 'Video call with Bob Baker' }).click();
+    const ringingOn = (page: Page, caller: string) => page.getByRole('alertdialog', { name: caller });
+    await visible(ringingOn(bob, 'Alice Archer'));
+    await visible(ringingOn(bobPhone, 'Alice Archer'));
+    await ringingOn(bob, 'Alice Archer').getByRole('button', { name: 'Accept' }).click();
+    await hidden(ringingOn(bobPhone, 'Alice Archer'));
+    await visible(bobPhone.getByText('Answered on another device.'));
+    await callConnected(alice, 'Bob Baker');
+    await callConnected(bob, 'Alice Archer');
+    expect(await bobPhone.getByRole('dialog', { name: 'Call with Alice Archer' }).count()).toBe(0);
+
+    // Carol calls Bob, who is in a call: she is told he is busy, and Bob is not disturbed.
+    const carol = await newPage();
+    const stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    await signUp(carol, 'Carol Cole', `carol-${stamp}@example.test`);
+    await carol.getByLabel('Search people').fill('Bob');
+    await carol.getByRole('button', { name: 'Message Bob Baker' }).click();
+    await carol.getByRole('button', { name: 'Voice call with Bob Baker' }).click();
+    await visible(carol.getByText('Bob Baker is busy in another call.'));
+    expect(await axeSerious(carol), 'busy notice').toEqual([]);
+    await screenshots(carol, 'call-busy');
+    for (const page of [bob, bobPhone]) expect(await ringingOn(page, 'Carol Cole').count()).toBe(0);
+
+    await alice.getByRole('button', { name: 'Hang up' }).click();
+    await visible(bob.getByText('Call ended.'));
+    await hidden(alice.getByRole('dialog', { name: 'Call with Bob Baker' }));
+
+    // Carol calls again; nobody answers: the call ends as missed, and everyone is told.
+    await carol.getByRole('button', { name: 'Voice call with Bob Baker' }).click();
+    await visible(ringingOn(bob, 'Carol Cole'));
+    await visible(ringingOn(bobPhone, 'Carol Cole'));
+    await visible(carol.getByText("Bob Baker didn't answer."), RING_MS + T);
+    for (const page of [bob, bobPhone]) {
+      await hidden(ringingOn(page, 'Carol Cole'));
+      await visible(page.getByText('Missed call from Carol Cole.'));
+    }
+    expect(await carol.getByRole('dialog', { name: 'Call with Bob Baker' }).count()).toBe(0);
+    await screenshots(carol, 'call-missed');
   });
 });

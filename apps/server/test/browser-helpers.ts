@@ -117,6 +117,7 @@ export async function eventually(check: () => Promise<void>, timeoutMs = T) {
       return await check();
     } catch (err) {
       if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
@@ -128,5 +129,13 @@ export async function signUp(page: Page, name: string, email: string, password =
   await page.getByLabel('Display name').fill(name);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await visible(page.getByRole('heading', { name: `Hi, ${name}` }));
+}
+
+export async function signIn(page: Page, name: string, email: string, password = 'correct horse battery') {
+  await page.goto('/');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await visible(page.getByRole('heading', { name: `Hi, ${name}` }));
 }

@@ -1,12 +1,10 @@
 import { useSyncExternalStore } from 'react';
-import { parley, type RouterOutputs } from '../trpc';
+import { parley, type RouterInputs, type RouterOutputs } from '../trpc';
 
 export type Call = RouterOutputs['calls']['start'];
 export type CallMedia = Call['media'];
-type Signal =
-  | { type: 'offer'; sdp: string }
-  | { type: 'answer'; sdp: string }
-  | { type: 'ice'; candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null } };
+type Signal = RouterInputs['calls']['signal']['signal'];
+type CallEvent = RouterOutputs['calls']['onEvent'] extends AsyncIterable<infer T> ? T : never;
 
 export type CallPhase = 'idle' | 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting';
 
@@ -63,6 +61,9 @@ export class CallStore {
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private iceRestartTimer: ReturnType<typeof setTimeout> | undefined;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Renews TURN credentials (and restarts ICE with them) before they expire. */
+  private credentialTimer: ReturnType<typeof setTimeout> | undefined;
+  private signals: Promise<void> = Promise.resolve();
   /** Who is on the other end, by user id → name; filled by the UI. */
   names: (userId: string) => string = () => 'Someone';
 
@@ -95,7 +96,7 @@ export class CallStore {
   private subscribeEvents() {
     this.sub?.unsubscribe();
     this.sub = parley.api.calls.onEvent.subscribe(undefined, {
-      onData: (e) => void this.onEvent(e as CallEvent),
+      onData: (e) => void this.onEvent(e),
       onError: (err) => {
         if (errorCode(err) !== 'UNAUTHORIZED') this.scheduleResubscribe();
       },
@@ -114,7 +115,9 @@ export class CallStore {
 
   private async onEvent(e: CallEvent) {
     if (e.type === 'signal') {
-      if (this.isCurrent(e.callId)) await this.onSignal(e.signal as Signal);
+      const { callId, signal } = e;
+      // One at a time and in order: an ICE restart's offer must be applied before its candidates.
+      this.signals = this.signals.then(() => (this.isCurrent(callId) ? this.onSignal(signal) : undefined));
       return;
     }
     const call = e.call;
@@ -179,7 +182,11 @@ export class CallStore {
     this.set({ localStream: stream });
     try {
       const call = await parley.api.calls.start.mutate({ conversationId, media });
-      if ((this.state.phase as CallPhase) !== 'outgoing') return; // cancelled meanwhile
+      if ((this.state.phase as CallPhase) !== 'outgoing' || this.state.call) {
+        // Hung up while the call was being placed: end it, or it would ring on.
+        void parley.api.calls.hangup.mutate({ callId: call.id }).catch(() => {});
+        return;
+      }
       this.set({ call });
     } catch (err) {
       this.finish(
@@ -250,8 +257,23 @@ export class CallStore {
   }
 
   private async rtcConfig(): Promise<RTCConfiguration> {
-    const { iceServers } = await parley.api.calls.iceServers.query();
-    return { iceServers: iceServers as RTCIceServer[], ...(FORCE_RELAY ? { iceTransportPolicy: 'relay' as const } : {}) };
+    const { iceServers, ttlSeconds } = await parley.api.calls.iceServers.query();
+    this.scheduleCredentialRenewal(iceServers.some((s) => s.credential) ? ttlSeconds : null);
+    return { iceServers, ...(FORCE_RELAY ? { iceTransportPolicy: 'relay' as const } : {}) };
+  }
+
+  /**
+   * coturn checks the credential's expiry on every refresh of an allocation, so a call that
+   * outlives it would lose its relay. Shortly before that, the caller restarts ICE with fresh
+   * credentials; the callee takes fresh ones when the restart offer arrives.
+   */
+  private scheduleCredentialRenewal(ttlSeconds: number | null) {
+    clearTimeout(this.credentialTimer);
+    if (ttlSeconds === null) return;
+    const renewInMs = Math.max(ttlSeconds * 1000 - Math.min(60_000, ttlSeconds * 200), 10_000);
+    this.credentialTimer = setTimeout(() => {
+      if (this.pc && this.state.call?.callerId === this.me) void this.restartIce(true);
+    }, renewInMs);
   }
 
   private async createPeer() {
@@ -285,6 +307,7 @@ export class CallStore {
       this.set({ connection: s });
       if (s === 'connected') {
         clearTimeout(this.iceRestartTimer);
+        this.restarts = 0;
         this.set({ phase: 'connected', connectedAt: this.state.connectedAt ?? Date.now() });
       } else if (s === 'disconnected') {
         if (this.state.phase === 'connected') this.set({ phase: 'reconnecting' });
@@ -313,13 +336,16 @@ export class CallStore {
   }
 
   private restarts = 0;
-  /** Fresh TURN credentials and new ICE candidates; the caller makes the new offer. */
-  private async restartIce() {
+  /**
+   * Fresh TURN credentials and new ICE candidates (after a network change, a failure, or before
+   * the credentials expire when `renew`); the caller makes the new offer.
+   */
+  private async restartIce(renew = false) {
     const pc = this.pc;
     const call = this.state.call;
     if (!pc || !call || this.state.call?.callerId !== this.me) return;
-    if (pc.connectionState === 'connected') return;
-    if (++this.restarts > 5) return void this.fail(new Error('ICE restarts exhausted'));
+    if (pc.connectionState === 'connected' && !renew) return;
+    if (!renew && ++this.restarts > 5) return void this.fail(new Error('ICE restarts exhausted'));
     try {
       pc.setConfiguration(await this.rtcConfig());
       const offer = await pc.createOffer({ iceRestart: true });
@@ -334,25 +360,32 @@ export class CallStore {
     const pc = this.pc;
     const call = this.state.call;
     if (!pc || !call) {
-      if (signal.type === 'ice') this.pendingCandidates.push(signal.candidate as RTCIceCandidateInit);
+      if (signal.type === 'ice') this.pendingCandidates.push(signal.candidate);
       return;
     }
     try {
       if (signal.type === 'offer') {
-        // A renegotiation or ICE restart offer: take fresh credentials too.
-        if (pc.remoteDescription) pc.setConfiguration(await this.rtcConfig());
+        // A renegotiation or ICE restart offer: take fresh credentials too (before the answer
+        // starts gathering candidates).
+        const restart = Boolean(pc.remoteDescription);
         await pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
+        if (restart) pc.setConfiguration(await this.rtcConfig());
         await this.flushCandidates();
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
-        await parley.api.calls.signal.mutate({ callId: call.id, signal: { type: 'answer', sdp: answer.sdp ?? '' } });
+        // Not awaited: the next signals need not wait for the network.
+        void parley.api.calls.signal
+          .mutate({ callId: call.id, signal: { type: 'answer', sdp: answer.sdp ?? '' } })
+          .catch((err: unknown) => void (this.isCurrent(call.id) && this.fail(err)));
       } else if (signal.type === 'answer') {
         await pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
         await this.flushCandidates();
+      } else if (signal.type !== 'ice') {
+        return;
       } else if (pc.remoteDescription) {
-        await pc.addIceCandidate(signal.candidate as RTCIceCandidateInit);
+        await pc.addIceCandidate(signal.candidate);
       } else {
-        this.pendingCandidates.push(signal.candidate as RTCIceCandidateInit);
+        this.pendingCandidates.push(signal.candidate);
       }
     } catch (err) {
       if (signal.type !== 'ice') void this.fail(err);
@@ -373,6 +406,7 @@ export class CallStore {
 
   private teardown() {
     clearTimeout(this.iceRestartTimer);
+    clearTimeout(this.credentialTimer);
     this.pc?.close();
     this.pc = null;
     this.pendingCandidates = [];
@@ -387,10 +421,6 @@ export class CallStore {
     if (notice) this.noticeTimer = setTimeout(() => this.set({ notice: null }), 10_000);
   }
 }
-
-type CallEvent =
-  | { type: 'call.incoming' | 'call.accepted' | 'call.declined' | 'call.ended'; call: Call }
-  | { type: 'signal'; callId: string; fromUserId: string; signal: unknown };
 
 function mediaError(err: unknown, media: CallMedia) {
   const name = (err as { name?: string }).name;
