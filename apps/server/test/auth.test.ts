@@ -2,7 +2,20 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DB_KINDS, errorCode, signUp, startTestServer, tableCounts, uniqueEmail, type TestServer } from './helpers.js';
+import { CLOSE_SESSION_REVOKED } from '@parley/api';
+import { followEvents, type ParleyEvent } from '@parley/client';
+import {
+  DB_KINDS,
+  errorCode,
+  signUp,
+  sleep,
+  startTestServer,
+  tableCounts,
+  uniqueEmail,
+  waitFor,
+  wsClientAs,
+  type TestServer,
+} from './helpers.js';
 
 const post = (t: TestServer, path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${t.url}/trpc/${path}`, {
@@ -205,11 +218,93 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     expect(updated.displayName).toBe('Renamed');
   });
 
+  it('ends the owner\'s live socket too when a stolen refresh token is replayed after the owner refreshed', async () => {
+    const owner = await signUp(t, 'Victim');
+    const stolen = owner.client.cookieJar!.get('parley_refresh')!;
+    const refreshed = await owner.client.api.auth.refresh.mutate();
+    const socket = rawSocket(t, refreshed.accessToken);
+    expect(await socket.request(1, 'query', 'auth.me')).toMatchObject({ result: { data: { id: owner.user.id } } });
+
+    const replay = await post(t, 'auth.refresh', {}, { cookie: `parley_refresh=${stolen}` });
+    expect(replay.status).toBe(401);
+    // API.md: live subscriptions of a revoked session end within one second.
+    const closed = await Promise.race([socket.closed, sleep(1000).then(() => null)]);
+    expect(closed?.code).toBe(CLOSE_SESSION_REVOKED);
+    // The owner cannot refresh either: the whole session is gone.
+    expect(await errorCode(owner.client.api.auth.refresh.mutate())).toBe('UNAUTHORIZED');
+  });
+
+  it('delivers nothing more to the sockets of a revoked session, raw or reconnecting', async () => {
+    const a = await signUp(t, 'Revoked');
+    const b = await signUp(t, 'Witness');
+    const conv = await b.client.api.conversations.openDirect.mutate({ userId: a.user.id });
+    // A raw socket, and a client that reconnects by itself still holding the (unexpired) access token.
+    const raw = rawSocket(t, a.accessToken);
+    expect(await raw.request(1, 'subscription', 'messages.onEvent')).toMatchObject({ result: { type: 'started' } });
+    const bodies = (events: ParleyEvent[]) => events.flatMap((e) => (e.type === 'message.new' ? [e.message.body] : []));
+    const aEvents: ParleyEvent[] = [];
+    const bEvents: ParleyEvent[] = [];
+    let started = 0;
+    const aFollower = followEvents(wsClientAs(t, a.accessToken).api, { onEvent: (e) => aEvents.push(e), onStarted: () => started++ });
+    const bFollower = followEvents(wsClientAs(t, b.accessToken).api, { onEvent: (e) => bEvents.push(e), onStarted: () => started++ });
+    await waitFor(() => started === 2);
+
+    await b.client.api.messages.send.mutate({ conversationId: conv.id, clientId: crypto.randomUUID(), body: 'before' });
+    await waitFor(() => bodies(aEvents).includes('before') && raw.received.some((f) => JSON.stringify(f).includes('"before"')));
+
+    await a.client.api.auth.logout.mutate();
+    expect((await raw.closed).code).toBe(CLOSE_SESSION_REVOKED);
+    await b.client.api.messages.send.mutate({ conversationId: conv.id, clientId: crypto.randomUUID(), body: 'after revocation' });
+    // The witness has it; give a wrongly delivered copy time to arrive, then check that none did.
+    await waitFor(() => bodies(bEvents).includes('after revocation'));
+    await sleep(300);
+    expect(bodies(aEvents)).toEqual(['before']);
+    expect(raw.received.some((f) => JSON.stringify(f).includes('after revocation'))).toBe(false);
+    aFollower.stop();
+    bFollower.stop();
+  });
+
   it('answers /healthz and /readyz', async () => {
     expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
   });
 });
+
+type Frame = { id?: unknown; result?: { type?: string; data?: unknown } };
+
+/** A raw tRPC socket authenticated by connectionParams: every frame it receives, and its close code. */
+function rawSocket(t: TestServer, token: string) {
+  const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
+  const received: Frame[] = [];
+  const waiters = new Map<unknown, (f: Frame) => void>();
+  const closed = new Promise<{ code: number }>((resolve) => ws.on('close', (code) => resolve({ code })));
+  const opened = new Promise<void>((resolve) =>
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
+      resolve();
+    }),
+  );
+  ws.on('error', () => {});
+  ws.on('message', (data) => {
+    const text = data.toString();
+    if (text === 'PING' || text === 'PONG') return;
+    const frame = JSON.parse(text) as Frame;
+    received.push(frame);
+    waiters.get(frame.id)?.(frame);
+    waiters.delete(frame.id);
+  });
+  return {
+    closed,
+    received,
+    /** The first answer to request `id`, or null if the socket closes first. */
+    async request(id: number, method: string, path: string, input?: unknown) {
+      await opened;
+      const answer = Promise.race([new Promise<Frame>((r) => waiters.set(id, r)), closed.then(() => null)]);
+      ws.send(JSON.stringify({ id, method, params: { path, input } }));
+      return answer;
+    },
+  };
+}
 
 function fetchMe(t: TestServer, token: string) {
   const c = t.client();
