@@ -2,8 +2,12 @@ import type { TRPCClient } from '@trpc/client';
 import type { AppRouter, RouterOutputs } from '@parley/api';
 
 type Delivered = RouterOutputs['messages']['onEvent'] extends AsyncIterable<infer T, unknown, unknown> ? T : never;
-/** An event of `messages.onEvent`, unwrapped from its tracking envelope. */
-export type ParleyEvent = Exclude<Delivered, { id: string }> | Extract<Delivered, { id: string }>['data'];
+type Unwrapped = Exclude<Delivered, { id: string }> | Extract<Delivered, { id: string }>['data'];
+/**
+ * An event of `messages.onEvent`, unwrapped from its tracking envelope. `ready` only carries the
+ * stream's starting position, which the follower keeps; handlers never see it.
+ */
+export type ParleyEvent = Exclude<Unwrapped, { type: 'ready' }>;
 
 export interface EventFollower {
   /** The id of the last tracked event handed to `onEvent`: persist it to resume later. */
@@ -41,7 +45,7 @@ export function followEvents(
         if (typeof envelope === 'object' && envelope !== null && 'id' in envelope && 'data' in envelope) {
           if (last !== null && Number(envelope.id) <= Number(last)) return;
           last = envelope.id;
-          handlers.onEvent(envelope.data, envelope.id);
+          if (envelope.data.type !== 'ready') handlers.onEvent(envelope.data, envelope.id);
         } else handlers.onEvent(envelope, null);
       },
       onError: (err) => {

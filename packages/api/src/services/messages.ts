@@ -20,9 +20,15 @@ import { notFound, type ConversationService, type ConversationUpdated } from './
 export type MessageNew = { type: 'message.new'; message: Message };
 export type MessageRead = { type: 'message.read'; conversationId: string; userId: string; seq: number };
 export type Typing = { type: 'typing'; conversationId: string; userId: string };
+/**
+ * The first event of a stream that starts without `lastEventId`. Its id is the position the
+ * stream starts from, so that a reconnect before any other event resumes from there instead of
+ * starting afresh and skipping what happened while disconnected.
+ */
+export type Ready = { type: 'ready' };
 type StoredEvent = MessageNew | MessageRead | ConversationUpdated;
 /** What `messages.onEvent` yields, after per-viewer projection. */
-export type UserEvent = MessageNew | MessageRead | { type: 'conversation.updated'; conversation: Conversation };
+export type UserEvent = MessageNew | MessageRead | { type: 'conversation.updated'; conversation: Conversation } | Ready;
 
 const REPLAY_PAGE = 500;
 
@@ -118,7 +124,7 @@ export class MessageService {
           }
           if (rows.length < REPLAY_PAGE || signal?.aborted) break;
         }
-      }
+      } else yield tracked(String(last), { type: 'ready' } satisfies UserEvent);
       for await (const item of queue.drain()) {
         if ('typing' in item) {
           yield item.typing;
