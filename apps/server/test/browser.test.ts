@@ -11,6 +11,7 @@ import {
   axeSerious,
   eventually,
   hasChromium,
+  hidden,
   launchBrowser,
   newContext,
   screenshots,
@@ -136,5 +137,74 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
       await visible(page.getByRole('heading', { name: 'Welcome back' }));
     }
     void T;
+  });
+
+  it('a group: create it, rename it, add someone, leave it', { timeout: 120_000 }, async () => {
+    const [alice, bob, carol] = [await person(), await person(), await person()];
+    const stamp = `${Date.now().toString(36)}g`;
+    const email = (who: string) => `${who}-${stamp}@example.test`;
+    await Promise.all([
+      signUp(alice, 'Alice Archer', email('alice')),
+      signUp(bob, 'Bob Baker', email('bob')),
+      signUp(carol, 'Carol Cole', email('carol')),
+    ]);
+
+    // Alice makes a group with Bob.
+    await alice.getByRole('button', { name: 'New group' }).click();
+    const newGroup = alice.getByRole('dialog', { name: 'New group' });
+    await visible(newGroup);
+    await newGroup.getByRole('button', { name: /^Create group/ }).click();
+    await visible(newGroup.getByText('Add at least one person'));
+    await newGroup.getByLabel('Group name').fill('Weekend plans');
+    // By exact email: the first test made another Bob Baker.
+    await newGroup.getByLabel('Add people').fill(email('bob'));
+    await newGroup.getByRole('button', { name: /Bob Baker/ }).click();
+    await visible(newGroup.getByRole('list', { name: 'Selected people' }).getByText('Bob Baker'));
+    expect(await axeSerious(alice), 'new group dialog').toEqual([]);
+    await screenshots(alice, 'new-group');
+    await newGroup.getByRole('button', { name: 'Create group (2)' }).click();
+    await visible(alice.getByRole('heading', { name: 'Weekend plans' }));
+    const composer = alice.getByRole('textbox', { name: 'Message Weekend plans' });
+    await composer.fill('Who is in?');
+    await composer.press('Enter');
+
+    // Bob sees it arrive, with the message.
+    const bobList = bob.getByRole('navigation', { name: 'Conversations' });
+    await visible(bobList.getByRole('link', { name: /^Weekend plans/ }));
+    await visible(bobList.getByText('Who is in?'));
+
+    // Alice renames it and adds Carol.
+    await alice.getByRole('button', { name: 'Details' }).click();
+    const details = alice.getByRole('dialog', { name: 'Group details' });
+    await visible(details);
+    await visible(details.getByText('2 members'));
+    const name = details.getByLabel('Group name');
+    await name.fill('Weekend trip');
+    await details.getByRole('button', { name: 'Rename' }).click();
+    await visible(details.getByText('Saved.'));
+    await details.getByLabel('Add members').fill(email('carol'));
+    await details.getByRole('button', { name: /Carol Cole/ }).click();
+    await details.getByRole('button', { name: 'Add 1 person' }).click();
+    await visible(details.getByText('3 members'));
+    expect(await axeSerious(alice), 'group details dialog').toEqual([]);
+    await screenshots(alice, 'group-details');
+    await details.getByRole('button', { name: 'Close' }).click();
+    await visible(alice.getByRole('heading', { name: 'Weekend trip' }));
+
+    // Bob sees the new name; Carol sees the group and its history from the start.
+    await visible(bobList.getByRole('link', { name: /^Weekend trip/ }));
+    await carol.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Weekend trip/ }).click();
+    await visible(carol.getByRole('log', { name: 'Messages' }).getByText('Who is in?'));
+
+    // Bob leaves: the group goes from his list, and the others see two members.
+    await bobList.getByRole('link', { name: /^Weekend trip/ }).click();
+    await bob.getByRole('button', { name: 'Details' }).click();
+    const bobDetails = bob.getByRole('dialog', { name: 'Group details' });
+    await bobDetails.getByRole('button', { name: 'Leave group' }).click();
+    await bobDetails.getByRole('button', { name: 'Yes, leave group' }).click();
+    await hidden(bobList.getByRole('link', { name: /^Weekend trip/ }));
+    await alice.getByRole('button', { name: 'Details' }).click();
+    await visible(details.getByText('2 members'));
+    expect(await details.getByText('Bob Baker').count()).toBe(0);
   });
 });

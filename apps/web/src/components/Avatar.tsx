@@ -1,4 +1,5 @@
-const PALETTE = ['#4f5bd5', '#0f8b8d', '#c2410c', '#7c3aed', '#15803d', '#be185d', '#0369a1', '#a16207'];
+/** Each at least 4.5:1 against the white initials. */
+const PALETTE = ['#4f5bd5', '#0f766e', '#c2410c', '#7c3aed', '#15803d', '#be185d', '#0369a1', '#a16207'];
 
 function hash(s: string) {
   let h = 0;
