@@ -170,7 +170,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
         if (event?.code === CLOSE_TOO_MANY_SOCKETS) {
           refusedUntil = Date.now() + TOO_MANY_SOCKETS_BACKOFF_MS;
           // Stops this socket's reconnecting for good; its subscriptions complete.
-          if (wsClient === client) reconnect();
+          if (wsClient === client) dropSocket();
           else void client.close();
         }
       },
@@ -196,11 +196,16 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   const wsDelegate: TRPCLink<AppRouter> = (runtime) => (ctx) =>
     (Date.now() < refusedUntil ? refusedLink : (wsTerminal ?? openWs()))(runtime)(ctx);
 
-  const reconnect = () => {
+  const dropSocket = () => {
     const old = wsClient;
     wsClient = null;
     wsTerminal = null;
     void old?.close();
+  };
+  // An explicit reconnect (sign-in, sign-out, the user asking) tries again at once, even after a 4029.
+  const reconnect = () => {
+    refusedUntil = 0;
+    dropSocket();
   };
 
   const httpTerminal = httpBatchLink<AppRouter>({
