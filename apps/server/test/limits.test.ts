@@ -169,6 +169,17 @@ for (const setup of rateLimitSetups) {
       await refreshOn(t.b);
     });
 
+    it('counts IP limits over WebSocket by the forwarded client address (TRUST_PROXY), as over HTTP', async () => {
+      const u = await newUser();
+      const login = (ip: string, id: number) =>
+        rawSocket(t.a, null, { 'x-forwarded-for': ip }).request(id, 'mutation', 'auth.login', { email: u.email, password: u.password });
+      const ip = freshIp();
+      for (let i = 0; i < limitOf('login'); i++) expect(await login(ip, i)).toMatchObject({ result: { type: 'data' } });
+      expect(await login(ip, 99)).toMatchObject({ error: { data: { code: 'TOO_MANY_REQUESTS' } } });
+      // Another client behind the same proxy has its own count.
+      expect(await login(freshIp(), 1)).toMatchObject({ result: { type: 'data' } });
+    });
+
     it('limits sends per user, over HTTP and WebSocket, across instances', async () => {
       const a = await newUser('Sender');
       const b = await newUser('Receiver');
@@ -235,8 +246,9 @@ for (const setup of rateLimitSetups) {
 type Frame = { id?: unknown; result?: { type?: string }; error?: { code: number; data: { code: string } } };
 
 /** A raw tRPC socket authenticated by connectionParams, for what the typed client hides (frames, close codes). */
-function rawSocket(t: TestServer, token: string) {
-  const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
+function rawSocket(t: TestServer, token: string | null, headers: Record<string, string> = {}) {
+  const url = `${t.url.replace(/^http/, 'ws')}/trpc${token === null ? '' : '?connectionParams=1'}`;
+  const ws = new WebSocket(url, { headers });
   const received: Frame[] = [];
   const waiters = new Map<unknown, (f: Frame) => void>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -244,7 +256,7 @@ function rawSocket(t: TestServer, token: string) {
   );
   const opened = new Promise<void>((resolve) =>
     ws.on('open', () => {
-      ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
+      if (token !== null) ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
       resolve();
     }),
   );
