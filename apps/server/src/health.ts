@@ -6,15 +6,26 @@
 import type { Logger } from '@parley/api';
 import type { Database } from '@parley/db';
 
+/** A ping that gives up: a database that drops packets would otherwise hang it for the connect timeout. */
+export function pingDatabase(database: Database, timeoutMs = 3000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    database.ping(),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Checks every `intervalMs`, every second while the database is down (so recovery is logged promptly). */
 export function watchDatabase(database: Database, logger: Logger, intervalMs = 5000): () => void {
   if (database.kind !== 'postgres') return () => {};
   let down: { since: number; error: string } | null = null;
-  let running = false;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const check = async () => {
-    if (running) return;
-    running = true;
     try {
-      await database.ping();
+      await pingDatabase(database);
       if (down) {
         logger.info({ downForMs: Date.now() - down.since }, 'PostgreSQL reachable again; queries resumed');
         down = null;
@@ -29,10 +40,12 @@ export function watchDatabase(database: Database, logger: Logger, intervalMs = 5
             'check that the database is running and that DATABASE_URL is right. Reconnecting automatically.',
         );
       }
-    } finally {
-      running = false;
     }
+    if (!stopped) timer = setTimeout(() => void check(), down ? Math.min(1000, intervalMs) : intervalMs).unref();
   };
-  const timer = setInterval(() => void check(), intervalMs).unref();
-  return () => clearInterval(timer);
+  timer = setTimeout(() => void check(), intervalMs).unref();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

@@ -1,29 +1,50 @@
 /**
  * The docker-compose topology brought up natively on loopback: nginx (TLS with a certificate made
  * here, config derived from deploy/nginx/nginx.conf) in front of two Parley server processes in
- * production mode, a private Redis, PostgreSQL (a fresh database) and coturn. Clients only talk to
- * nginx over https/wss.
+ * production mode, a private Redis, a private PostgreSQL cluster and coturn started through
+ * coturn/entrypoint.sh with the production configuration. Clients only talk to nginx over
+ * https/wss. Redis and PostgreSQL are private so that restarting them disturbs no other test file.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createParleyClient, followEvents, type ParleyClient } from '@parley/client';
+import { createParleyClient, followEvents, type ParleyClient, type RouterOutputs } from '@parley/client';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCoturn, type RunningCoturn } from '../../../packages/api/test/turn-helpers.js';
-import { createTestDatabase, sleep, TEST_PG_URL, TEST_REDIS_URL, uniqueEmail, waitFor } from './helpers.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { allocateWithUclient, startProductionCoturn, type RunningCoturn } from '../../../packages/api/test/turn-helpers.js';
+import { sleep, TEST_PG_URL, TEST_REDIS_URL, uniqueEmail, waitFor } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const TOOLS = (existsSync('/usr/sbin/nginx') || has('nginx')) && has('openssl') && has('redis-server') && has('turnserver');
+/** Debian's server binaries (initdb, pg_ctl), newest version first. */
+const PG_BIN = (() => {
+  try {
+    const versions = readdirSync('/usr/lib/postgresql').sort((x, y) => Number(y) - Number(x));
+    const found = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'initdb')));
+    return found ?? null;
+  } catch {
+    return null;
+  }
+})();
+const TOOLS =
+  (existsSync('/usr/sbin/nginx') || has('nginx')) &&
+  has('openssl') &&
+  has('redis-server') &&
+  has('turnserver') &&
+  has('turnutils_uclient') &&
+  PG_BIN !== null;
 
 const JWT_SECRET = randomUUID() + randomUUID();
 const TURN_SECRET = randomUUID();
+
+type Yield<T> = T extends AsyncIterable<infer U> ? U : never;
+type PresenceEvent = Yield<RouterOutputs['presence']['onChange']>;
+type CallEvent = Yield<RouterOutputs['calls']['onEvent']>;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,6 +55,50 @@ async function freePort(): Promise<number> {
       srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+function exec(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout),
+    ),
+  );
+}
+
+/**
+ * A PostgreSQL cluster of this test's own (initdb + pg_ctl), so that it can be stopped and
+ * started while other test files use the shared one on 5432. initdb and postgres refuse to run
+ * as root: under root the cluster belongs to the postgres user.
+ */
+async function startPrivatePostgres(binDir: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-topology-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  const as = (bin: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', join(binDir, bin), ...args]] : [join(binDir, bin), args];
+  if (asRoot) {
+    const ids = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    chownSync(dir, ids('-u'), ids('-g'));
+  }
+  const data = join(dir, 'data');
+  await exec(...as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']));
+  const port = await freePort();
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`;
+  const ctl = (...args: string[]) => exec(...as('pg_ctl', ['-D', data, ...args]));
+  const start = () => ctl('-o', options, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', 'start');
+  const stop = () => ctl('-m', 'fast', '-w', '-t', '60', 'stop');
+  const emergencyStop = () => spawnSync(...as('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']));
+  process.once('exit', emergencyStop);
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    start,
+    stop,
+    async destroy() {
+      process.removeListener('exit', emergencyStop);
+      await stop().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 interface Proc {
@@ -159,7 +224,7 @@ function sendWithRetry(client: ParleyClient, conversationId: string, clientId: s
 
 describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology on loopback (nginx, TLS, two instances)', () => {
   let dir: string;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let postgres: Awaited<ReturnType<typeof startPrivatePostgres>>;
   let coturn: RunningCoturn;
   let redisPort: number;
   let redis: Proc;
@@ -168,6 +233,8 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
   const ports: number[] = [];
   const servers: (Proc | null)[] = [null, null];
   const clients: ParleyClient[] = [];
+  /** Subscriptions to end after each test (a follower would otherwise reopen a closed client's socket). */
+  const subscriptions: { unsubscribe(): void }[] = [];
   let env: NodeJS.ProcessEnv;
 
   const startRedis = () => run('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no']);
@@ -195,8 +262,10 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
   const register = async (name: string) => {
     const c = client();
     const r = await c.api.auth.register.mutate({ email: uniqueEmail('topo'), password: 'correct horse battery', displayName: name });
-    return { client: c, user: r.user };
+    return { client: c, user: r.user, session: r };
   };
+  /** Signed-in sockets per instance (each test starts with none: see afterEach). */
+  const authenticated = () => Promise.all(ports.map((p) => metric(p, 'parley_authenticated_connections')));
   const follow = (c: ParleyClient, conversationId: string) => {
     const seqs: number[] = [];
     let started = false;
@@ -206,6 +275,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
         if (e.type === 'message.new' && e.message.conversationId === conversationId) seqs.push(e.message.seq);
       },
     });
+    subscriptions.push({ unsubscribe: () => follower.stop() });
     return { seqs, follower, started: () => waitFor(() => started, { timeoutMs: 30_000 }) };
   };
 
@@ -220,8 +290,9 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     ], { encoding: 'utf8' });
     if (cert.status !== 0) throw new Error(`openssl failed: ${cert.stderr}`);
 
-    database = await createTestDatabase();
-    coturn = await startCoturn({ secret: TURN_SECRET });
+    postgres = await startPrivatePostgres(PG_BIN!);
+    // The production coturn configuration, started as the compose service starts it.
+    coturn = await startProductionCoturn({ secret: TURN_SECRET, realm: 'turn.parley.test' });
     redisPort = await freePort();
     redis = startRedis();
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
@@ -234,9 +305,10 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
       HOST: '127.0.0.1',
       JWT_SECRET,
       TURN_SECRET,
-      TURN_URLS: coturn.url,
+      TURN_URLS: `${coturn.url}?transport=udp,${coturn.url}?transport=tcp`,
+      STUN_URLS: coturn.url.replace(/^turn:/, 'stun:'),
       ALLOWED_ORIGINS: base,
-      DATABASE_URL: database.url,
+      DATABASE_URL: postgres.url,
       DATABASE_POOL_SIZE: '5',
       REDIS_URL: redisUrl,
       BCRYPT_COST: '12',
@@ -246,6 +318,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     await waitFor(async () => (await (async () => {
       const { Redis } = await import('ioredis');
       const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => {}); // refused until redis-server listens: that is what is polled for
       try {
         await r.connect();
         return (await r.ping()) === 'PONG';
@@ -273,9 +346,27 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await Promise.all([...procs].map((p) => p.stop('SIGTERM', 10_000)));
     await coturn?.stop();
-    await database?.drop().catch(() => {});
+    await postgres?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
+
+  // Every test starts with no socket anywhere, so that the per-instance socket counts say where
+  // this test's users are.
+  afterEach(async () => {
+    for (const s of subscriptions.splice(0)) s.unsubscribe();
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+    await waitFor(async () => (await Promise.all(ports.map((p) => metric(p, 'parley_websocket_connections')))).every((n) => n === 0), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+  }, 60_000);
+
+  /** Waits until exactly `n` signed-in sockets remain (a closed one may take a moment to go). */
+  const settled = (n: number) =>
+    waitFor(async () => {
+      const counts = await authenticated();
+      return counts.reduce((x, y) => x + y, 0) === n ? counts : null;
+    }, { timeoutMs: 30_000, intervalMs: 50 });
 
   /** Signs two users in and keeps reconnecting until their sockets sit on different instances. */
   async function pairOnBothInstances() {
@@ -286,9 +377,9 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     await subA.started();
     let subB = follow(b.client, conv.id);
     await subB.started();
-    for (let i = 0; i < 20; i++) {
-      const counts = await Promise.all(ports.map((p) => metric(p, 'parley_websocket_connections')));
-      if (counts.every((n) => n >= 1)) break;
+    for (let i = 0; ; i++) {
+      if ((await settled(2)).every((n) => n === 1)) break;
+      if (i === 20) throw new Error('nginx never put the two users on different instances');
       subB.follower.stop();
       b.client.reconnect();
       subB = follow(b.client, conv.id);
@@ -303,8 +394,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     expect(res.headers.get('strict-transport-security')).toContain('max-age');
 
     const { a, b, conv, subB } = await pairOnBothInstances();
-    const counts = await Promise.all(ports.map((p) => metric(p, 'parley_websocket_connections')));
-    expect(counts.every((n) => n >= 1)).toBe(true);
+    expect(await authenticated()).toEqual([1, 1]);
 
     for (let i = 0; i < 5; i++) await sendWithRetry(a.client, conv.id, randomUUID(), `hello ${i}`);
     await waitFor(() => subB.seqs.length >= 5, { timeoutMs: 30_000 });
@@ -354,4 +444,117 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     await waitFor(() => subB.seqs.length >= 4, { timeoutMs: 60_000 });
     expect(subB.seqs).toEqual([1, 2, 3, 4]);
   }, 240_000);
+
+  it('shows presence across instances: a user on the other instance comes online and goes offline', async () => {
+    const a = await register('Ada');
+    const b = await register('Bob');
+    // Ada's first call over the WebSocket opens her socket; Bob has none yet.
+    await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
+    const seen: PresenceEvent[] = [];
+    let started = false;
+    subscriptions.push(a.client.api.presence.onChange.subscribe(undefined, { onStarted: () => (started = true), onData: (e) => seen.push(e) }));
+    await waitFor(() => started && seen.length > 0, { timeoutMs: 30_000 });
+    expect(seen[0]).toEqual({ type: 'snapshot', users: [expect.objectContaining({ userId: b.user.id, online: false })] });
+    const adaOn = (await settled(1)).indexOf(1);
+    const bobUpdates = (from: number) =>
+      seen.slice(from).filter((e): e is Extract<PresenceEvent, { type: 'update' }> => e.type === 'update' && e.userId === b.user.id);
+
+    // Bob's socket opens with his first call over it; least_conn sends it to the other instance
+    // (checked, with a fresh socket if not).
+    let bob = b.client;
+    let mark = seen.length;
+    for (let i = 0; ; i++) {
+      mark = seen.length;
+      await bob.api.auth.me.query();
+      if ((await settled(2))[1 - adaOn] === 1) break;
+      if (i === 20) throw new Error('nginx never put the two users on different instances');
+      await bob.close();
+      await waitFor(() => bobUpdates(mark).some((e) => !e.online), { timeoutMs: 30_000 });
+      bob = client();
+      bob.setSession(b.session);
+    }
+    await waitFor(() => bobUpdates(mark).length > 0, { timeoutMs: 30_000 });
+    expect(bobUpdates(mark)).toEqual([expect.objectContaining({ online: true })]);
+
+    mark = seen.length;
+    await bob.close();
+    await waitFor(() => bobUpdates(mark).length > 0, { timeoutMs: 30_000 });
+    const offline = bobUpdates(mark);
+    expect(offline).toEqual([expect.objectContaining({ online: false })]);
+    expect(offline[0]?.lastSeenAt).toBeTruthy();
+  }, 120_000);
+
+  it('places a call between users on different instances, with TURN credentials coturn accepts', async () => {
+    const { a, b, conv } = await pairOnBothInstances();
+    const followCalls = async (c: ParleyClient) => {
+      const events: CallEvent[] = [];
+      let started = false;
+      subscriptions.push(c.api.calls.onEvent.subscribe(undefined, { onStarted: () => (started = true), onData: (e) => events.push(e) }));
+      await waitFor(() => started, { timeoutMs: 30_000 });
+      type StateEvent = Extract<CallEvent, { call: unknown }>;
+      const next = (type: StateEvent['type']) =>
+        waitFor(() => events.find((e): e is StateEvent => e.type === type), { timeoutMs: 30_000 });
+      const nextSignal = () =>
+        waitFor(() => events.find((e): e is Extract<CallEvent, { type: 'signal' }> => e.type === 'signal'), { timeoutMs: 30_000 });
+      return { events, next, nextSignal };
+    };
+    const [callsA, callsB] = await Promise.all([followCalls(a.client), followCalls(b.client)]);
+
+    const call = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' });
+    const incoming = await callsB.next('call.incoming');
+    expect(incoming.call).toMatchObject({ id: call.id, callerId: a.user.id, state: 'ringing' });
+    await b.client.api.calls.accept.mutate({ callId: call.id });
+    expect((await callsA.next('call.accepted')).call).toMatchObject({ id: call.id, state: 'active' });
+
+    const offer = { type: 'offer' as const, sdp: `v=0 offer ${randomUUID()}` };
+    await a.client.api.calls.signal.mutate({ callId: call.id, signal: offer });
+    expect(await callsB.nextSignal()).toEqual({ type: 'signal', callId: call.id, fromUserId: a.user.id, signal: offer });
+    const answer = { type: 'answer' as const, sdp: `v=0 answer ${randomUUID()}` };
+    await b.client.api.calls.signal.mutate({ callId: call.id, signal: answer });
+    expect(await callsA.nextSignal()).toEqual({ type: 'signal', callId: call.id, fromUserId: b.user.id, signal: answer });
+    // Relayed to the other participant only: nobody hears their own signal back.
+    expect(callsA.events.filter((e) => e.type === 'signal')).toHaveLength(1);
+    expect(callsB.events.filter((e) => e.type === 'signal')).toHaveLength(1);
+
+    // TURN: the coturn started above, with a credential that expires, computed from TURN_SECRET.
+    const { iceServers, ttlSeconds } = await b.client.api.calls.iceServers.query();
+    const turn = iceServers.find((s) => s.username !== undefined);
+    expect(turn?.urls).toEqual([`${coturn.url}?transport=udp`, `${coturn.url}?transport=tcp`]);
+    expect(iceServers.find((s) => s.username === undefined)?.urls).toEqual([coturn.url.replace(/^turn:/, 'stun:')]);
+    const [expiry, userId] = (turn?.username ?? '').split(':');
+    expect(userId).toBe(b.user.id);
+    expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(ttlSeconds - 60);
+    expect(Number(expiry) - Date.now() / 1000).toBeLessThanOrEqual(ttlSeconds);
+    const allocation = await allocateWithUclient({ port: coturn.port, username: turn!.username!, credential: turn!.credential! });
+    expect(allocation.relayAddress, `${allocation.output}\n${coturn.log()}`).toMatch(/^127\.0\.0\.1:\d+$/);
+
+    await a.client.api.calls.hangup.mutate({ callId: call.id });
+    expect((await callsB.next('call.ended')).call).toMatchObject({ id: call.id, state: 'ended' });
+    expect((await callsA.next('call.ended')).call).toMatchObject({ id: call.id, state: 'ended' });
+  }, 120_000);
+
+  it('recovers by itself when PostgreSQL restarts, and delivers what was sent meanwhile once', async () => {
+    const { a, conv, subB } = await pairOnBothInstances();
+    await sendWithRetry(a.client, conv.id, randomUUID(), 'before');
+    await waitFor(() => subB.seqs.length >= 1, { timeoutMs: 30_000 });
+    const logged = () => servers.map((s) => s!.output()).join('');
+    const unreachableBefore = logged().split('PostgreSQL unreachable').length;
+
+    await postgres.stop();
+    await waitFor(async () => (await ready(0)) === 503 && (await ready(1)) === 503, { timeoutMs: 60_000, intervalMs: 200 });
+    // Sent while the database is down: retried (same clientId) until it is back.
+    const during = sendWithRetry(a.client, conv.id, randomUUID(), 'during the outage');
+    // Each instance says what is wrong and what to check.
+    await waitFor(() => logged().split('PostgreSQL unreachable').length >= unreachableBefore + 2, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(logged()).toContain('check that the database is running and that DATABASE_URL is right');
+
+    await postgres.start();
+    await waitFor(async () => (await ready(0)) === 200 && (await ready(1)) === 200, { timeoutMs: 60_000, intervalMs: 200 });
+    expect((await during).seq).toBe(2);
+    await sendWithRetry(a.client, conv.id, randomUUID(), 'after');
+    await waitFor(() => subB.seqs.length >= 3, { timeoutMs: 60_000 });
+    await sleep(300);
+    expect(subB.seqs).toEqual([1, 2, 3]);
+    await waitFor(() => logged().split('PostgreSQL reachable again').length >= 3, { timeoutMs: 30_000, intervalMs: 200 });
+  }, 180_000);
 });

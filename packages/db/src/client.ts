@@ -50,6 +50,12 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     onnotice: () => {},
     // A stuck query must not hold a connection for ever.
     connection: { statement_timeout: 15_000, application_name: 'parley' },
+    // While PostgreSQL is down, queries wait for the next connection attempt. postgres.js spaces
+    // attempts up to 20 s apart by default (one retry count for the whole pool), which delays
+    // recovery after a restart that long; 2 s at most keeps /readyz and recovery prompt.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2) * (0.5 + Math.random() / 2),
+    // A host that drops packets (instead of refusing) fails a query in 10 s, not the default 30 s.
+    connect_timeout: 10,
   });
   const db = drizzlePostgres(client, { schema });
   return {
