@@ -67,6 +67,13 @@ export async function twoPeopleInAChat(browser: Browser, origin: string, context
   return { alice, bob, emails };
 }
 
+/** One Chromium for the whole file; each test has its own contexts. */
+let browserLaunch: Promise<Browser> | null = null;
+const sharedBrowser = () => (browserLaunch ??= launchBrowser());
+afterAll(async () => {
+  await (await browserLaunch)?.close();
+});
+
 describe.skipIf(!hasChromium)('calls in a browser', () => {
   let t: TestServer;
   let origin: string;
@@ -75,11 +82,10 @@ describe.skipIf(!hasChromium)('calls in a browser', () => {
 
   beforeAll(async () => {
     ({ t, origin } = await startWebServer());
-    browser = await launchBrowser();
+    browser = await sharedBrowser();
   });
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
     await t?.close();
   });
 
@@ -203,11 +209,10 @@ describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => 
     // --verbose: coturn logs each allocation's usage when it closes.
     coturn = await startCoturn({ secret, extraArgs: ['--verbose'] });
     ({ t, origin } = await startWebServer({ env: { TURN_SECRET: secret, TURN_URLS: `${coturn.url}?transport=udp` } }));
-    browser = await launchBrowser();
+    browser = await sharedBrowser();
   });
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
     await t?.close();
     await coturn?.stop();
   });
@@ -257,11 +262,10 @@ describe.skipIf(!hasChromium)('call outcomes in a browser', () => {
   beforeAll(async () => {
     // A short ring timeout, so that a call nobody answers ends as missed within the test.
     ({ t, origin } = await startWebServer({ env: { CALL_RING_TIMEOUT_MS: String(RING_MS) } }));
-    browser = await launchBrowser();
+    browser = await sharedBrowser();
   });
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
     await t?.close();
   });
 

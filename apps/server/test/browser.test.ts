@@ -15,6 +15,7 @@ import {
   launchBrowser,
   newContext,
   screenshots,
+  signIn,
   signUp,
   startWebServer,
   T,
@@ -121,15 +122,28 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
       void page;
     }
 
-    // The sessions screen.
+    // Alice signs in on a second device too; the sessions screen lists both.
+    const alicePhone = await person();
+    await signIn(alicePhone, 'Alice Archer', `alice-${stamp}@example.test`);
     await alice.getByRole('link', { name: 'Devices and sessions' }).click();
     await visible(alice.getByRole('heading', { name: 'Devices and sessions' }));
     await visible(alice.getByText('This device'));
+    await eventually(async () => expect(await alice.locator('.session-list > li').count()).toBe(2));
+    expect(await alice.getByText('This device').count()).toBe(1);
     expect(await axeSerious(alice), 'sessions screen').toEqual([]);
     await screenshots(alice, 'sessions');
 
+    // Signing out everywhere ends the other device's session too.
+    await alice.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await alice.getByRole('button', { name: 'Yes, sign out everywhere' }).click();
+    await visible(alice.getByText('You have been signed out on every device.'));
+    await visible(alicePhone.getByRole('heading', { name: 'Welcome back' }));
+    await visible(alicePhone.getByText('Your session has ended. Please sign in again.'));
+    await alicePhone.reload();
+    await visible(alicePhone.getByRole('heading', { name: 'Welcome back' }));
+
     // Sign out; a reload stays signed out.
-    for (const page of [alice, bob]) {
+    for (const page of [bob]) {
       await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await visible(page.getByRole('heading', { name: 'Welcome back' }));
       await visible(page.getByText('You have signed out.'));

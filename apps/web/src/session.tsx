@@ -52,7 +52,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     () =>
       onSessionEnded(() => {
         queryClient.clear();
-        setState({ status: 'signedOut', notice: 'Your session has ended. Please sign in again.' });
+        // Not when already signed out here: "You have signed out." stays.
+        setState((s) => (s.status === 'signedIn' ? { status: 'signedOut', notice: 'Your session has ended. Please sign in again.' } : s));
       }),
     [],
   );

@@ -48,6 +48,29 @@ export function onConnectionChange(listener: (s: ConnectionState) => void) {
 }
 export const getConnectionState = () => connectionState;
 
+let rechecking: Promise<boolean> | null = null;
+/**
+ * The server refused our access token: its session may have been revoked (signed out everywhere
+ * from another device) while the token itself has not expired. Try the refresh cookie once; if
+ * that fails too, the session is over and the app returns to the sign-in screen. Resolves true
+ * when a fresh token was obtained, so that the caller may try again.
+ */
+export function recheckSession(): Promise<boolean> {
+  rechecking ??= (async () => {
+    parley.setSession(null);
+    const token = await parley.getAccessToken().catch(() => null);
+    if (!token) {
+      sessionEndedListeners.forEach((l) => l());
+      return false;
+    }
+    parley.reconnect();
+    return true;
+  })().finally(() => {
+    rechecking = null;
+  });
+  return rechecking;
+}
+
 export function onSessionEnded(listener: SessionEndedListener) {
   sessionEndedListeners.add(listener);
   return () => void sessionEndedListeners.delete(listener);

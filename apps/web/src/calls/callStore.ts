@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import { parley, type RouterInputs, type RouterOutputs } from '../trpc';
+import { parley, recheckSession, type RouterInputs, type RouterOutputs } from '../trpc';
 
 export type Call = RouterOutputs['calls']['start'];
 export type CallMedia = Call['media'];
@@ -99,6 +99,7 @@ export class CallStore {
       onData: (e) => void this.onEvent(e),
       onError: (err) => {
         if (errorCode(err) !== 'UNAUTHORIZED') this.scheduleResubscribe();
+        else void recheckSession().then((renewed) => renewed && this.scheduleResubscribe());
       },
       onComplete: () => this.scheduleResubscribe(),
     });

@@ -129,6 +129,13 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
     },
   });
   const errors = { ...fieldErrorsOf(create.error), ...clientErrors };
+  // A field's complaint goes once that field is changed.
+  const clearError = (field: string) =>
+    setClientErrors((e) => {
+      if (!(field in e)) return e;
+      const { [field]: _gone, ...rest } = e;
+      return rest;
+    });
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -150,13 +157,23 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
           type="text"
           value={title}
           maxLength={100}
-          onChange={(e) => setTitle(e.target.value)}
+          onChange={(e) => {
+            setTitle(e.target.value);
+            clearError('title');
+          }}
           aria-invalid={errors.title ? true : undefined}
           aria-describedby={errors.title ? `${titleId}-err` : undefined}
           autoFocus
         />
         {errors.title && <p className="field-error" id={`${titleId}-err`}>{errors.title}</p>}
-        <MemberPicker picked={picked} setPicked={setPicked} exclude={[store.getState().me]} />
+        <MemberPicker
+          picked={picked}
+          setPicked={(p) => {
+            setPicked(p);
+            clearError('memberIds');
+          }}
+          exclude={[store.getState().me]}
+        />
         {errors.memberIds && <p className="field-error">{errors.memberIds}</p>}
         {create.error && !Object.keys(fieldErrorsOf(create.error)).length && (
           <p className="form-error" role="alert">{humanError(create.error)}</p>

@@ -16,6 +16,8 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
   const [titleError, setTitleError] = useState<string | null>(null);
   const [adding, setAdding] = useState<Pick<PublicUser, 'id' | 'displayName'>[]>([]);
   const [confirmLeave, setConfirmLeave] = useState(false);
+  /** Bumped after adding people, to clear the picker's search. */
+  const [pickerKey, setPickerKey] = useState(0);
   const titleId = useId();
 
   const rename = trpc.conversations.rename.useMutation({
@@ -29,6 +31,7 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
       store.adopt(x);
       void store.fetchConversation(c.id);
       setAdding([]);
+      setPickerKey((k) => k + 1);
     },
   });
   const leave = trpc.conversations.leave.useMutation({
@@ -92,7 +95,7 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
       </ul>
 
       <div className="add-members">
-        <MemberPicker picked={adding} setPicked={setAdding} exclude={c.members.map((m) => m.id)} label="Add members" />
+        <MemberPicker key={pickerKey} picked={adding} setPicked={setAdding} exclude={c.members.map((m) => m.id)} label="Add members" />
         {add.error && <p className="form-error small" role="alert">{humanError(add.error)}</p>}
         {adding.length > 0 && (
           <button

@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import { parley, type RouterOutputs } from '../trpc';
+import { parley, recheckSession, type RouterOutputs } from '../trpc';
 
 export type Conversation = RouterOutputs['conversations']['byId'];
 export type Message = RouterOutputs['messages']['send'];
@@ -153,6 +153,12 @@ export class ChatStore {
   };
 
   /** Reconnects the subscriptions, e.g. after the socket was replaced. */
+  /** After an error: try again, unless the session is over (then the app signs out). */
+  private restartAfter(err: unknown, which: 'events' | 'presence') {
+    if (codeOf(err) !== 'UNAUTHORIZED') return this.scheduleRestart(which);
+    void recheckSession().then((renewed) => renewed && this.scheduleRestart(which));
+  }
+
   private scheduleRestart(which: 'events' | 'presence') {
     if (this.stopped) return;
     clearTimeout(this.restartTimers[which]);
@@ -181,7 +187,7 @@ export class ChatStore {
       },
       onError: (err) => {
         this.set({ live: false });
-        if (codeOf(err) !== 'UNAUTHORIZED') this.scheduleRestart('events');
+        this.restartAfter(err, 'events');
       },
       onComplete: () => {
         this.set({ live: false });
@@ -203,7 +209,7 @@ export class ChatStore {
         }
       },
       onError: (err) => {
-        if (codeOf(err) !== 'UNAUTHORIZED') this.scheduleRestart('presence');
+        this.restartAfter(err, 'presence');
       },
       onComplete: () => this.scheduleRestart('presence'),
     });
@@ -319,7 +325,10 @@ export class ChatStore {
       this.set({ conversations, listLoaded: true, listError: null, nextCursor: first.nextCursor });
     } catch (err) {
       this.set({ listError: codeOf(err) ? 'Could not load your conversations.' : 'Can’t reach Parley. Retrying…' });
-      if (!this.stopped && codeOf(err) !== 'UNAUTHORIZED') setTimeout(() => void this.loadConversations(), 3_000);
+      if (this.stopped) return;
+      if (codeOf(err) === 'UNAUTHORIZED') {
+        if (await recheckSession()) void this.loadConversations();
+      } else setTimeout(() => void this.loadConversations(), 3_000);
     }
   }
 
