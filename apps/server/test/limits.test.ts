@@ -215,6 +215,25 @@ for (const setup of rateLimitSetups) {
       await exhaust(t, 'search', (on) => (on === t.a ? a.client : onB).api.users.search.query({ query: 'someone' }));
     });
 
+    it('limits conversation changes per user (open, create, add, rename, leave share one budget)', async () => {
+      const a = await newUser('Organiser');
+      const others = await Promise.all([newUser(), newUser(), newUser()]);
+      const onB = as(t.b, a.accessToken);
+      await exhaust(t, 'conversationChange', (on, i) =>
+        (on === t.a ? a.client : onB).api.conversations.createGroup.mutate({ title: `G${i}`, memberIds: [others[i % 3]!.user.id] }),
+      );
+      expect(await refusal(a.client.api.conversations.openDirect.mutate({ userId: others[0]!.user.id }))).toMatchObject({
+        code: 'TOO_MANY_REQUESTS',
+      });
+    });
+
+    it('limits profile updates per user', async () => {
+      const a = await newUser();
+      const onB = as(t.b, a.accessToken);
+      await exhaust(t, 'profile', (on, i) => (on === t.a ? a.client : onB).api.users.updateProfile.mutate({ displayName: `Name ${i}` }));
+      expect((await a.client.api.auth.me.query()).displayName).toBe(`Name ${limitOf('profile') - 1}`);
+    });
+
     it('limits call starts per user; a refused start creates no call', async () => {
       const a = await newUser('Caller');
       const b = await newUser('Callee');

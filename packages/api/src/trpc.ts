@@ -163,4 +163,7 @@ export const RATE_LIMITS = {
   search: { limit: 60, windowMs: 60_000 },
   callStart: { limit: 10, windowMs: 60_000 },
   callSignal: { limit: 600, windowMs: 60_000 },
+  /** Creating, joining, renaming and leaving conversations: each one writes and notifies every member. */
+  conversationChange: { limit: 30, windowMs: 60_000 },
+  profile: { limit: 10, windowMs: 60_000 },
 } satisfies Record<string, RateWindow>;

@@ -7,7 +7,10 @@ import {
   openDirectInput,
   renameInput,
 } from '@parley/validators';
-import { authedProcedure, router } from '../trpc.js';
+import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
+
+/** Every change to a conversation shares one budget per user. */
+const changing = authedProcedure.use(limited('conversationChange', RATE_LIMITS.conversationChange, 'user'));
 
 export const conversationsRouter = router({
   list: authedProcedure
@@ -18,25 +21,25 @@ export const conversationsRouter = router({
     .input(byIdInput)
     .query(({ ctx, input }) => ctx.services.conversations.byId(ctx.auth.userId, input.id)),
 
-  openDirect: authedProcedure
+  openDirect: changing
     .input(openDirectInput)
     .mutation(({ ctx, input }) => ctx.services.conversations.openDirect(ctx.auth.userId, input.userId)),
 
-  createGroup: authedProcedure
+  createGroup: changing
     .input(createGroupInput)
     .mutation(({ ctx, input }) => ctx.services.conversations.createGroup(ctx.auth.userId, input.title, input.memberIds)),
 
-  addMembers: authedProcedure
+  addMembers: changing
     .input(addMembersInput)
     .mutation(({ ctx, input }) =>
       ctx.services.conversations.addMembers(ctx.auth.userId, input.conversationId, input.userIds),
     ),
 
-  rename: authedProcedure
+  rename: changing
     .input(renameInput)
     .mutation(({ ctx, input }) => ctx.services.conversations.rename(ctx.auth.userId, input.conversationId, input.title)),
 
-  leave: authedProcedure
+  leave: changing
     .input(conversationIdInput)
     .mutation(({ ctx, input }) => ctx.services.conversations.leave(ctx.auth.userId, input.conversationId)),
 });

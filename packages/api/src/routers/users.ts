@@ -10,6 +10,7 @@ export const usersRouter = router({
   byId: authedProcedure.input(byIdInput).query(({ ctx, input }) => ctx.services.users.byId(input.id)),
 
   updateProfile: authedProcedure
+    .use(limited('profile', RATE_LIMITS.profile, 'user'))
     .input(updateProfileInput)
     .mutation(({ ctx, input }) => ctx.services.users.updateProfile(ctx.auth.userId, input)),
 });
