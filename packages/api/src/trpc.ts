@@ -110,7 +110,9 @@ const subscriptionSlot = t.middleware(async ({ ctx, type, next }) => {
   socket.subscriptions++;
   let released = false;
   const release = () => {
-    if (!released) (released = true), socket.subscriptions--;
+    if (released) return;
+    released = true;
+    socket.subscriptions--;
   };
   const result = await next().catch((err: unknown) => {
     release();
