@@ -182,7 +182,7 @@ function nginxConfig(dir: string, httpPort: number, httpsPort: number, upstreams
   replace(/^pid .*$/m, `pid ${dir}/nginx.pid;`);
   replace(/^error_log .*$/m, `error_log ${dir}/error.log warn;`);
   replace(/worker_connections \d+;/, 'worker_connections 1024;');
-  replace(/access_log \/dev\/stdout;/, `access_log ${dir}/access.log;
+  replace(/access_log \/dev\/stdout( \w+)?;/, `access_log ${dir}/access.log$1;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;`);
   // No Docker DNS here: the instances are fixed loopback ports.
@@ -392,6 +392,12 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     const res = await fetch(`${base}/healthz`);
     expect(res.status).toBe(200);
     expect(res.headers.get('strict-transport-security')).toContain('max-age');
+    // Request ids: nginx's goes back to the client and into its access log; each instance logs
+    // every request with its own reqId.
+    const requestId = res.headers.get('x-request-id');
+    expect(requestId).toMatch(/^[0-9a-f]{32}$/);
+    await waitFor(() => readFileSync(join(dir, 'access.log'), 'utf8').includes(`request_id=${requestId}`), { timeoutMs: 10_000 });
+    expect(servers.map((s) => s!.output()).join('')).toMatch(/"reqId":"[0-9a-f-]{36}".*"msg":"request completed"/);
 
     const { a, b, conv, subB } = await pairOnBothInstances();
     expect(await authenticated()).toEqual([1, 1]);
