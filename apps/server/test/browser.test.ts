@@ -111,14 +111,39 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     expect(await axeSerious(alice), 'chat view').toEqual([]);
     await screenshots(alice, 'chat');
 
+    // Offline: a banner says so; a message written meanwhile waits and goes once back, and what
+    // was said meanwhile arrives.
+    await alice.context().setOffline(true);
+    const offline = alice.getByText('You are offline. Messages will be sent when you are back.');
+    await visible(offline);
+    await aliceComposer.fill('Written offline');
+    await aliceComposer.press('Enter');
+    await visible(aliceLog.locator('.pending').getByText('Written offline'));
+    expect(await axeSerious(alice), 'offline').toEqual([]);
+    await screenshots(alice, 'chat-offline');
+    await bobComposer.fill('Said while you were away');
+    await bobComposer.press('Enter');
+    await visible(bobLog.getByText('Said while you were away'));
+    await alice.context().setOffline(false);
+    await hidden(offline);
+    await visible(aliceLog.getByText('Said while you were away'));
+    await visible(bobLog.getByText('Written offline'));
+    await hidden(aliceLog.locator('.pending'));
+
     // Reload: still signed in (refresh cookie), history is there, in order.
     await Promise.all([alice.reload(), bob.reload()]);
     for (const [page, log] of [[alice, aliceLog], [bob, bobLog]] as const) {
       await visible(log.getByText('Hello Bob, it is Alice'));
       await visible(log.getByText('Hi Alice, good to see you here'));
-      await visible(log.getByText('Lunch tomorrow?'));
+      await visible(log.getByText('Written offline'));
       const bodies = await log.locator('.bubble .body').allTextContents();
-      expect(bodies).toEqual(['Hello Bob, it is Alice', 'Hi Alice, good to see you here', 'Lunch tomorrow?']);
+      expect(bodies).toEqual([
+        'Hello Bob, it is Alice',
+        'Hi Alice, good to see you here',
+        'Lunch tomorrow?',
+        'Said while you were away',
+        'Written offline',
+      ]);
       void page;
     }
 

@@ -34,7 +34,10 @@ export function SessionsPage() {
       )}
       {sessions.data && (
         <ul className="session-list">
-          {sessions.data.map((s) => (
+          {/* This device first, then the most recently active. */}
+          {[...sessions.data]
+            .sort((a, b) => Number(b.current) - Number(a.current) || b.lastUsedAt.localeCompare(a.lastUsedAt))
+            .map((s) => (
             <li key={s.id} className={s.current ? 'current' : undefined}>
               <div className="session-icon" aria-hidden="true">
                 {/Mobile|iPhone|Android/.test(s.userAgent ?? '') ? (
@@ -55,7 +58,7 @@ export function SessionsPage() {
                 </div>
               </div>
             </li>
-          ))}
+            ))}
         </ul>
       )}
 
