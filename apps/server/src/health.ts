@@ -3,7 +3,7 @@
  * knows what to do. postgres.js reconnects by itself on the next query; Redis (ioredis) reconnects
  * by itself too and the bus logs its own connection errors and recoveries.
  */
-import type { Logger } from '@parley/api';
+import type { Logger, Services } from '@parley/api';
 import type { Database } from '@parley/db';
 
 /** A ping that gives up: a database that drops packets would otherwise hang it for the connect timeout. */
@@ -48,4 +48,27 @@ export function watchDatabase(database: Database, logger: Logger, intervalMs = 5
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/**
+ * Logs once when Redis goes away and once when it is back (ioredis itself warns on every retry,
+ * which says nothing about the consequences or what to check).
+ */
+export function watchRedis(bus: Pick<Services['bus'], 'isHealthy'>, logger: Logger, intervalMs = 1000): () => void {
+  let downSince: number | null = null;
+  const timer = setInterval(() => {
+    const healthy = bus.isHealthy();
+    if (!healthy && downSince === null) {
+      downSince = Date.now();
+      logger.error(
+        'Redis unreachable: events from other instances, shared presence and rate limits wait for it and ' +
+          '/readyz answers 503 until it is back (messages are still stored in PostgreSQL); check that Redis is ' +
+          'running and that REDIS_URL is right. Reconnecting automatically.',
+      );
+    } else if (healthy && downSince !== null) {
+      logger.info({ downForMs: Date.now() - downSince }, 'Redis reachable again; events between instances resumed');
+      downSince = null;
+    }
+  }, intervalMs).unref();
+  return () => clearInterval(timer);
 }

@@ -440,11 +440,20 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     await sendWithRetry(a.client, conv.id, randomUUID(), 'before');
     await waitFor(() => subB.seqs.length >= 1, { timeoutMs: 30_000 });
 
+    const logged = () => servers.map((s) => s!.output()).join('');
+    const count = (text: string) => logged().split(text).length - 1;
+    const [unreachable, back] = [count('Redis unreachable'), count('Redis reachable again')];
+
     await redis.stop('SIGTERM');
     await waitFor(async () => (await ready(0)) === 503 && (await ready(1)) === 503, { timeoutMs: 60_000, intervalMs: 200 });
+    // Each instance says once what is wrong and what to check.
+    await waitFor(() => count('Redis unreachable') === unreachable + 2, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(logged()).toContain('check that Redis is running and that REDIS_URL is right');
     redis = startRedis();
     await waitFor(async () => (await ready(0)) === 200 && (await ready(1)) === 200, { timeoutMs: 90_000, intervalMs: 250 });
-    expect(servers.map((s) => s!.output()).join('')).toContain('Redis subscriber connected');
+    expect(logged()).toContain('Redis subscriber connected');
+    await waitFor(() => count('Redis reachable again') === back + 2, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(count('Redis unreachable')).toBe(unreachable + 2);
 
     for (let i = 0; i < 3; i++) await sendWithRetry(a.client, conv.id, randomUUID(), `after ${i}`);
     await waitFor(() => subB.seqs.length >= 4, { timeoutMs: 60_000 });
@@ -544,14 +553,15 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     await sendWithRetry(a.client, conv.id, randomUUID(), 'before');
     await waitFor(() => subB.seqs.length >= 1, { timeoutMs: 30_000 });
     const logged = () => servers.map((s) => s!.output()).join('');
-    const unreachableBefore = logged().split('PostgreSQL unreachable').length;
+    const count = (text: string) => logged().split(text).length - 1;
+    const [unreachable, back] = [count('PostgreSQL unreachable'), count('PostgreSQL reachable again')];
 
     await postgres.stop();
     await waitFor(async () => (await ready(0)) === 503 && (await ready(1)) === 503, { timeoutMs: 60_000, intervalMs: 200 });
     // Sent while the database is down: retried (same clientId) until it is back.
     const during = sendWithRetry(a.client, conv.id, randomUUID(), 'during the outage');
     // Each instance says what is wrong and what to check.
-    await waitFor(() => logged().split('PostgreSQL unreachable').length >= unreachableBefore + 2, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(() => count('PostgreSQL unreachable') === unreachable + 2, { timeoutMs: 30_000, intervalMs: 200 });
     expect(logged()).toContain('check that the database is running and that DATABASE_URL is right');
 
     await postgres.start();
@@ -561,6 +571,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     await waitFor(() => subB.seqs.length >= 3, { timeoutMs: 60_000 });
     await sleep(300);
     expect(subB.seqs).toEqual([1, 2, 3]);
-    await waitFor(() => logged().split('PostgreSQL reachable again').length >= 3, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(() => count('PostgreSQL reachable again') === back + 2, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(count('PostgreSQL unreachable')).toBe(unreachable + 2);
   }, 180_000);
 });
