@@ -71,6 +71,7 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
     }
   }
 }
+
 /** Answers that no retry can change: the test is wrong or the server is. */
 const FINAL_ERRORS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'CONFLICT', 'PAYLOAD_TOO_LARGE']);
 
