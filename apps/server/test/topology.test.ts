@@ -394,6 +394,8 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     expect(res.headers.get('strict-transport-security')).toContain('max-age');
     // Request ids: nginx's goes back to the client and into its access log; each instance logs
     // every request with its own reqId.
+    expect(await status(`${base}/metrics`)).toBe(404);
+    expect(await status(`http://127.0.0.1:${ports[0]}/metrics`)).toBe(200);
     const requestId = res.headers.get('x-request-id');
     expect(requestId).toMatch(/^[0-9a-f]{32}$/);
     await waitFor(() => readFileSync(join(dir, 'access.log'), 'utf8').includes(`request_id=${requestId}`), { timeoutMs: 10_000 });
