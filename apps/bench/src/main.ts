@@ -135,6 +135,8 @@ async function startTarget(name: TargetName): Promise<{ target: Target; child: C
           ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
           // Every simulated user comes from 127.0.0.1: per-IP and per-user limits would throttle the load itself.
           RATE_LIMIT_SCALE: '1000000',
+          // The memory phase opens `--sockets` extra sockets over the same few users.
+          MAX_SOCKETS_PER_USER: String(Math.min(1000, Math.max(20, Math.ceil(opts.sockets / opts.users) + 2))),
           REDIS_URL: '',
         },
       });
