@@ -161,6 +161,8 @@ interface SelectedPath {
   localAddress: string | undefined;
   relayProtocol: string | undefined;
   bytesReceived: number;
+  /** Video frames decoded so far, all inbound streams together. */
+  framesDecoded: number;
 }
 
 /** The signed-in user's id, from the page's own session. */
@@ -193,6 +195,7 @@ async function selectedPath(page: Page): Promise<SelectedPath | null> {
       localAddress: local?.address,
       relayProtocol: local?.relayProtocol,
       bytesReceived: Number(pair.bytesReceived ?? 0),
+      framesDecoded: all.filter((s) => s.type === 'inbound-rtp' && s.kind === 'video').reduce((n, s) => n + Number(s.framesDecoded ?? 0), 0),
     };
   });
 }
@@ -217,7 +220,7 @@ describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => 
     await coturn?.stop();
   });
 
-  it('a video call forced through TURN (relay only) connects, shows remote video, and coturn relayed it', { timeout: 120_000 }, async () => {
+  it('a video call forced through TURN (relay only) connects, shows remote video, coturn relays it, and it survives losing the relay', { timeout: 120_000 }, async () => {
     const { alice, bob } = await twoPeopleInAChat(browser, origin, contexts, '?relay=1', recordPeerConnections);
     const [aliceId, bobId] = await Promise.all([alice, bob].map(myUserId));
     await alice.getByRole('button', { name: 'Video call with Bob Baker' }).click();
@@ -245,6 +248,25 @@ describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => 
         expect(coturn.log()).toMatch(new RegExp(`${user} ALLOCATE processed, success`));
         expect(coturn.log()).toMatch(new RegExp(`${user} CHANNEL_BIND processed, success`));
       }
+    }, 10_000);
+
+    // The relay goes away mid-call (as when a network changes): both ends see the path fail, the
+    // caller restarts ICE with fresh credentials, and the call picks up through the new coturn.
+    const port = coturn.port;
+    await coturn.stop();
+    const aliceCall = alice.getByRole('dialog', { name: 'Call with Bob Baker' });
+    await visible(aliceCall.getByRole('status').getByText('Reconnecting…'));
+    coturn = await startCoturn({ secret, port, extraArgs: ['--verbose'] });
+    await callConnected(alice, 'Bob Baker');
+    await callConnected(bob, 'Alice Archer');
+    await visible(aliceCall.getByRole('status').getByText(/^\d+:\d\d$/));
+    for (const page of [alice, bob]) {
+      const before = await selectedPath(page);
+      expect(before).toMatchObject({ local: 'relay', remote: 'relay' });
+      await eventually(async () => expect((await selectedPath(page))!.framesDecoded).toBeGreaterThan(before!.framesDecoded));
+    }
+    await eventually(async () => {
+      for (const id of [aliceId, bobId]) expect(coturn.log()).toMatch(new RegExp(`user <\\d+:${id}>: incoming packet CHANNEL_BIND processed, success`));
     }, 10_000);
 
     await alice.getByRole('button', { name: 'Hang up' }).click();

@@ -68,8 +68,10 @@ export async function startCoturn(opts: {
   /** Extra command-line options, e.g. `['--denied-peer-ip=127.0.0.0-127.255.255.255']`. */
   extraArgs?: string[];
   timeoutMs?: number;
+  /** A given port, e.g. to start a coturn again where a stopped one listened; else a free one. */
+  port?: number;
 }): Promise<RunningCoturn> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'parley-coturn-'));
   // An empty config file, so that /etc/turnserver.conf of the machine is never read.
   const conf = join(dir, 'turnserver.conf');

@@ -314,7 +314,7 @@ export class CallStore {
         if (this.state.phase === 'connected') this.set({ phase: 'reconnecting' });
         // Give it a moment to recover by itself, then restart ICE.
         clearTimeout(this.iceRestartTimer);
-        this.iceRestartTimer = setTimeout(() => void this.restartIce(), 4_000);
+        this.iceRestartTimer = setTimeout(() => void this.restartIce(), 2_500);
       } else if (s === 'failed') {
         if (this.state.phase === 'connected') this.set({ phase: 'reconnecting' });
         void this.restartIce();
