@@ -451,15 +451,20 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     // Each instance says once what is wrong and what to check.
     await waitFor(() => count('Redis unreachable') === unreachable + 2, { timeoutMs: 30_000, intervalMs: 100 });
     expect(logged()).toContain('check that Redis is running and that REDIS_URL is right');
+    // Sent while Redis is down: stored or retried (same clientId) until it is back.
+    const during = sendWithRetry(a.client, conv.id, randomUUID(), 'during the outage');
+    await sleep(500);
     redis = startRedis();
     await waitFor(async () => (await ready(0)) === 200 && (await ready(1)) === 200, { timeoutMs: 90_000, intervalMs: 250 });
     expect(logged()).toContain('Redis subscriber connected');
     await waitFor(() => count('Redis reachable again') === back + 2, { timeoutMs: 30_000, intervalMs: 100 });
     expect(count('Redis unreachable')).toBe(unreachable + 2);
 
+    expect((await during).seq).toBe(2);
     for (let i = 0; i < 3; i++) await sendWithRetry(a.client, conv.id, randomUUID(), `after ${i}`);
-    await waitFor(() => subB.seqs.length >= 4, { timeoutMs: 60_000 });
-    expect(subB.seqs).toEqual([1, 2, 3, 4]);
+    await waitFor(() => subB.seqs.length >= 5, { timeoutMs: 60_000 });
+    await sleep(300);
+    expect(subB.seqs).toEqual([1, 2, 3, 4, 5]);
   }, 240_000);
 
   it('shows presence across instances: a user on the other instance comes online and goes offline', async () => {
