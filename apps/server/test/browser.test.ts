@@ -6,7 +6,8 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestServer } from './helpers.js';
+import { randomUUID } from 'node:crypto';
+import { signUp as signUpByApi, type TestServer } from './helpers.js';
 import {
   axeSerious,
   eventually,
@@ -245,5 +246,37 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     await alice.getByRole('button', { name: 'Details' }).click();
     await visible(details.getByText('2 members'));
     expect(await details.getByText('Bob Baker').count()).toBe(0);
+  });
+
+  it('history loads as one scrolls up, in order, with the place kept', { timeout: 60_000 }, async () => {
+    // 70 messages between Dana and Eve, written through the API: more than one page (50).
+    const dana = await signUpByApi(t, 'Dana Dale');
+    const eve = await signUpByApi(t, 'Eve Eden');
+    const c = await dana.client.api.conversations.openDirect.mutate({ userId: eve.user.id });
+    for (let i = 1; i <= 70; i++) {
+      const from = i % 2 ? dana : eve;
+      await from.client.api.messages.send.mutate({ conversationId: c.id, clientId: randomUUID(), body: `Message ${i}` });
+    }
+
+    const page = await person();
+    await signIn(page, 'Dana Dale', dana.email, dana.password);
+    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Eve Eden/ }).click();
+    const log = page.getByRole('log', { name: 'Messages' });
+    await visible(log.getByText('Message 70', { exact: true }));
+    expect(await log.locator('.bubble .body').count()).toBe(50);
+    expect(await log.getByText('Message 1', { exact: true }).count()).toBe(0);
+
+    // Scroll up: the rest arrives above, and what was on top stays in view.
+    const oldest = log.getByText('Message 21', { exact: true });
+    await log.evaluate((el) => el.scrollTo({ top: 0 }));
+    await visible(log.getByText('Message 1', { exact: true }));
+    await visible(log.getByText('This is the beginning of the conversation.'));
+    await expect.poll(() => oldest.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      const view = el.closest('[role="log"]')!.getBoundingClientRect();
+      return box.bottom > view.top && box.top < view.bottom;
+    })).toBe(true);
+    const bodies = await log.locator('.bubble .body').allTextContents();
+    expect(bodies).toEqual(Array.from({ length: 70 }, (_, i) => `Message ${i + 1}`));
   });
 });
