@@ -115,7 +115,7 @@ describe.skipIf(!hasChromium)('calls in a browser', () => {
     expect(seenByAlice.width).toBeGreaterThan(0);
     expect(seenByBob.width).toBeGreaterThan(0);
     // The duration runs.
-    await visible(alice.getByRole('status').getByText(/^0:0[1-9]$/));
+    await visible(alice.getByRole('timer', { name: 'Call duration' }).getByText(/^0:0[1-9]$/));
 
     // Mute and camera off are toggles.
     const mute = alice.getByRole('button', { name: 'Mute' });
@@ -259,7 +259,7 @@ describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => 
     coturn = await startCoturn({ secret, port, extraArgs: ['--verbose'] });
     await callConnected(alice, 'Bob Baker');
     await callConnected(bob, 'Alice Archer');
-    await visible(aliceCall.getByRole('status').getByText(/^\d+:\d\d$/));
+    await visible(aliceCall.getByRole('timer', { name: 'Call duration' }).getByText(/^\d+:\d\d$/));
     for (const page of [alice, bob]) {
       const before = await selectedPath(page);
       expect(before).toMatchObject({ local: 'relay', remote: 'relay' });

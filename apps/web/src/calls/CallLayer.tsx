@@ -80,6 +80,7 @@ export function CallLayer({ store }: { store: CallStore }) {
     );
   }
 
+  const connected = s.phase === 'connected';
   const status =
     s.phase === 'outgoing'
       ? call
@@ -89,7 +90,7 @@ export function CallLayer({ store }: { store: CallStore }) {
         ? 'Connecting…'
         : s.phase === 'reconnecting'
           ? 'Reconnecting…'
-          : duration(now - (s.connectedAt ?? now));
+          : 'Connected';
 
   return (
     <div className="call-overlay" role="dialog" aria-modal="true" aria-label={`Call with ${s.peerName}`}>
@@ -110,8 +111,16 @@ export function CallLayer({ store }: { store: CallStore }) {
         </div>
         <div className="call-info">
           <h2>{s.peerName}</h2>
-          <p className="call-status" role="status" aria-live="polite">
-            {status}
+          {/* The phase is announced; the running duration is a timer, which is not (every second would be noise). */}
+          <p className="call-status">
+            <span role="status" className={connected ? 'visually-hidden' : undefined}>
+              {status}
+            </span>
+            {connected && (
+              <span role="timer" aria-label="Call duration">
+                {duration(now - (s.connectedAt ?? now))}
+              </span>
+            )}
           </p>
         </div>
         <div className="call-controls">
