@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from '@parley/config';
-import { watchRedis } from './health.js';
 import { startServer } from './server.js';
 
 let config;
@@ -14,15 +13,12 @@ try {
 }
 
 const server = await startServer(config);
-const stopWatchingRedis = config.redisUrl ? watchRedis(server.services.bus, server.logger) : () => {};
 server.logger.info(`Parley is running at ${server.url}`);
 console.log(`\n  Parley is running at ${server.url}\n`);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     server.logger.info({ signal }, 'Shutting down gracefully');
-    // Redis connections close on the way out: that is no outage to report.
-    stopWatchingRedis();
     server.close().then(
       () => process.exit(0),
       (err) => {

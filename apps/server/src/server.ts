@@ -28,7 +28,7 @@ import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import { SocketDrain } from './drain.js';
-import { watchDatabase } from './health.js';
+import { pingDatabase, watchDatabase, watchRedis } from './health.js';
 import { createMetrics } from './metrics.js';
 
 export const TRPC_PATH = '/trpc';
@@ -109,12 +109,15 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   const services = createServices({ config, database, logger });
   await services.start();
   const stopWatchingDatabase = watchDatabase(database, logger);
+  const stopWatchingRedis = config.redisUrl ? watchRedis(services.bus, logger) : () => {};
 
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { maxParamLength: 5000 },
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    // Behind the proxy the request id is nginx's, so one id follows a request through both logs.
+    requestIdHeader: config.trustProxy.length > 0 ? 'x-request-id' : false,
     genReqId: () => crypto.randomUUID(),
   });
   await app.register(fastifyCookie);
@@ -180,7 +183,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   app.get('/readyz', async (_req, reply) => {
     const down: string[] = [];
     if (!accepting) down.push('shutting down');
-    await database.ping().catch(() => down.push('database'));
+    await pingDatabase(database, 2000).catch(() => down.push('database'));
     if (config.redisUrl && !services.bus.isHealthy()) down.push('redis');
     if (down.length > 0) return reply.code(503).send({ error: `Unavailable: ${down.join(', ')}` });
     return { status: 'ready' };
@@ -303,6 +306,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     logger,
     close() {
       closing ??= (async () => {
+        // Redis connections close on the way out: that is no outage to report.
+        stopWatchingRedis();
         accepting = false;
         // Started queries and mutations answer first; new ones are no longer started.
         const drained = await drain.drain(DRAIN_TIMEOUT_MS);

@@ -88,9 +88,13 @@ describe('deploy/nginx/nginx.conf', () => {
     expect(composeInstances()).toEqual(['server-1', 'server-2']);
     expect(servers).toEqual(composeInstances());
     expect(upstream).not.toMatch(/^\s*(ip_hash|hash|sticky)\b/m);
-    const trpc = NGINX.match(/location \/trpc \{([^}]*)\}/)?.[1] ?? '';
-    expect(trpc).toContain('proxy_set_header Upgrade $http_upgrade;');
-    expect(trpc).toContain('proxy_set_header Connection $connection_upgrade;');
+    // The proxy headers are set once for the HTTPS server: a location with a proxy_set_header of its
+    // own would inherit none of them (no X-Forwarded-For, no X-Request-Id, no upgrade).
+    const https = NGINX.slice(NGINX.indexOf('listen 443'));
+    expect(https).toContain('proxy_set_header Upgrade $http_upgrade;');
+    expect(https).toContain('proxy_set_header Connection $connection_upgrade;');
+    expect(https).toContain('proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;');
+    for (const [, body] of https.matchAll(/location [^{]*\{([^}]*)\}/g)) expect(body).not.toContain('proxy_set_header');
   });
 });
 

@@ -392,14 +392,16 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     const res = await fetch(`${base}/healthz`);
     expect(res.status).toBe(200);
     expect(res.headers.get('strict-transport-security')).toContain('max-age');
-    // Request ids: nginx's goes back to the client and into its access log; each instance logs
-    // every request with its own reqId.
+    // Request ids: nginx's goes back to the client, into its access log and, as the instance's
+    // reqId, into the instance's log: one id follows a request through both.
     expect(await status(`${base}/metrics`)).toBe(404);
     expect(await status(`http://127.0.0.1:${ports[0]}/metrics`)).toBe(200);
-    const requestId = res.headers.get('x-request-id');
+    const trpc = await fetch(`${base}/trpc/auth.me`);
+    expect(trpc.status).toBe(401);
+    const requestId = trpc.headers.get('x-request-id');
     expect(requestId).toMatch(/^[0-9a-f]{32}$/);
     await waitFor(() => readFileSync(join(dir, 'access.log'), 'utf8').includes(`request_id=${requestId}`), { timeoutMs: 10_000 });
-    expect(servers.map((s) => s!.output()).join('')).toMatch(/"reqId":"[0-9a-f-]{36}".*"msg":"request completed"/);
+    await waitFor(() => servers.map((s) => s!.output()).join('').includes(`"reqId":"${requestId}"`), { timeoutMs: 10_000 });
 
     const { a, b, conv, subB } = await pairOnBothInstances();
     expect(await authenticated()).toEqual([1, 1]);
