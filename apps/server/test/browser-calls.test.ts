@@ -291,8 +291,9 @@ describe.skipIf(!hasChromium)('call outcomes in a browser', () => {
     await t?.close();
   });
 
-  it('rings on every device and stops when one answers; busy; missed on both sides', { timeout: 120_000 }, async () => {
-    const { alice, bob, emails } = await twoPeopleInAChat(browser, origin, contexts);
+  it('rings on every device and stops when one answers; busy; missed on both sides; a vanished peer ends the call', { timeout: 120_000 }, async () => {
+    // A call without a media path for 6 s ends as failed (30 s in the app).
+    const { alice, bob, emails } = await twoPeopleInAChat(browser, origin, contexts, '?lostAfterMs=6000');
     const newPage = async () => {
       const ctx = await newContext(browser, origin);
       contexts.push(ctx);
@@ -341,5 +342,17 @@ describe.skipIf(!hasChromium)('call outcomes in a browser', () => {
     }
     expect(await carol.getByRole('dialog', { name: 'Call with Bob Baker' }).count()).toBe(0);
     await screenshots(carol, 'call-missed');
+
+    // Bob closes his page mid-call: Alice's call ends as failed instead of hanging on, and the
+    // server's call with it, so that Bob (on his phone) can be called again.
+    await alice.getByRole('button', { name: 'Voice call with Bob Baker' }).click();
+    await ringingOn(bob, 'Alice Archer').getByRole('button', { name: 'Accept' }).click();
+    await callConnected(alice, 'Bob Baker');
+    await bob.close();
+    await visible(alice.getByText('The call failed. Check your connection and try again.'));
+    await carol.getByRole('button', { name: 'Voice call with Bob Baker' }).click();
+    await visible(ringingOn(bobPhone, 'Carol Cole'));
+    await ringingOn(bobPhone, 'Carol Cole').getByRole('button', { name: 'Decline' }).click();
+    await visible(carol.getByText('Bob Baker declined the call.'));
   });
 });

@@ -36,8 +36,14 @@ const IDLE: Omit<CallState, 'notice'> = {
   connection: 'new',
 };
 
+const testSwitches = new URLSearchParams(window.location.search);
 /** A test-only switch: `?relay=1` at page load forces every call through TURN. */
-const FORCE_RELAY = new URLSearchParams(window.location.search).get('relay') === '1';
+const FORCE_RELAY = testSwitches.get('relay') === '1';
+/**
+ * How long a call may go without a media path (connecting, or reconnecting after a drop) before
+ * it ends as failed; `?lostAfterMs=` at page load shortens it for tests.
+ */
+const LOST_AFTER_MS = Number(testSwitches.get('lostAfterMs')) || 30_000;
 
 function errorCode(err: unknown): string | undefined {
   return (err as { data?: { code?: string } }).data?.code;
@@ -64,6 +70,8 @@ export class CallStore {
   /** Renews TURN credentials (and restarts ICE with them) before they expire. */
   private credentialTimer: ReturnType<typeof setTimeout> | undefined;
   private signals: Promise<void> = Promise.resolve();
+  /** Ends a call whose media path does not come (back) up, e.g. the other end closed its page. */
+  private lostTimer: ReturnType<typeof setTimeout> | undefined;
   /** Who is on the other end, by user id → name; filled by the UI. */
   names: (userId: string) => string = () => 'Someone';
 
@@ -280,6 +288,7 @@ export class CallStore {
   private async createPeer() {
     const pc = new RTCPeerConnection(await this.rtcConfig());
     this.pc = pc;
+    this.armLostTimer();
     const remote = new MediaStream();
     this.set({ remoteStream: remote });
     for (const track of this.state.localStream?.getTracks() ?? []) pc.addTrack(track, this.state.localStream!);
@@ -308,19 +317,32 @@ export class CallStore {
       this.set({ connection: s });
       if (s === 'connected') {
         clearTimeout(this.iceRestartTimer);
+        clearTimeout(this.lostTimer);
+        this.lostTimer = undefined;
         this.restarts = 0;
         this.set({ phase: 'connected', connectedAt: this.state.connectedAt ?? Date.now() });
       } else if (s === 'disconnected') {
         if (this.state.phase === 'connected') this.set({ phase: 'reconnecting' });
+        this.lostTimer ??= this.armLostTimer();
         // Give it a moment to recover by itself, then restart ICE.
         clearTimeout(this.iceRestartTimer);
         this.iceRestartTimer = setTimeout(() => void this.restartIce(), 2_500);
       } else if (s === 'failed') {
         if (this.state.phase === 'connected') this.set({ phase: 'reconnecting' });
+        this.lostTimer ??= this.armLostTimer();
         void this.restartIce();
       }
     };
     return pc;
+  }
+
+  private armLostTimer() {
+    clearTimeout(this.lostTimer);
+    const callId = this.state.call?.id;
+    this.lostTimer = setTimeout(() => {
+      if (callId && this.isCurrent(callId) && this.pc?.connectionState !== 'connected') void this.fail(new Error('no media path'));
+    }, LOST_AFTER_MS);
+    return this.lostTimer;
   }
 
   private async connectAsCaller() {
@@ -407,6 +429,8 @@ export class CallStore {
 
   private teardown() {
     clearTimeout(this.iceRestartTimer);
+    clearTimeout(this.lostTimer);
+    this.lostTimer = undefined;
     clearTimeout(this.credentialTimer);
     this.pc?.close();
     this.pc = null;
