@@ -1,4 +1,5 @@
 import { useSyncExternalStore } from 'react';
+import { humanError } from '../errors';
 import { parley, recheckSession, type RouterInputs, type RouterOutputs } from '../trpc';
 
 export type Call = RouterOutputs['calls']['start'];
@@ -73,7 +74,7 @@ export class CallStore {
   /** Ends a call whose media path does not come (back) up, e.g. the other end closed its page. */
   private lostTimer: ReturnType<typeof setTimeout> | undefined;
   /** Who is on the other end, by user id → name; filled by the UI. */
-  names: (userId: string) => string = () => 'Someone';
+  names: (userId: string) => string | null = () => null;
 
   constructor(readonly me: string) {}
 
@@ -135,7 +136,14 @@ export class CallStore {
       case 'call.incoming':
         if (call.calleeId !== this.me || call.state !== 'ringing') return;
         if (this.state.phase !== 'idle') return; // busy here; the server answers busy to new calls
-        this.set({ ...IDLE, phase: 'incoming', call, peerName: this.names(peerId), notice: null });
+        const known = this.names(peerId);
+        this.set({ ...IDLE, phase: 'incoming', call, peerName: known ?? 'Someone', notice: null });
+        // A caller whose conversation has not reached this device yet: ask who it is.
+        if (!known)
+          void parley.api.users.byId
+            .query({ id: peerId })
+            .then((u) => this.isCurrent(call.id) && this.set({ peerName: u.displayName }))
+            .catch(() => {});
         return;
       case 'call.accepted':
         if (!this.isCurrent(call.id)) return;
@@ -203,7 +211,7 @@ export class CallStore {
           ? /already in a call/i.test(errorMessage(err))
             ? 'You are already in a call.'
             : `${peerName} is busy in another call.`
-          : `The call could not be started: ${errorMessage(err)}`,
+          : `The call could not be started. ${humanError(err)}`,
       );
     }
   }
@@ -226,7 +234,7 @@ export class CallStore {
       const accepted = await parley.api.calls.accept.mutate({ callId: call.id });
       this.set({ call: accepted });
     } catch (err) {
-      this.finish(errorCode(err) === 'CONFLICT' ? 'This call was answered elsewhere or has ended.' : `Could not answer: ${errorMessage(err)}`);
+      this.finish(errorCode(err) === 'CONFLICT' ? 'This call was answered elsewhere or has ended.' : `Could not answer. ${humanError(err)}`);
     }
   }
 

@@ -36,7 +36,7 @@ export function Messenger() {
         const m = c.members.find((u) => u.id === id);
         if (m) return m.displayName;
       }
-      return 'Someone';
+      return null;
     };
     calls.start();
     return () => calls.stop();
