@@ -1,7 +1,9 @@
 /**
  * Calls in a real browser: two people, Chromium's fake camera and microphone, a video call that
- * reaches the connected state and shows the other person's video. Rings, answers, hangs up,
- * and says so when a call is declined.
+ * reaches the connected state and shows the other person's video, over the direct path and
+ * forced through a real coturn (proven by getStats and coturn's own log), surviving the relay's
+ * loss. Rings on every device of the callee and stops when one answers; says so when a call is
+ * declined, missed or busy, and when the other end vanishes.
  */
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';

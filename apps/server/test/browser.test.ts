@@ -1,8 +1,9 @@
 /**
  * The web app in a real browser (Debian's Chromium through playwright-core): two people sign up,
- * find each other, chat both ways in real time, see typing and read receipts, reload and see the
- * history, sign out. Every screen is scanned with axe-core and photographed at phone and desktop
- * widths (test-results/screenshots/).
+ * find each other, chat both ways in real time, see typing and read receipts, go offline and
+ * back, reload and see the history, sign out (and out everywhere, from a second device); a group
+ * is made, renamed, grown and left; long history loads on scrolling up. Every screen is scanned
+ * with axe-core and photographed at phone and desktop widths (test-results/screenshots/).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
