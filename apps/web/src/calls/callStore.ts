@@ -133,7 +133,7 @@ export class CallStore {
     const call = e.call;
     const peerId = call.callerId === this.me ? call.calleeId : call.callerId;
     switch (e.type) {
-      case 'call.incoming':
+      case 'call.incoming': {
         if (call.calleeId !== this.me || call.state !== 'ringing') return;
         if (this.state.phase !== 'idle') return; // busy here; the server answers busy to new calls
         const known = this.names(peerId);
@@ -145,6 +145,7 @@ export class CallStore {
             .then((u) => this.isCurrent(call.id) && this.set({ peerName: u.displayName }))
             .catch(() => {});
         return;
+      }
       case 'call.accepted':
         if (!this.isCurrent(call.id)) return;
         if (this.state.phase === 'incoming') {
