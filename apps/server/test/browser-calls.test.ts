@@ -228,7 +228,9 @@ describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => 
     await alice.getByRole('button', { name: 'Video call with Bob Baker' }).click();
     const ringing = bob.getByRole('alertdialog', { name: 'Alice Archer' });
     await visible(ringing);
-    await ringing.getByRole('button', { name: 'Accept' }).click();
+    // The incoming-call screen takes the focus on Accept: Enter answers.
+    await expect.poll(() => bob.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Accept');
+    await bob.keyboard.press('Enter');
 
     await callConnected(alice, 'Bob Baker');
     await callConnected(bob, 'Alice Archer');
