@@ -296,8 +296,8 @@ describe.skipIf(!hasChromium)('call outcomes in a browser', () => {
   });
 
   it('rings on every device and stops when one answers; busy; missed on both sides; a vanished peer ends the call', { timeout: 120_000 }, async () => {
-    // A call without a media path for 6 s ends as failed (30 s in the app).
-    const { alice, bob, emails } = await twoPeopleInAChat(browser, origin, contexts, '?lostAfterMs=6000');
+    // A call without a media path for 4 s ends as failed (30 s in the app).
+    const { alice, bob, emails } = await twoPeopleInAChat(browser, origin, contexts, '?lostAfterMs=4000');
     const newPage = async () => {
       const ctx = await newContext(browser, origin);
       contexts.push(ctx);
