@@ -82,6 +82,8 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     const bobRow = bobConversations.getByRole('link', { name: /^Alice Archer/ });
     await visible(bobRow);
     await visible(bobConversations.getByText('Hello Bob, it is Alice'));
+    // Unread and online, in the row's name too (the badge and the dot are only seen).
+    await visible(bobConversations.getByRole('link', { name: /^Alice Archer\s*, online, 1 unread/ }));
     expect(await axeSerious(bob), 'conversation list').toEqual([]);
     await screenshots(bob, 'conversation-list');
     await bobRow.click();
