@@ -147,6 +147,7 @@ describe.skipIf(!hasChromium)('calls in a browser', () => {
 function recordPeerConnections() {
   const Native = window.RTCPeerConnection;
   const seen: RTCPeerConnection[] = [];
+  // A test-only global the page's Window type does not declare.
   (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = seen;
   window.RTCPeerConnection = class extends Native {
     constructor(config?: RTCConfiguration) {
@@ -180,6 +181,7 @@ async function myUserId(page: Page): Promise<string> {
 /** The selected candidate pair of the page's connected peer connection, from getStats(). */
 async function selectedPath(page: Page): Promise<SelectedPath | null> {
   return page.evaluate(async () => {
+    // The test-only global set by recordPeerConnections (absent if it was not injected).
     const pcs = (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? [];
     const pc = pcs.find((p) => p.connectionState === 'connected');
     if (!pc) return null;
