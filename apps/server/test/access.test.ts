@@ -22,6 +22,8 @@ interface Fixture {
   /** A group of the attacker's own, for the cases that attack a user-id field only. */
   ownGroup: string;
   member: string;
+  /** A signed-in session of the owner. */
+  session: string;
   /** The attacker. */
   self: string;
   unknown: string;
@@ -51,6 +53,10 @@ const offer = { type: 'offer' as const, sdp: 'v=0' };
  * user id is only NOT_FOUND when no such user exists.
  */
 const ACCESS_TABLE: Record<string, Case[]> = {
+  'auth.revokeSession': [
+    { field: 'id', target: "someone else's session", input: (f) => ({ id: f.session }) },
+    { field: 'id', target: 'a session that does not exist', input: (f) => ({ id: f.unknown }) },
+  ],
   'users.byId': [{ field: 'id', target: 'a user that does not exist (existing users are public)', input: (f) => ({ id: f.unknown }) }],
   'conversations.byId': [
     { field: 'id', target: "someone else's group", input: (f) => ({ id: f.group }) },
@@ -176,7 +182,17 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'secret' });
     const call = await owner.client.api.calls.start.mutate({ conversationId: direct.id, media: 'audio' });
     const ownGroup = await outsider.client.api.conversations.createGroup.mutate({ title: 'Mine', memberIds: [owner.user.id] });
-    f = { group: group.id, direct: direct.id, call: call.id, ownGroup: ownGroup.id, member: member.user.id, self: outsider.user.id, unknown: randomUUID() };
+    const session = (await owner.client.api.auth.sessions.query()).find((s) => s.current)!.id;
+    f = {
+      group: group.id,
+      direct: direct.id,
+      call: call.id,
+      ownGroup: ownGroup.id,
+      member: member.user.id,
+      session,
+      self: outsider.user.id,
+      unknown: randomUUID(),
+    };
   });
   afterAll(() => t?.close());
 
@@ -189,6 +205,7 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
   });
 
   it('left the owner\'s resources as they were', async () => {
+    expect((await owner.client.api.auth.sessions.query()).map((s) => s.id)).toEqual([f.session]);
     const group = await owner.client.api.conversations.byId.query({ id: f.group });
     expect(group.title).toBe('Private');
     expect(group.members.map((m) => m.id).sort()).toEqual([owner.user.id, member.user.id].sort());

@@ -158,6 +158,29 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     expect(await errorCode(fetchMe(t, a.accessToken))).toBe('UNAUTHORIZED');
   });
 
+  it('signs out one other device from the sessions list, at once, and only that one', async () => {
+    const a = await signUp(t, 'Two devices');
+    const phone = t.client();
+    const signedIn = await phone.api.auth.login.mutate({ email: a.email, password: a.password });
+    const phoneSocket = rawSocket(t, signedIn.accessToken);
+    expect(await phoneSocket.request(1, 'subscription', 'messages.onEvent')).toMatchObject({ result: { type: 'started' } });
+    const listed = await a.client.api.auth.sessions.query();
+    const phoneSession = listed.find((s) => !s.current)!;
+    expect(listed).toHaveLength(2);
+
+    const revokedAt = Date.now();
+    await a.client.api.auth.revokeSession.mutate({ id: phoneSession.id });
+    expect((await phoneSocket.closed).code).toBe(CLOSE_SESSION_REVOKED);
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(await errorCode(fetchMe(t, signedIn.accessToken))).toBe('UNAUTHORIZED');
+    expect(await errorCode(phone.api.auth.refresh.mutate())).toBe('UNAUTHORIZED');
+    // This device goes on.
+    expect((await a.client.api.auth.me.query()).id).toBe(a.user.id);
+    expect((await a.client.api.auth.sessions.query()).map((s) => s.current)).toEqual([true]);
+    // Already ended: NOT_FOUND, like a session of someone else (access.test.ts).
+    expect(await errorCode(a.client.api.auth.revokeSession.mutate({ id: phoneSession.id }))).toBe('NOT_FOUND');
+  });
+
   it('refuses requests and WebSocket upgrades from foreign origins', async () => {
     const foreign = await post(t, 'auth.login', { email: 'a@b.co', password: 'x' }, { origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);

@@ -162,6 +162,15 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     expect(await axeSerious(alice), 'sessions screen').toEqual([]);
     await screenshots(alice, 'sessions');
 
+    // Signing out the other device from here ends that session at once, and only that one.
+    await alice.getByRole('button', { name: /^Sign out .*, last active/ }).click();
+    await visible(alicePhone.getByText('Your session has ended. Please sign in again.'));
+    await eventually(async () => expect(await alice.locator('.session-list > li').count()).toBe(1));
+    await visible(alice.getByText('This device'));
+    await signIn(alicePhone, 'Alice Archer', `alice-${stamp}@example.test`);
+    await alice.reload();
+    await eventually(async () => expect(await alice.locator('.session-list > li').count()).toBe(2));
+
     // Signing out everywhere ends the other device's session too.
     await alice.getByRole('button', { name: 'Sign out everywhere' }).click();
     await alice.getByRole('button', { name: 'Yes, sign out everywhere' }).click();

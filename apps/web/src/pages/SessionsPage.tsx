@@ -12,6 +12,8 @@ export function SessionsPage() {
   const logoutAll = trpc.auth.logoutAll.useMutation({
     onSuccess: () => signedOut('You have been signed out on every device.'),
   });
+  // One other device at a time; the list refreshes once it is gone (or was already gone).
+  const revoke = trpc.auth.revokeSession.useMutation({ onSettled: () => void sessions.refetch() });
 
   return (
     <section className="page" aria-labelledby="sessions-title">
@@ -57,9 +59,25 @@ export function SessionsPage() {
                   <time dateTime={s.lastUsedAt} title={formatFull(s.lastUsedAt)}>{formatRelative(s.lastUsedAt)}</time>
                 </div>
               </div>
+              {!s.current && (
+                <button
+                  type="button"
+                  className="ghost small"
+                  disabled={revoke.isPending && revoke.variables?.id === s.id}
+                  aria-label={`Sign out ${describeUserAgent(s.userAgent)}, last active ${formatRelative(s.lastUsedAt)}`}
+                  onClick={() => revoke.mutate({ id: s.id })}
+                >
+                  {revoke.isPending && revoke.variables?.id === s.id ? 'Signing out…' : 'Sign out'}
+                </button>
+              )}
             </li>
             ))}
         </ul>
+      )}
+      {revoke.error && revoke.error.data?.code !== 'NOT_FOUND' && (
+        <p className="form-error" role="alert">
+          {humanError(revoke.error)}
+        </p>
       )}
 
       <div className="danger-zone">

@@ -1,4 +1,4 @@
-import { loginInput, registerInput } from '@parley/validators';
+import { byIdInput, loginInput, registerInput } from '@parley/validators';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Context } from '../context.js';
 import { REFRESH_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import type { IssuedSession } from '../services/auth.js';
@@ -47,6 +47,12 @@ export const authRouter = router({
   logout: authedProcedure.mutation(async ({ ctx }) => {
     await ctx.services.auth.logout(ctx.auth.sessionId);
     clearCookies(ctx);
+    return { ok: true as const };
+  }),
+
+  revokeSession: authedProcedure.input(byIdInput).mutation(async ({ ctx, input }) => {
+    await ctx.services.auth.revokeSession(ctx.auth.userId, input.id);
+    if (input.id === ctx.auth.sessionId) clearCookies(ctx);
     return { ok: true as const };
   }),
 

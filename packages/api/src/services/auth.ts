@@ -8,6 +8,7 @@ import {
   isUniqueViolation,
   listActiveSessions,
   revokeSession,
+  revokeUserSession,
   revokeUserSessions,
   rotateRefreshToken,
   type Db,
@@ -127,6 +128,14 @@ export class AuthService {
 
   async logout(sessionId: string) {
     await revokeSession(this.deps.db, sessionId);
+    this.deps.onSessionsRevoked([sessionId]);
+  }
+
+  /** Signs out one device of the user (another one, from the sessions page). */
+  async revokeSession(userId: string, sessionId: string) {
+    if (!(await revokeUserSession(this.deps.db, userId, sessionId))) {
+      throw new TRPCError({ code: 'NOT_FOUND', message: 'That session has already ended.' });
+    }
     this.deps.onSessionsRevoked([sessionId]);
   }
 

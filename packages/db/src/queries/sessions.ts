@@ -78,6 +78,16 @@ export async function revokeSession(db: Executor, id: string) {
     .where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
 }
 
+/** Revokes one active session of this user; false when there is none with that id. */
+export async function revokeUserSession(db: Executor, userId: string, id: string): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(sessions.id, id), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
+}
+
 export async function revokeUserSessions(db: Executor, userId: string): Promise<string[]> {
   const rows = await db
     .update(sessions)
