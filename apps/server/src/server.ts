@@ -22,7 +22,7 @@ import {
   type Services,
 } from '@parley/api';
 import type { Config } from '@parley/config';
-import { openDatabase, type Database } from '@parley/db';
+import { eventLogId, openDatabase, type Database } from '@parley/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -106,7 +106,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     opts.database ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
   logger.info({ database: database.kind }, 'Database ready (migrations applied)');
-  const services = createServices({ config, database, logger });
+  const services = createServices({ config, database, logger, logId: await eventLogId(database.db) });
   await services.start();
   const stopWatchingDatabase = watchDatabase(database, logger);
   const stopWatchingRedis = config.redisUrl ? watchRedis(services.bus, logger) : () => {};

@@ -52,7 +52,7 @@ export class MemoryRateLimiter implements RateLimiter {
 
 /** Fixed windows in Redis, shared by every instance. */
 export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: Redis, private readonly prefix = 'parley:rl:') {}
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
   async hit(key: string, { limit, windowMs }: RateWindow) {
     const k = this.prefix + key;

@@ -71,6 +71,11 @@ export const conversations = pgTable(
     /** For direct conversations: the two user ids, sorted and joined, so get-or-create is race-free. */
     directKey: text('direct_key'),
     lastSeq: integer('last_seq').notNull().default(0),
+    /**
+     * Bumped whenever members join or leave: the one-statement send (storeMessage) checks it to
+     * know that the member list it read is still the one at the moment it takes the seq.
+     */
+    memberVersion: integer('member_version').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
@@ -138,6 +143,12 @@ export const eventClock = pgTable(
   {
     id: integer('id').primaryKey(),
     value: bigint('value', { mode: 'number' }).notNull(),
+    /**
+     * Names this log (and so this deployment): event ids mean something only within one log, so
+     * instances keep their Redis channels and keys under it, and two deployments sharing a Redis
+     * (or the test suite's servers) never read each other's notifications.
+     */
+    logId: uuid('log_id').notNull().defaultRandom(),
   },
   (t) => [check('event_clock_single_row', sql`${t.id} = 1`)],
 );

@@ -44,11 +44,14 @@ export class RedisBus implements Bus {
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
   private readonly prefix: string;
 
-  constructor(url: string, logger: Logger, prefix = 'parley:') {
+  constructor(url: string, logger: Logger, prefix: string) {
     this.prefix = prefix;
     const options = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
     this.pub = new Redis(url, { ...options, connectionName: 'parley-pub' });
-    this.sub = new Redis(url, { ...options, connectionName: 'parley-sub' });
+    // No ready check (INFO) on the subscriber: subscriptions made while it connects race with it,
+    // Redis refuses INFO in subscriber mode, and ioredis 5 then loops on errors and misses
+    // messages (redis/ioredis#2037).
+    this.sub = new Redis(url, { ...options, connectionName: 'parley-sub', enableReadyCheck: false });
     for (const [name, conn] of [
       ['publisher', this.pub],
       ['subscriber', this.sub],

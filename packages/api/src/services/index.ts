@@ -41,12 +41,21 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function createServices(opts: { config: Config; database: Database; logger: Logger }): Services {
+export function createServices(opts: {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  /** This database's event log id (`eventLogId`): every Redis channel and key lives under it. */
+  logId: string;
+}): Services {
   const { config, database, logger } = opts;
   const db = database.db;
-  const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, logger) : null;
+  const redisPrefix = `parley:${opts.logId}:`;
+  const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, logger, redisPrefix) : null;
   const bus: Bus = redisBus ?? new LocalBus();
-  const limiter: RateLimiter = redisBus ? new RedisRateLimiter(redisBus.commands) : new MemoryRateLimiter();
+  const limiter: RateLimiter = redisBus
+    ? new RedisRateLimiter(redisBus.commands, `${redisPrefix}rl:`)
+    : new MemoryRateLimiter();
   const hasher = new PasswordHasher();
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const connections = new ConnectionRegistry({ db, bus, logger });
@@ -58,6 +67,7 @@ export function createServices(opts: { config: Config; database: Database; logge
         bus,
         logger,
         instanceId: config.instanceId,
+        prefix: `${redisPrefix}presence:`,
         heartbeatMs: config.presence.heartbeatMs,
         deadAfterMs: config.presence.deadAfterMs,
       })

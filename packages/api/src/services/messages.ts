@@ -1,14 +1,15 @@
-import { tracked } from '@trpc/server';
+import { randomUUID } from 'node:crypto';
+import { tracked, TRPCError } from '@trpc/server';
 import {
   advanceReadSeq,
   appendEvent,
   eventsForUserAfter,
   findConversationForMember,
   findMessageByClientId,
-  insertMessage,
+  isUniqueViolation,
   listMessages,
-  lockConversation,
   memberIds,
+  storeMessage,
   type Db,
 } from '@parley/db';
 import type { EphemeralHub } from '../events/ephemeral.js';
@@ -53,26 +54,47 @@ export class MessageService {
 
   /**
    * Stores a message with the next seq, exactly once per clientId, and answers only after commit.
-   * The conversation row lock serializes senders of one conversation, so a retry racing the
-   * original finds it rather than making a second.
+   * One statement does it all (storeMessage); a retry racing the original loses on the unique
+   * index and answers the original.
    */
   async send(senderId: string, input: { conversationId: string; clientId: string; body: string }): Promise<Message> {
-    const result = await this.deps.db.transaction(async (tx) => {
-      const conversation = await lockConversation(tx, input.conversationId);
-      if (!conversation || !(await findConversationForMember(tx, input.conversationId, senderId))) throw notFound();
-      const existing = await findMessageByClientId(tx, input.conversationId, senderId, input.clientId);
-      if (existing) return { message: toMessage(existing), event: null };
-      const message = toMessage(await insertMessage(tx, { ...input, senderId }));
-      const recipients = await memberIds(tx, input.conversationId);
-      const payload: MessageNew = { type: 'message.new', message };
-      const id = await appendEvent(tx, recipients, payload);
-      return { message, event: { id, recipients, payload } };
-    });
-    if (result.event) {
-      this.deps.events.published(result.event);
-      this.hooks.sent?.(result.message);
+    const message: Omit<Message, 'seq'> = {
+      id: randomUUID(),
+      conversationId: input.conversationId,
+      senderId,
+      clientId: input.clientId,
+      body: input.body,
+      createdAt: new Date().toISOString(),
+    };
+    for (let attempt = 0; ; attempt++) {
+      let stored;
+      try {
+        stored = await storeMessage(this.deps.db, message);
+      } catch (err) {
+        if (!isUniqueViolation(err, 'messages_sender_client_key')) throw err;
+        stored = { kind: 'duplicate' as const };
+      }
+      switch (stored.kind) {
+        case 'stored': {
+          const sent: Message = { ...message, seq: stored.seq };
+          const payload: MessageNew = { type: 'message.new', message: sent };
+          this.deps.events.published({ id: stored.eventId, recipients: stored.recipients, payload });
+          this.hooks.sent?.(sent);
+          return sent;
+        }
+        case 'duplicate': {
+          const existing = await findMessageByClientId(this.deps.db, input.conversationId, senderId, input.clientId);
+          if (existing) return toMessage(existing);
+          throw notFound();
+        }
+        case 'not-member':
+          throw notFound();
+        case 'members-changed':
+          // Members joined or left while this waited: store it against the new member list.
+          if (attempt < 10) continue;
+          throw new TRPCError({ code: 'CONFLICT', message: 'The conversation is changing; please send again.' });
+      }
     }
-    return result.message;
   }
 
   async list(userId: string, input: { conversationId: string; beforeSeq?: number | undefined; limit: number }) {

@@ -99,7 +99,8 @@ export interface RedisPresenceOptions {
   instanceId: string;
   heartbeatMs: number;
   deadAfterMs: number;
-  prefix?: string;
+  /** Where its keys live in Redis (under the deployment's namespace). */
+  prefix: string;
 }
 
 export class RedisPresence implements Presence {
@@ -113,7 +114,7 @@ export class RedisPresence implements Presence {
   private stopped = false;
 
   constructor(private readonly opts: RedisPresenceOptions) {
-    const prefix = opts.prefix ?? 'parley:presence:';
+    const prefix = opts.prefix;
     this.keys = {
       instances: `${prefix}instances`,
       setPrefix: `${prefix}inst:`,

@@ -88,7 +88,7 @@ export async function addMembers(tx: Tx, conversationId: string, userIds: string
     .values(userIds.map((userId) => ({ conversationId, userId })))
     .onConflictDoNothing()
     .returning({ userId: members.userId });
-  await touchConversation(tx, conversationId);
+  await membersChanged(tx, conversationId);
   return added.map((r) => r.userId);
 }
 
@@ -97,7 +97,7 @@ export async function removeMember(tx: Tx, conversationId: string, userId: strin
     .delete(members)
     .where(and(eq(members.conversationId, conversationId), eq(members.userId, userId)))
     .returning({ userId: members.userId });
-  await touchConversation(tx, conversationId);
+  await membersChanged(tx, conversationId);
   return removed.length > 0;
 }
 
@@ -105,8 +105,11 @@ export async function renameConversation(tx: Tx, conversationId: string, title: 
   await tx.update(conversations).set({ title, updatedAt: sql`now()` }).where(eq(conversations.id, conversationId));
 }
 
-async function touchConversation(tx: Tx, conversationId: string) {
-  await tx.update(conversations).set({ updatedAt: sql`now()` }).where(eq(conversations.id, conversationId));
+async function membersChanged(tx: Tx, conversationId: string) {
+  await tx
+    .update(conversations)
+    .set({ updatedAt: sql`now()`, memberVersion: sql`${conversations.memberVersion} + 1` })
+    .where(eq(conversations.id, conversationId));
 }
 
 export async function countExistingUsers(db: Executor, ids: string[]) {

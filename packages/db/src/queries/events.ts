@@ -17,6 +17,12 @@ export async function appendEvent(tx: Tx, recipients: string[], payload: unknown
   return id;
 }
 
+/** The id of this database's event log (see `eventClock.logId`). */
+export async function eventLogId(db: Executor): Promise<string> {
+  const [row] = await db.select({ logId: eventClock.logId }).from(eventClock).where(eq(eventClock.id, 1));
+  return row!.logId;
+}
+
 /** The id of the newest committed event. */
 export async function latestEventId(db: Executor): Promise<number> {
   const [row] = await db.select({ value: eventClock.value }).from(eventClock).where(eq(eventClock.id, 1));
