@@ -5,10 +5,10 @@
  * a procedure with an id-like input field that the table does not cover fails the first test.
  */
 import { randomUUID } from 'node:crypto';
-import { appRouter } from '@parley/api';
 import type { ParleyClient } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_KINDS, signUp, startTestServer, tableCounts, waitFor, wsClientAs, type TestServer } from './helpers.js';
+import { fieldsOf, procedures, type AnyProc } from './router-walk.js';
 
 /** Input fields that name a resource someone else may own. */
 const ID_FIELDS = ['id', 'userId', 'userIds', 'conversationId', 'callId', 'memberIds'] as const;
@@ -94,23 +94,6 @@ const ACCESS_TABLE: Record<string, Case[]> = {
   'calls.hangup': foreignCall((callId) => ({ callId })),
   'calls.signal': foreignCall((callId) => ({ callId, signal: offer })),
 };
-
-type AnyProc = { _def: { type: 'query' | 'mutation' | 'subscription'; inputs: unknown[] } };
-// tRPC's flat procedure map is typed per path; this walks it generically, as fuzz.test.ts does.
-const isProcedure = (p: unknown): p is AnyProc => typeof p === 'function' && '_def' in p;
-const procedures = Object.entries(appRouter._def.procedures as Record<string, unknown>).flatMap(
-  ([path, p]): [string, AnyProc][] => (isProcedure(p) ? [[path, p]] : []),
-);
-
-/** The field names of a zod object schema, through .default()/.optional()/.nullish() wrappers. */
-function fieldsOf(schema: unknown): string[] {
-  let s = schema as { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown } } } | undefined;
-  for (let i = 0; i < 5 && s; i++) {
-    if (s.shape) return Object.keys(s.shape);
-    s = s._zod?.def?.innerType as typeof s;
-  }
-  return [];
-}
 
 const idFieldsOf = (proc: AnyProc) =>
   proc._def.inputs.flatMap(fieldsOf).filter((f): f is IdField => (ID_FIELDS as readonly string[]).includes(f));

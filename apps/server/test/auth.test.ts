@@ -7,6 +7,7 @@ import { followEvents, type ParleyEvent } from '@parley/client';
 import {
   DB_KINDS,
   errorCode,
+  rawSocket,
   signUp,
   sleep,
   startTestServer,
@@ -292,42 +293,6 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
   });
 });
-
-type Frame = { id?: unknown; result?: { type?: string; data?: unknown } };
-
-/** A raw tRPC socket authenticated by connectionParams: every frame it receives, and its close code. */
-function rawSocket(t: TestServer, token: string) {
-  const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
-  const received: Frame[] = [];
-  const waiters = new Map<unknown, (f: Frame) => void>();
-  const closed = new Promise<{ code: number }>((resolve) => ws.on('close', (code) => resolve({ code })));
-  const opened = new Promise<void>((resolve) =>
-    ws.on('open', () => {
-      ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
-      resolve();
-    }),
-  );
-  ws.on('error', () => {});
-  ws.on('message', (data) => {
-    const text = data.toString();
-    if (text === 'PING' || text === 'PONG') return;
-    const frame = JSON.parse(text) as Frame;
-    received.push(frame);
-    waiters.get(frame.id)?.(frame);
-    waiters.delete(frame.id);
-  });
-  return {
-    closed,
-    received,
-    /** The first answer to request `id`, or null if the socket closes first. */
-    async request(id: number, method: string, path: string, input?: unknown) {
-      await opened;
-      const answer = Promise.race([new Promise<Frame>((r) => waiters.set(id, r)), closed.then(() => null)]);
-      ws.send(JSON.stringify({ id, method, params: { path, input } }));
-      return answer;
-    },
-  };
-}
 
 function fetchMe(t: TestServer, token: string) {
   const c = t.client();

@@ -10,27 +10,9 @@ import { TRPCError } from '@trpc/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, startTestServer, tableCounts, type TestServer } from './helpers.js';
+import { fieldsOf, procedures } from './router-walk.js';
 
 const RUNS = 1000;
-
-type AnyProc = ((opts: unknown) => Promise<unknown>) & {
-  _def: { type: 'query' | 'mutation' | 'subscription'; inputs: unknown[] };
-};
-// tRPC's flat procedure map is typed per path; the fuzzer walks it generically.
-const isProcedure = (p: unknown): p is AnyProc => typeof p === 'function' && '_def' in p;
-const procedures = Object.entries(appRouter._def.procedures as Record<string, unknown>)
-  .flatMap(([path, p]): [string, AnyProc][] => (isProcedure(p) ? [[path, p]] : []))
-  .sort(([a], [b]) => a.localeCompare(b));
-
-/** The field names of a zod object schema, through .default()/.optional()/.nullish() wrappers. */
-function fieldsOf(schema: unknown): string[] {
-  let s = schema as { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown } } } | undefined;
-  for (let i = 0; i < 5 && s; i++) {
-    if (s.shape) return Object.keys(s.shape);
-    s = s._zod?.def?.innerType as typeof s;
-  }
-  return [];
-}
 
 const hostileStrings = fc.constantFrom(
   '',

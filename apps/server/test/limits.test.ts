@@ -13,6 +13,7 @@ import { MAX_BODY_BYTES } from '../src/server.js';
 import {
   createTestDatabase,
   errorCode,
+  rawSocket,
   signUp,
   startTestServer,
   tableCounts,
@@ -262,42 +263,6 @@ for (const setup of rateLimitSetups) {
   });
 }
 
-type Frame = { id?: unknown; result?: { type?: string }; error?: { code: number; data: { code: string } } };
-
-/** A raw tRPC socket authenticated by connectionParams, for what the typed client hides (frames, close codes). */
-function rawSocket(t: TestServer, token: string | null, headers: Record<string, string> = {}) {
-  const url = `${t.url.replace(/^http/, 'ws')}/trpc${token === null ? '' : '?connectionParams=1'}`;
-  const ws = new WebSocket(url, { headers });
-  const received: Frame[] = [];
-  const waiters = new Map<unknown, (f: Frame) => void>();
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  const opened = new Promise<void>((resolve) =>
-    ws.on('open', () => {
-      if (token !== null) ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
-      resolve();
-    }),
-  );
-  ws.on('error', () => {});
-  ws.on('message', (data) => {
-    const text = data.toString();
-    if (text === 'PING' || text === 'PONG') return;
-    const frame = JSON.parse(text) as Frame;
-    received.push(frame);
-    waiters.get(frame.id)?.(frame);
-  });
-  /** The answer to request `id`, or null if the socket closes first. */
-  const answerTo = (id: number) =>
-    Promise.race([new Promise<Frame>((resolve) => waiters.set(id, resolve)), closed.then(() => null)]);
-  const request = async (id: number, method: string, path: string, input?: unknown) => {
-    await opened;
-    const answer = answerTo(id);
-    ws.send(JSON.stringify({ id, method, params: { path, input } }));
-    return answer;
-  };
-  return { ws, closed, opened, received, answerTo, request, me: (id: number) => request(id, 'query', 'auth.me') };
-}
 
 /** The tRPC error code of a settled call. */
 const codeOf = (r: PromiseSettledResult<unknown>) =>

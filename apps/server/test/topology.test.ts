@@ -5,22 +5,19 @@
  * coturn/entrypoint.sh with the production configuration. Clients only talk to nginx over
  * https/wss. Redis and PostgreSQL are private so that restarting them disturbs no other test file.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createParleyClient, followEvents, type ParleyClient, type RouterOutputs } from '@parley/client';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allocateWithUclient, startProductionCoturn, type RunningCoturn } from '../../../packages/api/test/turn-helpers.js';
 import { sleep, TEST_PG_URL, TEST_REDIS_URL, uniqueEmail, waitFor } from './helpers.js';
+import { freePort, hasCommand as has, httpStatus as status, PrivateRedis, REPO, run, runningProcs, type Proc } from './process-helpers.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 /** Debian's server binaries (initdb, pg_ctl), newest version first. */
 const PG_BIN = (() => {
   try {
@@ -45,17 +42,6 @@ const TURN_SECRET = randomUUID();
 type Yield<T> = T extends AsyncIterable<infer U> ? U : never;
 type PresenceEvent = Yield<RouterOutputs['presence']['onChange']>;
 type CallEvent = Yield<RouterOutputs['calls']['onEvent']>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function exec(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -99,66 +85,6 @@ async function startPrivatePostgres(binDir: string) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  running: () => boolean;
-  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
-}
-
-const procs = new Set<Proc>();
-
-function run(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
-  let out = '';
-  const keep = (d: string) => {
-    out = (out + d).slice(-200_000);
-  };
-  child.stdout?.setEncoding('utf8').on('data', keep);
-  child.stderr?.setEncoding('utf8').on('data', keep);
-  let alive = true;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('close', (code) => {
-      alive = false;
-      resolve(code);
-    }),
-  );
-  child.once('error', (e) => keep(`spawn error: ${e.message}\n`));
-  const proc: Proc = {
-    child,
-    output: () => out,
-    exited,
-    running: () => alive,
-    async stop(signal = 'SIGTERM', graceMs = 15_000) {
-      if (alive) {
-        child.kill(signal);
-        const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
-        if (!done) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
-      procs.delete(proc);
-    },
-  };
-  procs.add(proc);
-  return proc;
-}
-process.once('exit', () => {
-  for (const p of procs) p.child.kill('SIGKILL');
-});
-
-async function status(url: string): Promise<number> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 0;
-  }
 }
 
 async function metric(port: number, name: string): Promise<number> {
@@ -226,8 +152,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
   let dir: string;
   let postgres: Awaited<ReturnType<typeof startPrivatePostgres>>;
   let coturn: RunningCoturn;
-  let redisPort: number;
-  let redis: Proc;
+  let redis: PrivateRedis;
   let nginx: Proc;
   let base: string;
   const ports: number[] = [];
@@ -237,7 +162,6 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
   const subscriptions: { unsubscribe(): void }[] = [];
   let env: NodeJS.ProcessEnv;
 
-  const startRedis = () => run('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no']);
   const ready = (i: number) => status(`http://127.0.0.1:${ports[i]}/readyz`);
   const startInstance = async (i: number) => {
     const proc = run(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
@@ -293,9 +217,8 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     postgres = await startPrivatePostgres(PG_BIN!);
     // The production coturn configuration, started as the compose service starts it.
     coturn = await startProductionCoturn({ secret: TURN_SECRET, realm: 'turn.parley.test' });
-    redisPort = await freePort();
-    redis = startRedis();
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    redis = await PrivateRedis.start();
+    const redisUrl = redis.url;
     ports.push(await freePort(), await freePort());
     const [httpPort, httpsPort] = [await freePort(), await freePort()];
     base = `https://127.0.0.1:${httpsPort}`;
@@ -315,19 +238,6 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
       TRUST_PROXY: '127.0.0.1',
       LOG_LEVEL: 'info',
     };
-    await waitFor(async () => (await (async () => {
-      const { Redis } = await import('ioredis');
-      const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      r.on('error', () => {}); // refused until redis-server listens: that is what is polled for
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        r.disconnect();
-      }
-    })()), { timeoutMs: 20_000, intervalMs: 100 });
     // Both start at once, as compose starts them: the migration lock serializes them.
     await Promise.all([startInstance(0), startInstance(1)]);
 
@@ -344,7 +254,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    await Promise.all([...procs].map((p) => p.stop('SIGTERM', 10_000)));
+    await Promise.all(runningProcs().map((p) => p.stop('SIGTERM', 10_000)));
     await coturn?.stop();
     await postgres?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -448,7 +358,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     const count = (text: string) => logged().split(text).length - 1;
     const [unreachable, back] = [count('Redis unreachable'), count('Redis reachable again')];
 
-    await redis.stop('SIGTERM');
+    await redis.stop();
     await waitFor(async () => (await ready(0)) === 503 && (await ready(1)) === 503, { timeoutMs: 60_000, intervalMs: 200 });
     // Each instance says once what is wrong and what to check.
     await waitFor(() => count('Redis unreachable') === unreachable + 2, { timeoutMs: 30_000, intervalMs: 100 });
@@ -456,7 +366,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
     // Sent while Redis is down: stored or retried (same clientId) until it is back.
     const during = sendWithRetry(a.client, conv.id, randomUUID(), 'during the outage');
     await sleep(500);
-    redis = startRedis();
+    await redis.start();
     await waitFor(async () => (await ready(0)) === 200 && (await ready(1)) === 200, { timeoutMs: 90_000, intervalMs: 250 });
     expect(logged()).toContain('Redis subscriber connected');
     await waitFor(() => count('Redis reachable again') === back + 2, { timeoutMs: 30_000, intervalMs: 100 });
