@@ -81,7 +81,9 @@ export const conversations = pgTable(
   },
   (t) => [
     uniqueIndex('conversations_direct_key').on(t.directKey),
-    index('conversations_updated_idx').on(t.updatedAt.desc(), t.id.desc()),
+    // No index on updated_at: every message moves it, and an indexed column would make each of
+    // those updates write every index of the row (no HOT update). Lists start from the member's
+    // rows (members_user_idx) and sort that member's conversations.
     check('conversations_kind_check', sql`${t.kind} in ('direct', 'group')`),
   ],
 );
