@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, startTestServer, TEST_PG_URL, waitFor, type TestServer } from './helpers.js';
+import { errorCode, signUp, startTestServer, TEST_PG_URL, waitFor, type TestServer } from './helpers.js';
 
 describe.skipIf(!TEST_PG_URL)('a send racing a change of members (PostgreSQL)', () => {
   let t: TestServer;
@@ -41,7 +41,7 @@ describe.skipIf(!TEST_PG_URL)('a send racing a change of members (PostgreSQL)', 
       await waitFor(async () => {
         const [row] = await admin`
           select count(*)::int as n from pg_stat_activity
-          where application_name = 'parley' and wait_event_type = 'Lock' and query like '%insert into messages%'`;
+          where application_name = 'parley' and wait_event_type = 'Lock' and state = 'active'`;
         return row!.n > 0;
       });
     });
@@ -55,5 +55,35 @@ describe.skipIf(!TEST_PG_URL)('a send racing a change of members (PostgreSQL)', 
     // History agrees: one message, seq 1.
     const history = await a.client.api.messages.list.query({ conversationId: group.id });
     expect(history.items.map((m) => [m.seq, m.body])).toEqual([[1, body]]);
+  });
+
+  it('stores concurrent sends that share statements: each outcome is its own, seqs stay dense', async () => {
+    const [a, b, c, outsider] = [await signUp(t, 'Batch A'), await signUp(t, 'Batch B'), await signUp(t, 'Batch C'), await signUp(t, 'Batch O')];
+    const direct = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
+    const group = await a.client.api.conversations.createGroup.mutate({ title: 'batch', memberIds: [b.user.id, c.user.id] });
+    const repeated = randomUUID();
+    const send = (who: typeof a, conversationId: string, body: string, clientId = randomUUID()) =>
+      who.client.api.messages.send.mutate({ conversationId, clientId, body });
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 30 }, (_, i) => send(a, direct.id, `direct ${i}`)),
+      ...Array.from({ length: 30 }, (_, i) => send(b, group.id, `group ${i}`)),
+      send(outsider, direct.id, 'not mine'),
+      ...Array.from({ length: 5 }, () => send(c, group.id, 'once', repeated)),
+    ]);
+    const outsiderResult = results[60]!;
+    expect(outsiderResult.status).toBe('rejected');
+    expect(await errorCode(Promise.reject((outsiderResult as PromiseRejectedResult).reason))).toBe('NOT_FOUND');
+    const others = results.filter((_, i) => i !== 60);
+    expect(others.every((r) => r.status === 'fulfilled')).toBe(true);
+    const copies = results.slice(61).map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id);
+    expect(new Set(copies).size).toBe(1);
+
+    for (const [conv, n] of [[direct.id, 30], [group.id, 31]] as const) {
+      const items = (await a.client.api.messages.list.query({ conversationId: conv, limit: 100 })).items;
+      expect(items.map((m) => m.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    }
+    // Each sender's messages keep the order they were sent in.
+    const direct30 = (await a.client.api.messages.list.query({ conversationId: direct.id, limit: 100 })).items.map((m) => m.body);
+    expect(direct30).toEqual(Array.from({ length: 30 }, (_, i) => `direct ${i}`));
   });
 });

@@ -72,7 +72,7 @@ export const conversations = pgTable(
     directKey: text('direct_key'),
     lastSeq: integer('last_seq').notNull().default(0),
     /**
-     * Bumped whenever members join or leave: the one-statement send (storeMessage) checks it to
+     * Bumped whenever members join or leave: the one-statement send (storeMessages) checks it to
      * know that the member list it read is still the one at the moment it takes the seq.
      */
     memberVersion: integer('member_version').notNull().default(0),

@@ -9,13 +9,14 @@ import {
   isUniqueViolation,
   listMessages,
   memberIds,
-  storeMessage,
   type Db,
+  type StoreResult,
 } from '@parley/db';
 import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog, LoggedEvent } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import { toMessage, type Conversation, type Message } from '../presenters.js';
+import { MessageStore } from './message-store.js';
 import { notFound, type ConversationService, type ConversationUpdated } from './conversations.js';
 
 export type MessageNew = { type: 'message.new'; message: Message };
@@ -42,6 +43,7 @@ export interface MessageHooks {
 
 export class MessageService {
   hooks: MessageHooks = {};
+  private readonly store: MessageStore;
 
   constructor(
     private readonly deps: {
@@ -50,12 +52,14 @@ export class MessageService {
       typing: EphemeralHub<Typing>;
       conversations: ConversationService;
     },
-  ) {}
+  ) {
+    this.store = new MessageStore(deps.db);
+  }
 
   /**
    * Stores a message with the next seq, exactly once per clientId, and answers only after commit.
-   * One statement does it all (storeMessage); a retry racing the original loses on the unique
-   * index and answers the original.
+   * One statement stores it with whatever else is being sent (MessageStore); a retry racing the
+   * original loses on the unique index and answers the original.
    */
   async send(senderId: string, input: { conversationId: string; clientId: string; body: string }): Promise<Message> {
     const message: Omit<Message, 'seq'> = {
@@ -67,12 +71,12 @@ export class MessageService {
       createdAt: new Date().toISOString(),
     };
     for (let attempt = 0; ; attempt++) {
-      let stored;
+      let stored: StoreResult;
       try {
-        stored = await storeMessage(this.deps.db, message);
+        stored = await this.store.store(message);
       } catch (err) {
         if (!isUniqueViolation(err, 'messages_sender_client_key')) throw err;
-        stored = { kind: 'duplicate' as const };
+        stored = { kind: 'duplicate' };
       }
       switch (stored.kind) {
         case 'stored': {

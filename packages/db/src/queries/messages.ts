@@ -20,64 +20,94 @@ export type StoreResult =
   | { kind: 'members-changed' };
 
 /**
- * Stores a message and its `message.new` event in ONE statement (one round trip, no transaction
+ * Stores messages and their `message.new` events in ONE statement (one round trip, no transaction
  * held open across the network, so the conversation and event-clock row locks are held only
- * while PostgreSQL executes it). The statement: checks membership and the clientId; takes the
- * next seq from the conversation row (its row lock orders senders, and a waiting sender re-reads
- * the row, so seqs are dense); inserts the message; moves the sender's read position; appends
- * the event with the next id of the event clock for the members. Everything but the row updates
- * reads the snapshot taken when the statement began, so the seq update also requires the member
- * version seen in that snapshot: if members changed while it waited, nothing is written and the
- * caller runs it again. A concurrent retry of the same clientId loses on the unique index.
+ * while PostgreSQL executes it; several messages share one statement, one commit and one turn of
+ * the event clock's lock). For each message the statement checks membership and the clientId;
+ * locks the conversations in id order (two batches never deadlock on them); takes the next seqs
+ * from each conversation row (its lock orders senders, and a waiting statement re-reads the row,
+ * so seqs are dense and follow the input order); inserts the messages; moves the senders' read
+ * positions; appends the events with the next ids of the event clock. Everything but the row
+ * updates reads the snapshot taken when the statement began, so a conversation's seq update also
+ * requires the member version seen in that snapshot: if members changed meanwhile, none of its
+ * messages is written and the caller runs them again. The same clientId twice in one batch, or
+ * racing another statement, fails the statement on the unique index.
  */
-export async function storeMessage(db: Executor, m: NewMessage): Promise<StoreResult> {
+export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
+  // The event carries each message as the API shapes it: these fields and its seq.
+  const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord, msg: m })));
   const result = await db.execute(sql`
     with
-      member as (
-        select 1 from conversation_members where conversation_id = ${m.conversationId} and user_id = ${m.senderId}
+      input as (
+        select * from jsonb_to_recordset(${input}::jsonb) as t(
+          ord int, id uuid, "conversationId" uuid, "senderId" uuid, "clientId" uuid, body text, "createdAt" timestamptz, msg jsonb)
       ),
-      seen as (select member_version from conversations where id = ${m.conversationId}),
-      duplicate as (
-        select 1 from messages
-        where conversation_id = ${m.conversationId} and sender_id = ${m.senderId} and client_id = ${m.clientId}
+      checked as (
+        select i.*,
+          exists (
+            select 1 from conversation_members m where m.conversation_id = i."conversationId" and m.user_id = i."senderId"
+          ) as is_member,
+          exists (
+            select 1 from messages x
+            where x.conversation_id = i."conversationId" and x.sender_id = i."senderId" and x.client_id = i."clientId"
+          ) as is_duplicate
+        from input i
+      ),
+      valid as (select * from checked where is_member and not is_duplicate),
+      counts as (
+        select v."conversationId" as conversation_id, count(*)::int as n, min(c.member_version) as member_version
+        from valid v join conversations c on c.id = v."conversationId"
+        group by v."conversationId"
+      ),
+      locked as (
+        select id from conversations where id in (select conversation_id from counts) order by id for update
       ),
       bumped as (
-        update conversations set last_seq = last_seq + 1, updated_at = now()
-        where id = ${m.conversationId}
-          and member_version = (select member_version from seen)
-          and exists (select 1 from member) and not exists (select 1 from duplicate)
-        returning last_seq
+        update conversations c set last_seq = c.last_seq + counts.n, updated_at = now()
+        from counts
+        where c.id = counts.conversation_id and c.id in (select id from locked) and c.member_version = counts.member_version
+        returning c.id, c.last_seq
+      ),
+      numbered as (
+        select v.*, (b.last_seq - k.n + row_number() over (partition by v."conversationId" order by v.ord))::int as seq
+        from valid v join bumped b on b.id = v."conversationId" join counts k on k.conversation_id = v."conversationId"
       ),
       inserted as (
         insert into messages (id, conversation_id, sender_id, client_id, seq, body, created_at)
-        select ${m.id}::uuid, ${m.conversationId}::uuid, ${m.senderId}::uuid, ${m.clientId}::uuid, last_seq, ${m.body}::text, ${m.createdAt}::timestamptz
-        from bumped
+        select id, "conversationId", "senderId", "clientId", seq, body, "createdAt" from numbered
         returning seq
       ),
       own_read as (
-        update conversation_members set last_read_seq = inserted.seq from inserted
-        where conversation_id = ${m.conversationId} and user_id = ${m.senderId}
+        update conversation_members m set last_read_seq = r.seq
+        from (select "conversationId" as conversation_id, "senderId" as sender_id, max(seq) as seq from numbered group by 1, 2) r
+        where m.conversation_id = r.conversation_id and m.user_id = r.sender_id and m.last_read_seq < r.seq
+        returning 1
       ),
       recipients as (
-        select array_agg(user_id) as ids from conversation_members where conversation_id = ${m.conversationId}
+        select conversation_id, array_agg(user_id) as ids from conversation_members
+        where conversation_id in (select "conversationId" from numbered)
+        group by conversation_id
       ),
       clock as (
-        update event_clock set value = value + 1 where id = 1 and exists (select 1 from inserted) returning value
+        update event_clock set value = value + (select count(*) from inserted)
+        -- Member rows before the clock, as messages.markRead takes them: no deadlock between the two.
+        where id = 1 and exists (select 1 from inserted) and (select count(*) from own_read) >= 0
+        returning value
+      ),
+      appended as (
+        select n.ord, n.seq, r.ids as recipients, n.msg,
+          clock.value - (select count(*) from numbered) + row_number() over (order by n.ord) as event_id
+        from numbered n cross join clock join recipients r on r.conversation_id = n."conversationId"
       ),
       event as (
         insert into events (id, recipients, payload)
-        select clock.value, recipients.ids,
-          -- The event carries the message as the API shapes it: these fields and its seq.
-          jsonb_build_object('type', 'message.new', 'message', ${JSON.stringify(m)}::jsonb || jsonb_build_object('seq', inserted.seq))
-        from clock, recipients, inserted
+        select event_id, recipients, jsonb_build_object('type', 'message.new', 'message', msg || jsonb_build_object('seq', seq))
+        from appended
         returning id
       )
-    select
-      exists (select 1 from member) as is_member,
-      exists (select 1 from duplicate) as is_duplicate,
-      (select seq from inserted) as seq,
-      (select id from event) as event_id,
-      (select ids from recipients) as recipients
+    select c.ord, c.is_member, c.is_duplicate, a.seq, a.event_id, a.recipients
+    from checked c left join appended a on a.ord = c.ord
+    order by c.ord
   `);
   // postgres.js answers the rows, PGlite an object holding them.
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
@@ -87,13 +117,14 @@ export async function storeMessage(db: Executor, m: NewMessage): Promise<StoreRe
     event_id: string | number | null;
     recipients: string[] | string | null;
   }[];
-  const row = rows[0]!;
-  if (row.seq !== null && row.event_id !== null) {
-    return { kind: 'stored', seq: Number(row.seq), eventId: Number(row.event_id), recipients: uuidArray(row.recipients) };
-  }
-  if (!row.is_member) return { kind: 'not-member' };
-  if (row.is_duplicate) return { kind: 'duplicate' };
-  return { kind: 'members-changed' };
+  return rows.map((row): StoreResult => {
+    if (row.seq !== null && row.event_id !== null) {
+      return { kind: 'stored', seq: Number(row.seq), eventId: Number(row.event_id), recipients: uuidArray(row.recipients) };
+    }
+    if (!row.is_member) return { kind: 'not-member' };
+    if (row.is_duplicate) return { kind: 'duplicate' };
+    return { kind: 'members-changed' };
+  });
 }
 
 /** A uuid[] as the driver hands it: parsed, or in PostgreSQL's text form. */
