@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
@@ -27,6 +26,7 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
+import { socketClientIp, trustedProxies } from './client-ip.js';
 import { SocketDrain } from './drain.js';
 import { pingDatabase, watchDatabase, watchRedis } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -53,42 +53,6 @@ export interface ParleyServer {
 
 function isAllowedOrigin(config: Config, origin: string | undefined) {
   return origin === undefined || config.allowedOrigins.includes(origin);
-}
-
-const NAMED_PROXY_RANGES: Record<string, string[]> = {
-  loopback: ['127.0.0.0/8', '::1/128'],
-  linklocal: ['169.254.0.0/16', 'fe80::/10'],
-  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
-};
-
-/** The proxies TRUST_PROXY names (addresses, CIDRs, or proxy-addr's range names), or null. */
-function trustedProxies(list: string[]): BlockList | null {
-  if (list.length === 0) return null;
-  const trusted = new BlockList();
-  for (const entry of list.flatMap((e) => NAMED_PROXY_RANGES[e] ?? [e])) {
-    const [address = '', bits] = entry.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) trusted.addAddress(address, family);
-    else trusted.addSubnet(address, Number(bits), family);
-  }
-  return trusted;
-}
-
-/**
- * A WebSocket client's address by the rule Fastify applies to HTTP requests (trustProxy): walk
- * X-Forwarded-For from the right while the hop we have is a trusted proxy. Without it every socket
- * behind nginx would share the proxy's address, and its IP-keyed rate limits.
- */
-function socketClientIp(req: IncomingMessage, trusted: BlockList | null): string {
-  let ip = req.socket.remoteAddress ?? 'unknown';
-  if (!trusted) return ip;
-  const hops = String(req.headers['x-forwarded-for'] ?? '')
-    .split(',')
-    .map((h) => h.trim())
-    .filter((h) => isIP(h) !== 0);
-  const isTrusted = (a: string) => isIP(a) !== 0 && trusted.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
-  while (hops.length > 0 && isTrusted(ip)) ip = hops.pop()!;
-  return ip;
 }
 
 function defaultWebDist() {
