@@ -9,6 +9,7 @@ import {
   startTestServer,
   TEST_PG_URL,
   TEST_REDIS_URL,
+  sleep,
   waitFor,
   type TestServer,
 } from './helpers.js';
@@ -265,6 +266,52 @@ describe.each(DB_KINDS)('unanswered calls on %s', (db) => {
     await b.client.api.calls.decline.mutate({ callId: again.id });
     aEv.stop();
     late.stop();
+  });
+});
+
+describe.each(DB_KINDS)('calls whose participant goes away, on %s', (db) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ db, redis: Boolean(TEST_REDIS_URL), env: { CALL_ABANDON_GRACE_MS: '400' } });
+  });
+  afterAll(() => t?.close());
+
+  it('end an active call as failed once a participant has had no socket for the grace period', async () => {
+    const { a, b, conv } = await pair(t);
+    const [aEv, bEv] = await Promise.all([follow(a.client), follow(b.client)]);
+    const call = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'video' });
+    await bEv.next('call.incoming', call.id);
+    await b.client.api.calls.accept.mutate({ callId: call.id });
+
+    // A reload (the socket goes and comes back within the grace period) keeps the call.
+    b.client.reconnect();
+    const bAgain = await follow(b.client);
+    await sleep(800);
+    expect(aEv.of('call.ended', call.id)).toEqual([]);
+
+    // The tab closes: no socket anywhere.
+    bEv.stop();
+    bAgain.stop();
+    await b.client.close();
+    const ended = await aEv.next('call.ended', call.id);
+    expect(ended.call).toMatchObject({ id: call.id, state: 'ended', endReason: 'failed' });
+    // The caller is free again: a new call rings instead of answering busy.
+    const next = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' });
+    expect(next.state).toBe('ringing');
+    await a.client.api.calls.hangup.mutate({ callId: next.id });
+    aEv.stop();
+  });
+
+  it('end a call its caller rings out as missed when the caller goes away', async () => {
+    const { a, b, conv } = await pair(t);
+    const [aEv, bEv] = await Promise.all([follow(a.client), follow(b.client)]);
+    const call = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' });
+    await bEv.next('call.incoming', call.id);
+    aEv.stop();
+    await a.client.close();
+    const ended = await bEv.next('call.ended', call.id);
+    expect(ended.call).toMatchObject({ id: call.id, state: 'ended', endReason: 'missed', answeredAt: null });
+    bEv.stop();
   });
 });
 

@@ -28,6 +28,8 @@ const envSchema = z.object({
   /** Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (rate limits by client IP). */
   TRUST_PROXY: list,
   CALL_RING_TIMEOUT_MS: z.coerce.number().int().min(100).default(45_000),
+  /** How long a call participant may have no socket anywhere before their live calls end. */
+  CALL_ABANDON_GRACE_MS: z.coerce.number().int().min(100).default(10_000),
   /** How often each instance renews its presence heartbeat in Redis and sweeps dead instances. */
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
   /** An instance without a heartbeat for this long is dead: its users go offline (unless online elsewhere). */
@@ -63,6 +65,7 @@ export interface Config {
   allowedOrigins: string[];
   trustProxy: string[];
   callRingTimeoutMs: number;
+  callAbandonGraceMs: number;
   presence: { heartbeatMs: number; deadAfterMs: number };
   bcryptCost: number;
   accessTokenTtlSeconds: number;
@@ -161,6 +164,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     allowedOrigins,
     trustProxy: env.TRUST_PROXY,
     callRingTimeoutMs: env.CALL_RING_TIMEOUT_MS,
+    callAbandonGraceMs: env.CALL_ABANDON_GRACE_MS,
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS, deadAfterMs: env.PRESENCE_DEAD_AFTER_MS },
     bcryptCost: env.BCRYPT_COST,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,

@@ -3,6 +3,7 @@ import type { Config } from '@parley/config';
 import {
   acceptCall,
   declineCall,
+  endCallsAbandonedBy,
   endOverdueRingingCalls,
   findCall,
   findConversationForMember,
@@ -21,6 +22,7 @@ import type { EphemeralHub } from '../events/ephemeral.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import type { Logger } from '../logger.js';
 import { iso, isoOrNull } from '../presenters.js';
+import type { Presence } from './presence.js';
 import { iceServersFor } from './turn.js';
 
 export function toCall(row: CallRow) {
@@ -56,15 +58,37 @@ const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message 
  */
 export class CallService {
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly stopWatchingPresence: () => void;
+  /** Participants who went offline, checked again once the grace period is over. */
+  private readonly goneTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
-    private readonly deps: { db: Db; config: Config; hub: EphemeralHub<CallEvent>; logger: Logger; sweepIntervalMs?: number },
+    private readonly deps: {
+      db: Db;
+      config: Config;
+      hub: EphemeralHub<CallEvent>;
+      presence: Presence;
+      logger: Logger;
+      sweepIntervalMs?: number;
+    },
   ) {
     // Every instance sweeps, so a call still ends as missed when the instance that started it is gone.
     const interval =
       deps.sweepIntervalMs ?? Math.min(1000, Math.max(25, Math.floor(deps.config.callRingTimeoutMs / 5)));
     this.sweepTimer = setInterval(() => void this.sweep(), interval);
     this.sweepTimer.unref();
+    // A participant with no socket anywhere (closed tab, dead phone, crashed instance) would leave
+    // the other one in a call that never ends, and busy for everyone else.
+    this.stopWatchingPresence = deps.presence.onChange(({ userId, online }) => {
+      clearTimeout(this.goneTimers.get(userId));
+      this.goneTimers.delete(userId);
+      if (online) return;
+      const timer = setTimeout(() => {
+        this.goneTimers.delete(userId);
+        void this.endAbandonedCalls(userId);
+      }, deps.config.callAbandonGraceMs);
+      this.goneTimers.set(userId, timer.unref());
+    });
   }
 
   async start(callerId: string, input: { conversationId: string; media: CallMedia }): Promise<Call> {
@@ -174,8 +198,23 @@ export class CallService {
     }
   }
 
+  /** Ends the calls of a participant still offline after the grace period. */
+  private async endAbandonedCalls(userId: string) {
+    try {
+      if ((await this.deps.presence.onlineAmong([userId])).has(userId)) return;
+      for (const row of await endCallsAbandonedBy(this.deps.db, userId)) {
+        const call = toCall(row);
+        this.notify([call.callerId, call.calleeId], { type: 'call.ended', call });
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, userId }, 'Ending an absent participant\'s calls failed');
+    }
+  }
+
   close() {
     clearInterval(this.sweepTimer);
+    this.stopWatchingPresence();
+    for (const timer of this.goneTimers.values()) clearTimeout(timer);
   }
 
   private notify(recipients: string[], event: CallEvent) {

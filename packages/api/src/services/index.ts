@@ -87,7 +87,7 @@ export function createServices(opts: {
   const conversations = new ConversationService({ db, events, presence });
   const presenceFeed = new PresenceFeed({ db, presence, events });
   const callEvents = new EphemeralHub<CallEvent>(bus, 'calls');
-  const calls = new CallService({ db, config, hub: callEvents, logger });
+  const calls = new CallService({ db, config, hub: callEvents, presence, logger });
   const messages = new MessageService({ db, events, typing, conversations });
 
   return {

@@ -121,6 +121,28 @@ export async function hangupCall(db: Executor, callId: string, userId: string) {
   return row;
 }
 
+/**
+ * The live calls of a participant who has gone away: an active call ends as 'failed', a call they
+ * are ringing out as 'missed' (a call ringing FOR them keeps ringing until its deadline: they may
+ * come back). Each row is won by exactly one instance.
+ */
+export async function endCallsAbandonedBy(db: Executor, userId: string) {
+  return db
+    .update(calls)
+    .set({
+      state: 'ended',
+      endedAt: sql`now()`,
+      endReason: sql`case when ${calls.state} = 'active' then 'failed' else 'missed' end`,
+    })
+    .where(
+      or(
+        and(eq(calls.state, 'active'), or(eq(calls.callerId, userId), eq(calls.calleeId, userId))),
+        and(eq(calls.state, 'ringing'), eq(calls.callerId, userId)),
+      ),
+    )
+    .returning();
+}
+
 /** Ends every ringing call past its deadline as missed; each row is won by exactly one sweeper. */
 export async function endOverdueRingingCalls(db: Executor) {
   return db
