@@ -67,13 +67,13 @@ export class MessageStore {
    * clientId): a repeat, or a later send of a busy sender, waits its turn.
    */
   private takeBatch(): Pending[] {
-    const busy = (sender: string) => [...this.inFlight].some((senders) => senders.has(sender));
+    const busy = new Set([...this.inFlight].flatMap((senders) => [...senders]));
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     const keys = new Set<string>();
     for (const p of this.queue) {
       const key = `${p.message.conversationId}/${p.message.senderId}/${p.message.clientId}`;
-      if (batch.length < MAX_BATCH && !keys.has(key) && !busy(p.message.senderId)) {
+      if (batch.length < MAX_BATCH && !keys.has(key) && !busy.has(p.message.senderId)) {
         keys.add(key);
         batch.push(p);
       } else rest.push(p);
