@@ -1,3 +1,5 @@
+import { formatWait } from './format';
+import { i18n } from './i18n';
 import type { ApiError } from './trpc';
 
 export type FieldErrors = Partial<Record<string, string>>;
@@ -10,41 +12,32 @@ export function fieldErrorsOf(err: unknown): FieldErrors {
   return out;
 }
 
-function seconds(ms: number | null | undefined) {
-  if (!ms || ms <= 0) return null;
-  const s = Math.ceil(ms / 1000);
-  return s < 60 ? `${s} second${s === 1 ? '' : 's'}` : `${Math.ceil(s / 60)} minute${s < 120 ? '' : 's'}`;
-}
-
-/** Words a person can act on, whatever went wrong. */
+/** Words a person can act on, whatever went wrong, in the UI's language. */
 export function humanError(err: unknown, context: 'login' | 'register' | 'generic' = 'generic'): string {
   if (!err) return '';
+  const t = i18n.t;
   const e = err as Partial<ApiError> & { message?: string };
   const code = e.data?.code;
   switch (code) {
     case 'UNAUTHORIZED':
-      return context === 'login'
-        ? 'That email and password don’t match an account. Check them and try again.'
-        : 'Your session has ended. Please sign in again.';
+      return context === 'login' ? t('common:errors.loginMismatch') : t('common:errors.sessionEnded');
     case 'CONFLICT':
-      return context === 'register'
-        ? 'An account with this email already exists. Try signing in instead.'
-        : e.message || 'That conflicts with something that already exists.';
+      return context === 'register' ? t('common:errors.emailTaken') : e.message || t('common:errors.conflict');
     case 'TOO_MANY_REQUESTS': {
-      const wait = seconds(e.data?.retryAfterMs);
-      return wait ? `Too many attempts. Please wait ${wait} and try again.` : 'Too many attempts. Please wait a moment and try again.';
+      const ms = e.data?.retryAfterMs;
+      return ms && ms > 0 ? t('common:errors.tooManyWait', { wait: formatWait(ms) }) : t('common:errors.tooMany');
     }
     case 'BAD_REQUEST':
-      return e.data?.zodError?.formErrors?.[0] ?? (e.data?.zodError ? 'Please fix the highlighted fields.' : e.message || 'That request was not valid.');
+      return e.data?.zodError?.formErrors?.[0] ?? (e.data?.zodError ? t('common:errors.fixFields') : e.message || t('common:errors.badRequest'));
     case 'NOT_FOUND':
-      return 'We couldn’t find that. It may have been removed, or you may not have access.';
+      return t('common:errors.notFound');
     case 'FORBIDDEN':
-      return 'You don’t have permission to do that.';
+      return t('common:errors.forbidden');
     case 'PAYLOAD_TOO_LARGE':
-      return 'That is too large to send.';
+      return t('common:errors.tooLarge');
     case undefined:
-      return 'Can’t reach Parley right now. Check your connection and try again.';
+      return t('common:errors.unreachable');
     default:
-      return e.message || 'Something went wrong. Please try again.';
+      return e.message || t('common:errors.generic');
   }
 }

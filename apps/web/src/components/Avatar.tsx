@@ -1,3 +1,6 @@
+import { currentLanguage } from '../i18n';
+import { initials } from '../text';
+
 /** Each at least 4.5:1 against the white initials. */
 const PALETTE = ['#4f5bd5', '#0f766e', '#c2410c', '#7c3aed', '#15803d', '#be185d', '#0369a1', '#a16207'];
 
@@ -5,13 +8,6 @@ function hash(s: string) {
   let h = 0;
   for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
   return Math.abs(h);
-}
-
-export function initials(name: string) {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  const first = parts[0]?.[0] ?? '?';
-  const last = parts.length > 1 ? parts[parts.length - 1]![0] : '';
-  return (first + (last ?? '')).toUpperCase();
 }
 
 export function Avatar({
@@ -33,7 +29,7 @@ export function Avatar({
       style={{ width: size, height: size, fontSize: Math.round(size * 0.38), background: PALETTE[hash(seed) % PALETTE.length] }}
       aria-hidden="true"
     >
-      {initials(name)}
+      {initials(name, currentLanguage())}
       {online !== undefined && <span className={`presence-dot${online ? ' online' : ''}`} />}
     </span>
   );
