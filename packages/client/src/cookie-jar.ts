@@ -2,8 +2,11 @@
  * A minimal cookie jar for clients outside a browser (tests, benchmark, CLI): it keeps what the
  * server sets and sends it back, which is how `auth.refresh` finds its HttpOnly refresh cookie.
  */
-export function withCookieJar(baseFetch: typeof fetch): typeof fetch & { cookies: Map<string, string> } {
-  const cookies = new Map<string, string>();
+export function withCookieJar(
+  baseFetch: typeof fetch,
+  initial: Iterable<readonly [string, string]> = [],
+): typeof fetch & { cookies: Map<string, string> } {
+  const cookies = new Map<string, string>(initial);
   const jarFetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const headers = new Headers(init?.headers);
     if (cookies.size > 0) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '));

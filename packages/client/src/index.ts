@@ -41,11 +41,18 @@ export interface ParleyClientOptions {
   WebSocket?: typeof WebSocket;
   /** `browser`: the browser keeps cookies; `jar`: an in-memory jar (non-browser clients). */
   cookies?: 'browser' | 'jar';
+  /** A `jar` client's cookies from an earlier run (e.g. the CLI's saved refresh cookie). */
+  initialCookies?: Record<string, string>;
   fetch?: typeof fetch;
   /** Extra HTTP headers on every request (e.g. a user agent). */
   headers?: Record<string, string>;
   /** Called when the session cannot be renewed: the user must sign in again. */
   onSessionEnded?: () => void;
+  /**
+   * Called whenever the session changes (sign-in, each refresh, sign-out), e.g. so the CLI can
+   * save the rotated refresh cookie and the new access token at once.
+   */
+  onSessionChange?: (result: { accessToken: string; accessTokenExpiresAt: string } | null) => void;
   /** Called when the WebSocket's state changes, so a UI can show a banner. */
   onConnectionChange?: (state: 'connecting' | 'open' | 'closed') => void;
   retryDelayMs?: (attempt: number) => number;
@@ -78,7 +85,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   const httpUrl = `${base}/trpc`;
   const wsUrl = httpUrl.replace(/^http/, 'ws');
   const baseFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
-  const jar = opts.cookies === 'jar' ? withCookieJar(baseFetch) : null;
+  const jar = opts.cookies === 'jar' ? withCookieJar(baseFetch, Object.entries(opts.initialCookies ?? {})) : null;
   const doFetch: typeof fetch =
     jar ?? ((input, init) => baseFetch(input, { ...init, credentials: 'include' }));
 
@@ -97,6 +104,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
       refreshTimer = setTimeout(() => void refresh(), delay);
       (refreshTimer as { unref?: () => void }).unref?.();
     }
+    opts.onSessionChange?.(result);
   };
 
   // Refresh goes over plain HTTP: the refresh token lives in an HttpOnly cookie.
