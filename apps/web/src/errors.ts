@@ -1,14 +1,23 @@
 import { formatWait } from './format';
-import { i18n } from './i18n';
+import { i18n, resources } from './i18n';
 import type { ApiError } from './trpc';
 
 export type FieldErrors = Partial<Record<string, string>>;
+
+/** The shared validators' (and so the server's) English messages → their keys in validation.json. */
+const validationKeys = new Map(Object.entries(resources.en?.validation ?? {}).map(([k, v]) => [String(v), k]));
+
+/** A validator's message in the UI's language (unknown messages pass through unchanged). */
+export function translateIssue(message: string): string {
+  const key = validationKeys.get(message);
+  return key ? i18n.t(`validation:${key}`) : message;
+}
 
 /** The first message per field, from the server's flattened zod issues. */
 export function fieldErrorsOf(err: unknown): FieldErrors {
   const fe = (err as Partial<ApiError> | null)?.data?.zodError?.fieldErrors;
   const out: FieldErrors = {};
-  if (fe) for (const [k, v] of Object.entries(fe)) if (v?.[0]) out[k] = v[0];
+  if (fe) for (const [k, v] of Object.entries(fe)) if (v?.[0]) out[k] = translateIssue(v[0]);
   return out;
 }
 
@@ -28,7 +37,8 @@ export function humanError(err: unknown, context: 'login' | 'register' | 'generi
       return ms && ms > 0 ? t('common:errors.tooManyWait', { wait: formatWait(ms) }) : t('common:errors.tooMany');
     }
     case 'BAD_REQUEST':
-      return e.data?.zodError?.formErrors?.[0] ?? (e.data?.zodError ? t('common:errors.fixFields') : e.message || t('common:errors.badRequest'));
+      const form = e.data?.zodError?.formErrors?.[0];
+      return form ? translateIssue(form) : (e.data?.zodError ? t('common:errors.fixFields') : e.message || t('common:errors.badRequest'));
     case 'NOT_FOUND':
       return t('common:errors.notFound');
     case 'FORBIDDEN':

@@ -1,4 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { i18n } from './i18n';
 import { onSessionEnded, parley, queryClient, type User } from './trpc';
 
 export type SessionState =
@@ -53,7 +54,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       onSessionEnded(() => {
         queryClient.clear();
         // Not when already signed out here: "You have signed out." stays.
-        setState((s) => (s.status === 'signedIn' ? { status: 'signedOut', notice: 'Your session has ended. Please sign in again.' } : s));
+        setState((s) => (s.status === 'signedIn' ? { status: 'signedOut', notice: i18n.t('common:errors.sessionEnded') } : s));
       }),
     [],
   );

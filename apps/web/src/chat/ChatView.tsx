@@ -1,9 +1,11 @@
 import { messageBody } from '@parley/validators';
 import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { CallStore } from '../calls/callStore';
 import { useCall } from '../calls/callStore';
 import { Avatar } from '../components/Avatar';
-import { dayKey, formatDay, formatFull, formatRelative, formatTime } from '../format';
+import { dayKey, formatDay, formatFull, formatList, formatRelative, formatTime } from '../format';
+import { translateIssue } from '../errors';
 import { linkHandler } from '../router';
 import { GroupInfo } from './GroupInfo';
 import { conversationTitle, isOnline, lastSeen, memberName, otherMembers } from './helpers';
@@ -15,6 +17,7 @@ export function ChatView({ store, calls, id }: { store: ChatStore; calls: CallSt
   const c = useChat(store, (s) => s.conversations[id]);
   const removed = useChat(store, (s) => s.removed[id]);
   const listLoaded = useChat(store, (s) => s.listLoaded);
+  const { t } = useTranslation('chat');
 
   useEffect(() => {
     if (listLoaded && !c && !removed) void store.fetchConversation(id);
@@ -23,12 +26,12 @@ export function ChatView({ store, calls, id }: { store: ChatStore; calls: CallSt
   if (removed && !c)
     return (
       <section className="empty-pane">
-        <h1>Conversation unavailable</h1>
-        <p className="muted">You are no longer a member of this conversation, or it does not exist.</p>
-        <a href="/" onClick={linkHandler('/')}>Back to chats</a>
+        <h1>{t('view.unavailable')}</h1>
+        <p className="muted">{t('view.unavailableText')}</p>
+        <a href="/" onClick={linkHandler('/')}>{t('view.backToChats')}</a>
       </section>
     );
-  if (!c) return <section className="empty-pane" role="status"><p className="muted">Opening conversation…</p></section>;
+  if (!c) return <section className="empty-pane" role="status"><p className="muted">{t('view.opening')}</p></section>;
   return <Chat key={id} store={store} calls={calls} c={c} />;
 }
 
@@ -39,6 +42,7 @@ type Row =
 
 function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conversation }) {
   const inCall = useCall(calls, (s) => s.phase !== 'idle');
+  const { t, i18n } = useTranslation('chat');
   const me = useChat(store, (s) => s.me);
   const thread = useChat(store, (s) => s.threads[c.id]);
   const presence = useChat(store, (s) => s.presence);
@@ -104,7 +108,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       for (const p of pending) out.push({ kind: 'pending', key: p.clientId, p });
     }
     return out;
-  }, [items, pending]);
+  }, [items, pending, i18n.language]);
 
   // Keep the view where the reader expects it.
   useLayoutEffect(() => {
@@ -142,12 +146,12 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
   const seenBy = myLast ? others.filter((o) => (reads?.[o.id] ?? 0) >= myLast.seq) : [];
   const receipt = myLast
     ? seenBy.length === 0
-      ? 'Sent'
+      ? t('receipt.sent')
       : c.kind === 'direct'
-        ? 'Seen'
+        ? t('receipt.seen')
         : seenBy.length === others.length
-          ? 'Seen by everyone'
-          : `Seen by ${seenBy.map((u) => u.displayName).join(', ')}`
+          ? t('receipt.seenByEveryone')
+          : t('receipt.seenBy', { names: formatList(seenBy.map((u) => u.displayName)) })
     : null;
 
   const typers = Object.keys(typingMap ?? {}).filter((u) => u !== me);
@@ -155,24 +159,24 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     typers.length === 0
       ? null
       : c.kind === 'direct'
-        ? `${title} is typing…`
+        ? t('typing.one', { name: title })
         : typers.length === 1
-          ? `${memberName(c, typers[0]!, me)} is typing…`
-          : `${typers.length} people are typing…`;
+          ? t('typing.one', { name: memberName(c, typers[0]!, me) })
+          : t('typing.many', { count: typers.length });
   const seen = other ? lastSeen(other, presence) : null;
   const subtitle =
     c.kind === 'group'
-      ? `${c.members.length} members`
+      ? t('members', { count: c.members.length })
       : otherOnline
-        ? 'Online'
+        ? t('common:online')
         : seen
-          ? `Last seen ${formatRelative(seen)}`
-          : 'Offline';
+          ? t('view.lastSeen', { when: formatRelative(seen) })
+          : t('common:offline');
 
   return (
-    <section className="chat" aria-label={`Conversation with ${title}`}>
+    <section className="chat" aria-label={t('view.label', { title })}>
       <header className="chat-header">
-        <a href="/" className="icon-button back-button" onClick={linkHandler('/')} aria-label="Back to conversations">
+        <a href="/" className="icon-button back-button" onClick={linkHandler('/')} aria-label={t('view.back')}>
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" /></svg>
         </a>
         <Avatar name={title} seed={other?.id ?? c.id} online={otherOnline} group={c.kind === 'group'} size={38} />
@@ -182,36 +186,36 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
         </div>
         {c.kind === 'direct' && other && (
           <div className="call-buttons">
-            <button type="button" className="icon-button" aria-label={`Voice call with ${title}`} title="Voice call" disabled={inCall} onClick={() => void calls.startCall(c.id, 'audio', title)}>
+            <button type="button" className="icon-button" aria-label={t('view.voiceCallWith', { title })} title={t('view.voiceCall')} disabled={inCall} onClick={() => void calls.startCall(c.id, 'audio', title)}>
               <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" /></svg>
             </button>
-            <button type="button" className="icon-button" aria-label={`Video call with ${title}`} title="Video call" disabled={inCall} onClick={() => void calls.startCall(c.id, 'video', title)}>
+            <button type="button" className="icon-button" aria-label={t('view.videoCallWith', { title })} title={t('view.videoCall')} disabled={inCall} onClick={() => void calls.startCall(c.id, 'video', title)}>
               <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M4 6h11a2 2 0 0 1 2 2v2.5l4-3v9l-4-3V16a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2z" /></svg>
             </button>
           </div>
         )}
         {c.kind === 'group' && (
           <button type="button" className="ghost small" onClick={() => setInfoOpen(true)} aria-haspopup="dialog">
-            Details
+            {t('view.details')}
           </button>
         )}
       </header>
 
-      <div className="messages" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
+      <div className="messages" ref={scroller} onScroll={onScroll} role="log" aria-label={t('view.messages')} aria-live="polite" tabIndex={0}>
         <div ref={topSentinel} className="top-sentinel" />
         {thread?.loaded && thread.hasMore && (
           <div className="history-control">
             <button type="button" className="ghost small" disabled={thread.loadingOlder} onClick={() => void store.loadOlder(c.id)}>
-              {thread.loadingOlder ? 'Loading…' : 'Load earlier messages'}
+              {thread.loadingOlder ? t('view.loadingOlder') : t('view.loadEarlier')}
             </button>
           </div>
         )}
         {thread?.loaded && !thread.hasMore && (
           <p className="history-start muted small">
-            {items.length ? 'This is the beginning of the conversation.' : `Say hello to ${title}.`}
+            {items.length ? t('view.beginning') : t('view.sayHello', { title })}
           </p>
         )}
-        {!thread?.loaded && !thread?.error && <p className="history-start muted small" role="status">Loading messages…</p>}
+        {!thread?.loaded && !thread?.error && <p className="history-start muted small" role="status">{t('view.loading')}</p>}
         {thread?.error && <p className="form-error small history-start" role="alert">{thread.error}</p>}
         {rows.map((r) => {
           if (r.kind === 'day')
@@ -243,7 +247,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
 
       {showJump && (
         <button type="button" className="jump" onClick={jump}>
-          New messages ↓
+          {t('view.newMessages')}
         </button>
       )}
       <div className="typing-line" aria-live="polite">{typingText ?? ''}</div>
@@ -254,18 +258,19 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
 }
 
 function PendingBubble({ store, p }: { store: ChatStore; p: PendingMessage }) {
+  const { t } = useTranslation('chat');
   const failed = p.status === 'failed';
   return (
     <div className={`bubble-row mine pending${failed ? ' failed' : ''}`} data-client-id={p.clientId}>
       <div className="bubble">
         <span className="body">{p.body}</span>
-        <span className="stamp">{failed ? 'Not sent' : 'Sending…'}</span>
+        <span className="stamp">{failed ? t('pending.notSent') : t('pending.sending')}</span>
       </div>
       {failed && (
         <div className="failed-actions" role="alert">
-          <span>{p.error ?? 'Not sent.'}</span>
-          <button type="button" className="link" onClick={() => store.retry(p.conversationId, p.clientId)}>Retry</button>
-          <button type="button" className="link" onClick={() => store.discard(p.conversationId, p.clientId)}>Delete</button>
+          <span>{p.error ?? t('pending.notSentDot')}</span>
+          <button type="button" className="link" onClick={() => store.retry(p.conversationId, p.clientId)}>{t('pending.retry')}</button>
+          <button type="button" className="link" onClick={() => store.discard(p.conversationId, p.clientId)}>{t('pending.delete')}</button>
         </div>
       )}
     </div>
@@ -277,6 +282,7 @@ const drafts = new Map<string, string>();
 function Composer({ store, conversationId, title }: { store: ChatStore; conversationId: string; title: string }) {
   const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
   const [error, setError] = useState<string | null>(null);
+  const { t } = useTranslation('chat');
   const ref = useRef<HTMLTextAreaElement>(null);
   const id = useId();
 
@@ -296,7 +302,7 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
     e?.preventDefault();
     const parsed = messageBody.safeParse(text);
     if (!parsed.success) {
-      if (text.trim().length > 0) setError(parsed.error.issues[0]?.message ?? 'Check your message');
+      if (text.trim().length > 0) setError(translateIssue(parsed.error.issues[0]?.message ?? t('composer.check')));
       return;
     }
     setError(null);
@@ -313,12 +319,12 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
 
   return (
     <form className="composer" onSubmit={submit}>
-      <label htmlFor={id} className="visually-hidden">Message {title}</label>
+      <label htmlFor={id} className="visually-hidden">{t('composer.label', { title })}</label>
       <textarea
         id={id}
         ref={ref}
         rows={1}
-        placeholder={`Message ${title}`}
+        placeholder={t('composer.label', { title })}
         value={text}
         maxLength={4000}
         aria-invalid={error ? true : undefined}
@@ -330,13 +336,13 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
         }}
         onKeyDown={onKeyDown}
       />
-      <button type="submit" className="primary send" disabled={text.trim().length === 0} aria-label="Send message">
+      <button type="submit" className="primary send" disabled={text.trim().length === 0} aria-label={t('composer.send')}>
         <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" /></svg>
       </button>
       {error ? (
         <p className="field-error composer-note" id={`${id}-err`}>{error}</p>
       ) : (
-        <p className="visually-hidden" id={`${id}-hint`}>Enter sends, Shift+Enter adds a new line.</p>
+        <p className="visually-hidden" id={`${id}-hint`}>{t('composer.hint')}</p>
       )}
     </form>
   );

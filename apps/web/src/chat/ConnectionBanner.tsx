@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { getConnectionState, onConnectionChange } from '../trpc';
 
 /** Says so when the live connection is down; the client reconnects by itself. */
@@ -6,6 +7,7 @@ export function ConnectionBanner({ live }: { live: boolean }) {
   const [socket, setSocket] = useState(getConnectionState);
   const [online, setOnline] = useState(() => navigator.onLine);
   const [grace, setGrace] = useState(true);
+  const { t } = useTranslation('chat');
 
   useEffect(() => onConnectionChange(setSocket), []);
   useEffect(() => {
@@ -27,7 +29,7 @@ export function ConnectionBanner({ live }: { live: boolean }) {
   return (
     <div className="banner" role="status" aria-live="polite">
       <span className="spinner" aria-hidden="true" />
-      {online ? 'Reconnecting…' : 'You are offline. Messages will be sent when you are back.'}
+      {online ? t('connection.reconnecting') : t('connection.offline')}
     </div>
   );
 }

@@ -1,6 +1,8 @@
 import { memo, useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Avatar } from '../components/Avatar';
-import { formatListStamp } from '../format';
+import { formatListStamp, formatNumber } from '../format';
+import { excerpt } from '../text';
 import { linkHandler } from '../router';
 import { conversationTitle, isOnline, memberName, otherMembers } from './helpers';
 import { activity, useChat, type ChatStore, type Conversation } from './store';
@@ -10,20 +12,21 @@ export function ConversationList({ store, activeId }: { store: ChatStore; active
   const listLoaded = useChat(store, (s) => s.listLoaded);
   const listError = useChat(store, (s) => s.listError);
   const nextCursor = useChat(store, (s) => s.nextCursor);
+  const { t } = useTranslation('chat');
   const sorted = useMemo(() => Object.values(conversations).sort((a, b) => activity(b) - activity(a)), [conversations]);
 
   if (!listLoaded && listError) return <p className="list-note form-error" role="alert">{listError}</p>;
-  if (!listLoaded) return <p className="list-note muted" role="status">Loading conversations…</p>;
+  if (!listLoaded) return <p className="list-note muted" role="status">{t('list.loading')}</p>;
   if (sorted.length === 0)
     return (
       <div className="list-note">
-        <p><strong>No conversations yet.</strong></p>
-        <p className="muted small">Search for someone above to start a chat, or create a group.</p>
+        <p><strong>{t('list.empty')}</strong></p>
+        <p className="muted small">{t('list.emptyHint')}</p>
       </div>
     );
 
   return (
-    <nav aria-label="Conversations" className="conv-nav">
+    <nav aria-label={t('list.label')} className="conv-nav">
       <ul className="conv-list">
         {sorted.map((c) => (
           <ConversationRow key={c.id} store={store} c={c} active={c.id === activeId} />
@@ -31,7 +34,7 @@ export function ConversationList({ store, activeId }: { store: ChatStore; active
       </ul>
       {nextCursor && (
         <button type="button" className="ghost small load-more" onClick={() => void store.loadMoreConversations()}>
-          Show older conversations
+          {t('list.showOlder')}
         </button>
       )}
     </nav>
@@ -40,6 +43,7 @@ export function ConversationList({ store, activeId }: { store: ChatStore; active
 
 const ConversationRow = memo(function ConversationRow({ store, c, active }: { store: ChatStore; c: Conversation; active: boolean }) {
   const me = useChat(store, (s) => s.me);
+  const { t } = useTranslation('chat');
   const presence = useChat(store, (s) => s.presence);
   const typingMap = useChat(store, (s) => s.typing[c.id]);
   const title = conversationTitle(c, me);
@@ -50,15 +54,15 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
   const last = c.lastMessage;
   const preview = typers.length
     ? c.kind === 'direct'
-      ? 'typing…'
-      : `${memberName(c, typers[0]!, me)} is typing…`
+      ? t('list.typing')
+      : t('list.someoneTyping', { name: memberName(c, typers[0]!, me) })
     : last
-      ? `${last.senderId === me ? 'You: ' : c.kind === 'group' ? `${memberName(c, last.senderId, me)}: ` : ''}${last.body}`
+      ? `${last.senderId === me ? t('list.youPrefix') : c.kind === 'group' ? t('list.senderPrefix', { name: memberName(c, last.senderId, me) }) : ''}${excerpt(last.body)}`
       : c.kind === 'group'
-        ? `${c.members.length} members`
-        : 'No messages yet';
+        ? t('members', { count: c.members.length })
+        : t('list.noMessages');
   const unread = c.unreadCount;
-  const extra = `${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
+  const extra = `${online ? t('list.online') : ''}${unread ? t('list.unread', { count: unread }) : ''}`;
 
   return (
     <li>
@@ -78,7 +82,7 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
           </span>
           <span className="conv-bottom">
             <span className={`conv-preview${typers.length ? ' typing' : ''}`}>{preview}</span>
-            {unread > 0 && <span className="unread-badge" aria-hidden="true">{unread > 99 ? '99+' : unread}</span>}
+            {unread > 0 && <span className="unread-badge" aria-hidden="true">{unread > 99 ? `${formatNumber(99)}+` : formatNumber(unread)}</span>}
           </span>
         </span>
       </a>

@@ -1,7 +1,8 @@
 import { groupTitle } from '@parley/validators';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Avatar } from '../components/Avatar';
-import { fieldErrorsOf, humanError } from '../errors';
+import { fieldErrorsOf, humanError, translateIssue } from '../errors';
 import { navigate } from '../router';
 import { trpc } from '../trpc';
 import type { ChatStore, PublicUser } from './store';
@@ -9,14 +10,26 @@ import { useDebounced } from './useDebounced';
 
 type Picked = Pick<PublicUser, 'id' | 'displayName'>;
 
-/** A modal built on <dialog>: focus stays inside and Escape closes it. */
+/**
+ * A modal built on <dialog>: focus stays inside, Escape closes it, and focus goes back to what
+ * opened it (React removes the element before close() runs, so the browser cannot restore it).
+ */
 export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: React.ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
+  const { t } = useTranslation('common');
   useEffect(() => {
     const d = ref.current;
+    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
+    return () => {
+      d?.close();
+      // Only when focus was left nowhere: an action that moved it on (a new chat's composer) keeps it.
+      queueMicrotask(() => {
+        const at = document.activeElement;
+        if (opener?.isConnected && (!at || at === document.body || d?.contains(at))) opener.focus();
+      });
+    };
   }, []);
   return (
     <dialog
@@ -34,7 +47,7 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
       <div className="modal-body">
         <div className="modal-head">
           <h2 id={titleId}>{title}</h2>
-          <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+          <button type="button" className="icon-button" aria-label={t('close')} onClick={onClose}>
             ✕
           </button>
         </div>
@@ -49,7 +62,7 @@ export function MemberPicker({
   picked,
   setPicked,
   exclude = [],
-  label = 'Add people',
+  label,
 }: {
   picked: Picked[];
   setPicked: (p: Picked[]) => void;
@@ -57,6 +70,7 @@ export function MemberPicker({
   label?: string;
 }) {
   const [query, setQuery] = useState('');
+  const { t } = useTranslation('chat');
   const q = useDebounced(query.trim(), 200);
   const search = trpc.users.search.useQuery({ query: q, limit: 10 }, { enabled: q.length > 0, placeholderData: (p) => p });
   const inputId = useId();
@@ -64,15 +78,15 @@ export function MemberPicker({
 
   return (
     <div className="member-picker">
-      <label htmlFor={inputId}>{label}</label>
+      <label htmlFor={inputId}>{label ?? t('picker.addPeople')}</label>
       {picked.length > 0 && (
-        <ul className="chips" aria-label="Selected people">
+        <ul className="chips" aria-label={t('picker.selected')}>
           {picked.map((p) => (
             <li key={p.id} className="chip">
               {p.displayName}
               <button
                 type="button"
-                aria-label={`Remove ${p.displayName}`}
+                aria-label={t('picker.remove', { name: p.displayName })}
                 onClick={() => setPicked(picked.filter((x) => x.id !== p.id))}
               >
                 ✕
@@ -84,15 +98,15 @@ export function MemberPicker({
       <input
         id={inputId}
         type="search"
-        placeholder="Search by name or email"
+        placeholder={t('picker.placeholder')}
         value={query}
         onChange={(e) => setQuery(e.target.value)}
         autoComplete="off"
       />
       {q.length > 0 && (
-        <ul className="picker-results" aria-label="Search results">
-          {search.isPending && <li className="muted small">Searching…</li>}
-          {!search.isPending && results.length === 0 && <li className="muted small">No one found.</li>}
+        <ul className="picker-results" aria-label={t('picker.results')}>
+          {search.isPending && <li className="muted small">{t('picker.searching')}</li>}
+          {!search.isPending && results.length === 0 && <li className="muted small">{t('picker.none')}</li>}
           {results.map((u) => {
             const chosen = picked.some((p) => p.id === u.id);
             return (
@@ -105,7 +119,7 @@ export function MemberPicker({
                 >
                   <Avatar name={u.displayName} seed={u.id} size={30} />
                   <span className="person-name">{u.displayName}</span>
-                  <span className="person-action">{chosen ? 'Added ✓' : 'Add'}</span>
+                  <span className="person-action">{chosen ? t('picker.added') : t('picker.add')}</span>
                 </button>
               </li>
             );
@@ -118,6 +132,7 @@ export function MemberPicker({
 
 export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: () => void }) {
   const [title, setTitle] = useState('');
+  const { t } = useTranslation('chat');
   const [picked, setPicked] = useState<Picked[]>([]);
   const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
   const titleId = useId();
@@ -140,18 +155,18 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const next: Record<string, string> = {};
-    const t = groupTitle.safeParse(title);
-    if (!t.success) next.title = t.error.issues[0]?.message ?? 'Check the title';
-    if (picked.length === 0) next.memberIds = 'Add at least one person';
+    const parsedTitle = groupTitle.safeParse(title);
+    if (!parsedTitle.success) next.title = translateIssue(parsedTitle.error.issues[0]?.message ?? t('group.checkTitle'));
+    if (picked.length === 0) next.memberIds = t('group.addAtLeastOne');
     setClientErrors(next);
     if (Object.keys(next).length) return;
     create.mutate({ title: title.trim(), memberIds: picked.map((p) => p.id) });
   };
 
   return (
-    <Modal title="New group" onClose={onClose}>
+    <Modal title={t('group.new')} onClose={onClose}>
       <form onSubmit={submit} noValidate>
-        <label htmlFor={titleId}>Group name</label>
+        <label htmlFor={titleId}>{t('group.name')}</label>
         <input
           id={titleId}
           type="text"
@@ -179,9 +194,9 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
           <p className="form-error" role="alert">{humanError(create.error)}</p>
         )}
         <div className="button-row end">
-          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
+          <button type="button" className="ghost" onClick={onClose}>{t('common:cancel')}</button>
           <button type="submit" className="primary" disabled={create.isPending}>
-            {create.isPending ? 'Creating…' : `Create group${picked.length ? ` (${picked.length + 1})` : ''}`}
+            {create.isPending ? t('group.creating') : picked.length ? t('group.createCount', { count: picked.length + 1 }) : t('group.create')}
           </button>
         </div>
       </form>

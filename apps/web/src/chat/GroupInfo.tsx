@@ -1,7 +1,8 @@
 import { groupTitle } from '@parley/validators';
 import { useId, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Avatar } from '../components/Avatar';
-import { fieldErrorsOf, humanError } from '../errors';
+import { fieldErrorsOf, humanError, translateIssue } from '../errors';
 import { formatRelative } from '../format';
 import { navigate } from '../router';
 import { trpc } from '../trpc';
@@ -11,6 +12,7 @@ import { useChat, type ChatStore, type Conversation, type PublicUser } from './s
 
 export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversation; onClose: () => void }) {
   const me = useChat(store, (s) => s.me);
+  const { t } = useTranslation('chat');
   const presence = useChat(store, (s) => s.presence);
   const [title, setTitle] = useState(c.title ?? '');
   const [titleError, setTitleError] = useState<string | null>(null);
@@ -44,21 +46,21 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
 
   const submitRename = (e: FormEvent) => {
     e.preventDefault();
-    const t = groupTitle.safeParse(title);
-    if (!t.success) {
-      setTitleError(t.error.issues[0]?.message ?? 'Check the name');
+    const parsed = groupTitle.safeParse(title);
+    if (!parsed.success) {
+      setTitleError(translateIssue(parsed.error.issues[0]?.message ?? t('group.checkName')));
       return;
     }
     setTitleError(null);
-    if (t.data !== c.title) rename.mutate({ conversationId: c.id, title: t.data });
+    if (parsed.data !== c.title) rename.mutate({ conversationId: c.id, title: parsed.data });
   };
   const renameError = titleError ?? fieldErrorsOf(rename.error).title ?? (rename.error ? humanError(rename.error) : null);
   const members = [...c.members].sort((a, b) => (a.id === me ? -1 : b.id === me ? 1 : a.displayName.localeCompare(b.displayName)));
 
   return (
-    <Modal title="Group details" onClose={onClose}>
+    <Modal title={t('group.details')} onClose={onClose}>
       <form onSubmit={submitRename} noValidate className="inline-form">
-        <label htmlFor={titleId}>Group name</label>
+        <label htmlFor={titleId}>{t('group.name')}</label>
         <div className="input-row">
           <input
             id={titleId}
@@ -70,14 +72,14 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
             aria-describedby={renameError ? `${titleId}-err` : undefined}
           />
           <button type="submit" className="secondary" disabled={rename.isPending || title.trim() === (c.title ?? '')}>
-            {rename.isPending ? 'Saving…' : 'Rename'}
+            {rename.isPending ? t('group.saving') : t('group.rename')}
           </button>
         </div>
         {renameError && <p className="field-error" id={`${titleId}-err`}>{renameError}</p>}
-        {rename.isSuccess && !rename.isPending && <p className="hint" role="status">Saved.</p>}
+        {rename.isSuccess && !rename.isPending && <p className="hint" role="status">{t('group.saved')}</p>}
       </form>
 
-      <h3 className="section-label">{c.members.length} members</h3>
+      <h3 className="section-label">{t('members', { count: c.members.length })}</h3>
       <ul className="member-list">
         {members.map((m) => {
           const online = isOnline(m, presence);
@@ -86,8 +88,8 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
             <li key={m.id}>
               <Avatar name={m.displayName} seed={m.id} online={online} size={32} />
               <span className="person-text">
-                <span className="person-name">{m.id === me ? `${m.displayName} (you)` : m.displayName}</span>
-                <span className="muted small">{online ? 'Online' : seen ? `Last seen ${formatRelative(seen)}` : 'Offline'}</span>
+                <span className="person-name">{m.id === me ? t('group.you', { name: m.displayName }) : m.displayName}</span>
+                <span className="muted small">{online ? t('common:online') : seen ? t('view.lastSeen', { when: formatRelative(seen) }) : t('common:offline')}</span>
               </span>
             </li>
           );
@@ -95,7 +97,7 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
       </ul>
 
       <div className="add-members">
-        <MemberPicker key={pickerKey} picked={adding} setPicked={setAdding} exclude={c.members.map((m) => m.id)} label="Add members" />
+        <MemberPicker key={pickerKey} picked={adding} setPicked={setAdding} exclude={c.members.map((m) => m.id)} label={t('group.addMembers')} />
         {add.error && <p className="form-error small" role="alert">{humanError(add.error)}</p>}
         {adding.length > 0 && (
           <button
@@ -104,7 +106,7 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
             disabled={add.isPending}
             onClick={() => add.mutate({ conversationId: c.id, userIds: adding.map((a) => a.id) })}
           >
-            {add.isPending ? 'Adding…' : `Add ${adding.length} ${adding.length === 1 ? 'person' : 'people'}`}
+            {add.isPending ? t('group.adding') : t('group.addPeople', { count: adding.length })}
           </button>
         )}
       </div>
@@ -114,13 +116,13 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
         {confirmLeave ? (
           <div className="button-row">
             <button type="button" className="danger" disabled={leave.isPending} onClick={() => leave.mutate({ conversationId: c.id })}>
-              {leave.isPending ? 'Leaving…' : 'Yes, leave group'}
+              {leave.isPending ? t('group.leaving') : t('group.confirmLeave')}
             </button>
-            <button type="button" className="ghost" onClick={() => setConfirmLeave(false)}>Cancel</button>
+            <button type="button" className="ghost" onClick={() => setConfirmLeave(false)}>{t('common:cancel')}</button>
           </div>
         ) : (
           <button type="button" className="danger-outline" onClick={() => setConfirmLeave(true)}>
-            Leave group
+            {t('group.leave')}
           </button>
         )}
       </div>

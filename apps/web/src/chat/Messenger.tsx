@@ -1,4 +1,5 @@
 import { useEffect, useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { CallLayer } from '../calls/CallLayer';
 import { callStoreFor } from '../calls/callStore';
 import { AccountBar } from '../components/AccountBar';
@@ -17,6 +18,7 @@ const CHAT_PATH = /^\/c\/([0-9a-f-]{36})$/i;
 
 export function Messenger() {
   const user = useUser();
+  const { t } = useTranslation('chat');
   const store = chatStoreFor(user.id);
   const path = usePath();
   const [query, setQuery] = useState('');
@@ -56,16 +58,16 @@ export function Messenger() {
 
   return (
     <div className={`shell${showMain ? ' show-main' : ''}`}>
-      <aside className="sidebar" aria-label="Chats">
+      <aside className="sidebar" aria-label={t('sidebar.label')}>
         <AccountBar />
         <div className="sidebar-tools">
           <div className="search-box">
-            <label htmlFor={searchId} className="visually-hidden">Search people</label>
+            <label htmlFor={searchId} className="visually-hidden">{t('sidebar.searchPeople')}</label>
             <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M10 2a8 8 0 0 1 6.3 12.9l5.4 5.4-1.4 1.4-5.4-5.4A8 8 0 1 1 10 2Zm0 2a6 6 0 1 0 0 12 6 6 0 0 0 0-12Z" /></svg>
             <input
               id={searchId}
               type="search"
-              placeholder="Search people"
+              placeholder={t('sidebar.searchPeople')}
               value={query}
               onChange={(e) => setQuery(e.target.value)}
               onKeyDown={(e) => {
@@ -75,7 +77,7 @@ export function Messenger() {
             />
           </div>
           <button type="button" className="secondary small-btn" onClick={() => setNewGroup(true)} aria-haspopup="dialog">
-            New group
+            {t('sidebar.newGroup')}
           </button>
         </div>
         <div className="sidebar-scroll">

@@ -1,4 +1,5 @@
 import { useId } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Avatar } from '../components/Avatar';
 import { humanError } from '../errors';
 import { formatRelative } from '../format';
@@ -12,6 +13,7 @@ import { useDebounced } from './useDebounced';
 /** Results for the sidebar's search box: pick someone to open a direct chat. */
 export function PeopleResults({ store, query, onDone }: { store: ChatStore; query: string; onDone: () => void }) {
   const q = useDebounced(query.trim(), 200);
+  const { t } = useTranslation('chat');
   const presence = useChat(store, (s) => s.presence);
   const search = trpc.users.search.useQuery({ query: q, limit: 20 }, { enabled: q.length > 0, placeholderData: (p) => p });
   const open = trpc.conversations.openDirect.useMutation({
@@ -25,14 +27,14 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
 
   return (
     <section className="people-results" aria-labelledby={headingId}>
-      <h2 id={headingId} className="section-label">People</h2>
+      <h2 id={headingId} className="section-label">{t('people.heading')}</h2>
       {open.error && <p className="form-error small" role="alert">{humanError(open.error)}</p>}
       {q.length === 0 ? null : search.isPending ? (
-        <p className="list-note muted" role="status">Searching…</p>
+        <p className="list-note muted" role="status">{t('people.searching')}</p>
       ) : search.error ? (
         <p className="list-note form-error" role="alert">{humanError(search.error)}</p>
       ) : search.data.length === 0 ? (
-        <p className="list-note muted" role="status">No one matches “{q}”. Try a name or a full email address.</p>
+        <p className="list-note muted" role="status">{t('people.noMatch', { query: q })}</p>
       ) : (
         <ul className="people-list">
           {search.data.map((u) => {
@@ -44,16 +46,16 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
                   className="person-row"
                   disabled={open.isPending}
                   onClick={() => open.mutate({ userId: u.id })}
-                  aria-label={`Message ${u.displayName}`}
+                  aria-label={t('people.message', { name: u.displayName })}
                 >
                   <Avatar name={u.displayName} seed={u.id} online={online} size={38} />
                   <span className="person-text">
                     <span className="person-name">{u.displayName}</span>
                     <span className="muted small">
-                      {online ? 'Online' : u.lastSeenAt ? `Last seen ${formatRelative(u.lastSeenAt)}` : 'Offline'}
+                      {online ? t('common:online') : u.lastSeenAt ? t('view.lastSeen', { when: formatRelative(u.lastSeenAt) }) : t('common:offline')}
                     </span>
                   </span>
-                  <span className="person-action" aria-hidden="true">Message</span>
+                  <span className="person-action" aria-hidden="true">{t('people.action')}</span>
                 </button>
               </li>
             );

@@ -1,3 +1,4 @@
+import { i18n } from '../i18n';
 import type { ChatState, Conversation, PublicUser } from './store';
 
 export function otherMembers(c: Conversation, me: string) {
@@ -5,8 +6,8 @@ export function otherMembers(c: Conversation, me: string) {
 }
 
 export function conversationTitle(c: Conversation, me: string) {
-  if (c.kind === 'group') return c.title?.trim() || otherMembers(c, me).map((m) => m.displayName).join(', ') || 'Group';
-  return otherMembers(c, me)[0]?.displayName ?? 'Just you';
+  if (c.kind === 'group') return c.title?.trim() || otherMembers(c, me).map((m) => m.displayName).join(', ') || i18n.t('chat:title.group');
+  return otherMembers(c, me)[0]?.displayName ?? i18n.t('chat:title.justYou');
 }
 
 export function isOnline(u: Pick<PublicUser, 'id' | 'online'>, presence: ChatState['presence']) {
@@ -18,6 +19,6 @@ export function lastSeen(u: PublicUser, presence: ChatState['presence']) {
 }
 
 export function memberName(c: Conversation | undefined, userId: string, me: string) {
-  if (userId === me) return 'You';
-  return c?.members.find((m) => m.id === userId)?.displayName ?? 'Someone';
+  if (userId === me) return i18n.t('common:you');
+  return c?.members.find((m) => m.id === userId)?.displayName ?? i18n.t('common:someone');
 }

@@ -1,4 +1,6 @@
 import { useSyncExternalStore } from 'react';
+import { translateIssue } from '../errors';
+import { i18n } from '../i18n';
 import { parley, recheckSession, type RouterOutputs } from '../trpc';
 
 export type Conversation = RouterOutputs['conversations']['byId'];
@@ -55,12 +57,14 @@ const PERMANENT = new Set(['BAD_REQUEST', 'FORBIDDEN', 'NOT_FOUND', 'PAYLOAD_TOO
 const codeOf = (err: unknown) => (err as { data?: { code?: string } } | null)?.data?.code;
 const messageOf = (err: unknown) => {
   const code = codeOf(err);
-  if (code === 'NOT_FOUND') return 'This conversation is no longer available.';
-  if (code === 'FORBIDDEN') return 'You can’t send messages here.';
-  if (code === 'PAYLOAD_TOO_LARGE') return 'Message is too long.';
-  if (code === 'BAD_REQUEST')
-    return (err as { data?: { zodError?: { fieldErrors?: Record<string, string[]> } } }).data?.zodError?.fieldErrors?.body?.[0] ?? 'Message could not be sent.';
-  return 'Not sent.';
+  if (code === 'NOT_FOUND') return i18n.t('chat:pending.gone');
+  if (code === 'FORBIDDEN') return i18n.t('chat:pending.forbidden');
+  if (code === 'PAYLOAD_TOO_LARGE') return i18n.t('chat:pending.tooLong');
+  if (code === 'BAD_REQUEST') {
+    const issue = (err as { data?: { zodError?: { fieldErrors?: Record<string, string[]> } } }).data?.zodError?.fieldErrors?.body?.[0];
+    return issue ? translateIssue(issue) : i18n.t('chat:pending.invalid');
+  }
+  return i18n.t('chat:pending.notSentDot');
 };
 
 export const activity = (c: Conversation) => {
@@ -324,7 +328,7 @@ export class ChatStore {
       }
       this.set({ conversations, listLoaded: true, listError: null, nextCursor: first.nextCursor });
     } catch (err) {
-      this.set({ listError: codeOf(err) ? 'Could not load your conversations.' : 'Can’t reach Parley. Retrying…' });
+      this.set({ listError: codeOf(err) ? i18n.t('chat:list.loadError') : i18n.t('chat:list.unreachable') });
       if (this.stopped) return;
       if (codeOf(err) === 'UNAUTHORIZED') {
         if (await recheckSession()) void this.loadConversations();
@@ -390,7 +394,7 @@ export class ChatStore {
     } catch (err) {
       this.setThread(id, (t) => ({
         ...t,
-        error: codeOf(err) === 'NOT_FOUND' ? 'This conversation is not available.' : 'Could not load messages.',
+        error: codeOf(err) === 'NOT_FOUND' ? i18n.t('chat:thread.notAvailable') : i18n.t('chat:thread.loadError'),
       }));
     }
   }
@@ -405,7 +409,7 @@ export class ChatStore {
       const page = await parley.api.messages.list.query({ conversationId: id, beforeSeq: first.seq, limit: 50 });
       this.setThread(id, (x) => ({ ...x, items: mergeMessages(x.items, page.items), hasMore: page.hasMore, loadingOlder: false }));
     } catch {
-      this.setThread(id, (x) => ({ ...x, loadingOlder: false, error: 'Could not load earlier messages.' }));
+      this.setThread(id, (x) => ({ ...x, loadingOlder: false, error: i18n.t('chat:thread.olderError') }));
     }
   }
 
@@ -495,7 +499,7 @@ export class ChatStore {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-    this.markFailed(p, 'Not sent. Check your connection.');
+    this.markFailed(p, i18n.t('chat:pending.checkConnection'));
   }
 
   private markFailed(p: PendingMessage, error: string) {

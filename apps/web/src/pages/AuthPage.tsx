@@ -1,6 +1,7 @@
 import { loginInput, registerInput } from '@parley/validators';
 import { useId, useState, type FormEvent } from 'react';
-import { fieldErrorsOf, humanError, type FieldErrors } from '../errors';
+import { useTranslation } from 'react-i18next';
+import { fieldErrorsOf, humanError, translateIssue, type FieldErrors } from '../errors';
 import { useSession } from '../session';
 import { trpc } from '../trpc';
 
@@ -8,6 +9,7 @@ type Mode = 'signIn' | 'register';
 
 export function AuthPage({ notice }: { notice?: string | undefined }) {
   const { signedIn } = useSession();
+  const { t } = useTranslation('auth');
   const [mode, setMode] = useState<Mode>('signIn');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -43,7 +45,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
       const next: FieldErrors = {};
       for (const issue of parsed.error.issues) {
         const key = String(issue.path[0] ?? 'form');
-        next[key] ??= key === 'password' && mode === 'signIn' ? 'Enter your password' : issue.message;
+        next[key] ??= key === 'password' && mode === 'signIn' ? t('enterPassword') : translateIssue(issue.message);
       }
       setClientErrors(next);
       const first = document.getElementById(`${baseId}-${Object.keys(next)[0]}`);
@@ -73,19 +75,19 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
       <div className="auth-card">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true" />
-          <span>Parley</span>
+          <span>{t('common:appName')}</span>
         </div>
-        <h1>{mode === 'signIn' ? 'Welcome back' : 'Create your account'}</h1>
+        <h1>{mode === 'signIn' ? t('welcomeBack') : t('createTitle')}</h1>
         <p className="muted">
-          {mode === 'signIn' ? 'Sign in to pick up your conversations.' : 'It takes a few seconds. No phone number needed.'}
+          {mode === 'signIn' ? t('signInLead') : t('registerLead')}
         </p>
 
-        <div className="segmented" role="tablist" aria-label="Account">
+        <div className="segmented" role="tablist" aria-label={t('tabs')}>
           <button type="button" role="tab" aria-selected={mode === 'signIn'} onClick={() => switchMode('signIn')}>
-            Sign in
+            {t('signIn')}
           </button>
           <button type="button" role="tab" aria-selected={mode === 'register'} onClick={() => switchMode('register')}>
-            Create account
+            {t('createAccount')}
           </button>
         </div>
 
@@ -101,7 +103,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
         )}
 
         <form onSubmit={submit} noValidate>
-          <label htmlFor={`${baseId}-email`}>Email</label>
+          <label htmlFor={`${baseId}-email`}>{t('email')}</label>
           <input
             {...field('email')}
             type="email"
@@ -117,7 +119,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
 
           {mode === 'register' && (
             <>
-              <label htmlFor={`${baseId}-displayName`}>Display name</label>
+              <label htmlFor={`${baseId}-displayName`}>{t('displayName')}</label>
               <input
                 {...field('displayName')}
                 type="text"
@@ -132,7 +134,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
             </>
           )}
 
-          <label htmlFor={`${baseId}-password`}>Password</label>
+          <label htmlFor={`${baseId}-password`}>{t('password')}</label>
           <div className="password-row">
             <input
               {...field('password')}
@@ -147,17 +149,17 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
               type="button"
               className="ghost small"
               aria-pressed={showPassword}
-              aria-label={showPassword ? 'Hide password' : 'Show password'}
+              aria-label={showPassword ? t('hidePassword') : t('showPassword')}
               onClick={() => setShowPassword((v) => !v)}
             >
-              {showPassword ? 'Hide' : 'Show'}
+              {showPassword ? t('hide') : t('show')}
             </button>
           </div>
-          {mode === 'register' && !errors.password && <p className="hint">At least 8 characters.</p>}
+          {mode === 'register' && !errors.password && <p className="hint">{t('passwordHint')}</p>}
           {errorFor('password')}
 
           <button type="submit" className="primary wide" disabled={active.isPending}>
-            {active.isPending ? (mode === 'signIn' ? 'Signing in…' : 'Creating account…') : mode === 'signIn' ? 'Sign in' : 'Create account'}
+            {active.isPending ? (mode === 'signIn' ? t('signingIn') : t('creating')) : mode === 'signIn' ? t('signIn') : t('createAccount')}
           </button>
         </form>
       </div>

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { humanError } from '../errors';
 import { describeUserAgent, formatFull, formatRelative } from '../format';
 import { linkHandler } from '../router';
@@ -7,10 +8,11 @@ import { trpc } from '../trpc';
 
 export function SessionsPage() {
   const { signedOut } = useSession();
+  const { t } = useTranslation('sessions');
   const sessions = trpc.auth.sessions.useQuery(undefined, { staleTime: 0 });
   const [confirming, setConfirming] = useState(false);
   const logoutAll = trpc.auth.logoutAll.useMutation({
-    onSuccess: () => signedOut('You have been signed out on every device.'),
+    onSuccess: () => signedOut(t('signedOutEverywhere')),
   });
   // One other device at a time; the list refreshes once it is gone (or was already gone).
   const revoke = trpc.auth.revokeSession.useMutation({ onSettled: () => void sessions.refetch() });
@@ -19,18 +21,18 @@ export function SessionsPage() {
     <section className="page" aria-labelledby="sessions-title">
       <header className="page-header">
         <a href="/" className="back-link" onClick={linkHandler('/')}>
-          <span aria-hidden="true">←</span> Back to chats
+          <span aria-hidden="true">←</span> {t('back')}
         </a>
-        <h1 id="sessions-title">Devices and sessions</h1>
-        <p className="muted">Everywhere your account is signed in right now.</p>
+        <h1 id="sessions-title">{t('title')}</h1>
+        <p className="muted">{t('lead')}</p>
       </header>
 
-      {sessions.isPending && <p className="muted" role="status">Loading sessions…</p>}
+      {sessions.isPending && <p className="muted" role="status">{t('loading')}</p>}
       {sessions.error && (
         <p className="form-error" role="alert">
           {humanError(sessions.error)}{' '}
           <button type="button" className="link" onClick={() => void sessions.refetch()}>
-            Try again
+            {t('common:tryAgain')}
           </button>
         </p>
       )}
@@ -51,11 +53,11 @@ export function SessionsPage() {
               <div className="session-main">
                 <div className="session-title">
                   {describeUserAgent(s.userAgent)}
-                  {s.current && <span className="badge">This device</span>}
+                  {s.current && <span className="badge">{t('thisDevice')}</span>}
                 </div>
                 <div className="muted small">
-                  Signed in <time dateTime={s.createdAt} title={formatFull(s.createdAt)}>{formatRelative(s.createdAt)}</time>
-                  {' · '}last active{' '}
+                  {t('signedIn')} <time dateTime={s.createdAt} title={formatFull(s.createdAt)}>{formatRelative(s.createdAt)}</time>
+                  {' · '}{t('lastActive')}{' '}
                   <time dateTime={s.lastUsedAt} title={formatFull(s.lastUsedAt)}>{formatRelative(s.lastUsedAt)}</time>
                 </div>
               </div>
@@ -64,10 +66,10 @@ export function SessionsPage() {
                   type="button"
                   className="ghost small"
                   disabled={revoke.isPending && revoke.variables?.id === s.id}
-                  aria-label={`Sign out ${describeUserAgent(s.userAgent)}, last active ${formatRelative(s.lastUsedAt)}`}
+                  aria-label={t('signOutDevice', { device: describeUserAgent(s.userAgent), when: formatRelative(s.lastUsedAt) })}
                   onClick={() => revoke.mutate({ id: s.id })}
                 >
-                  {revoke.isPending && revoke.variables?.id === s.id ? 'Signing out…' : 'Sign out'}
+                  {revoke.isPending && revoke.variables?.id === s.id ? t('signingOut') : t('signOut')}
                 </button>
               )}
             </li>
@@ -81,10 +83,9 @@ export function SessionsPage() {
       )}
 
       <div className="danger-zone">
-        <h2>Sign out everywhere</h2>
+        <h2>{t('everywhere')}</h2>
         <p className="muted">
-          Ends every session, including this one. Anyone using your account on another device will be signed out
-          within a second.
+          {t('everywhereText')}
         </p>
         {logoutAll.error && (
           <p className="form-error" role="alert">
@@ -94,15 +95,15 @@ export function SessionsPage() {
         {confirming ? (
           <div className="button-row">
             <button type="button" className="danger" disabled={logoutAll.isPending} onClick={() => logoutAll.mutate()}>
-              {logoutAll.isPending ? 'Signing out…' : 'Yes, sign out everywhere'}
+              {logoutAll.isPending ? t('signingOut') : t('confirmEverywhere')}
             </button>
             <button type="button" className="ghost" onClick={() => setConfirming(false)}>
-              Cancel
+              {t('common:cancel')}
             </button>
           </div>
         ) : (
           <button type="button" className="danger-outline" onClick={() => setConfirming(true)}>
-            Sign out everywhere
+            {t('everywhere')}
           </button>
         )}
       </div>
