@@ -13,6 +13,7 @@ import {
   createServices,
   errorShape,
   payloadTooLarge,
+  subscriptionOverHttp,
   RetryAfter,
   type AppRouter,
   type Context,
@@ -39,6 +40,12 @@ export const TRPC_PATH = '/trpc';
  * closes the socket (1009).
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Every subscription of the router, refused over HTTP. */
+const SUBSCRIPTION_PATHS = new Set(
+  Object.entries(appRouter._def.procedures as Record<string, { _def?: { type?: string } }>)
+    .filter(([, p]) => p._def?.type === 'subscription')
+    .map(([path]) => path),
+);
 /** How long a stopping instance waits for started queries and mutations to answer. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -141,6 +148,25 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
       .code(413)
       .header('connection', 'close')
       .send(url.searchParams.get('batch') === '1' ? paths.map(error) : error(paths[0]!));
+  });
+
+  // Subscriptions live on the WebSocket only (where revocation, expiry and the caps hold them):
+  // an HTTP request naming one is answered 405 before tRPC opens any stream (SSE is also off in
+  // packages/api/src/trpc.ts, and a subscription without a socket is refused there too).
+  // A mutation that takes no input may come as a POST with no body (tRPC's httpLink sends it so,
+  // with a JSON content type; curl -X POST without one): it reads as no input, not broken JSON.
+  app.addHook('preHandler', async (req, reply) => {
+    const url = new URL(req.url, 'http://localhost');
+    if (!url.pathname.startsWith(`${TRPC_PATH}/`)) return;
+    const paths = decodeURIComponent(url.pathname.slice(TRPC_PATH.length + 1)).split(',');
+    if (paths.some((p) => SUBSCRIPTION_PATHS.has(p))) {
+      const error = (path: string) => ({ error: errorShape(subscriptionOverHttp(), path) });
+      return reply.code(405).send(url.searchParams.get('batch') === '1' ? paths.map(error) : error(paths[0]!));
+    }
+    if (req.method === 'POST' && (req.body === undefined || req.body === '')) {
+      req.raw.headers['content-type'] = 'application/json';
+      req.body = '{}';
+    }
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

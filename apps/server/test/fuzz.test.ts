@@ -174,12 +174,16 @@ describe('generated hostile inputs on every procedure', () => {
       auth: claims,
     };
     // The caller is typed per procedure; the fuzzer calls each one with values of any type on purpose.
-    const caller = createCallerFactory(appRouter)(ctx, { signal: aborter.signal }) as unknown as Record<
-      string,
-      Record<string, (input: unknown) => Promise<unknown>>
-    >;
+    // Subscriptions run only on a socket: each call gets a socket of its own (fresh subscription slots).
+    const callerFor = (c: Context) =>
+      createCallerFactory(appRouter)(c, { signal: aborter.signal }) as unknown as Record<
+        string,
+        Record<string, (input: unknown) => Promise<unknown>>
+      >;
+    const caller = callerFor(ctx);
     const [ns, name] = path.split('.') as [string, string];
-    const call = (input: unknown) => caller[ns]![name]!(input);
+    const call = (input: unknown) =>
+      (proc._def.type === 'subscription' ? callerFor({ ...ctx, socket: { subscriptions: 0 } }) : caller)[ns]![name]!(input);
 
     // Procedures without an input schema ignore their input: they must still not fail.
     const takesInput = proc._def.inputs.length > 0;

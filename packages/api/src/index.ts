@@ -10,4 +10,4 @@ export {
   type LiveConnection,
 } from './realtime/connections.js';
 export type { AccessClaims } from './auth/tokens.js';
-export { createCallerFactory, errorShape, limited, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, RetryAfter } from './trpc.js';
+export { createCallerFactory, errorShape, limited, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, RetryAfter, subscriptionOverHttp } from './trpc.js';

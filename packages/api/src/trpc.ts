@@ -22,6 +22,9 @@ function flattenIssues(issues: Issue[]) {
 const t = initTRPC.context<Context>().create({
   // Never send stack traces, whatever NODE_ENV says.
   isDev: false,
+  // No subscriptions over HTTP (SSE): a stream there would escape the WebSocket rules (session
+  // revocation, token expiry, socket and subscription caps). See `socketOnly` below.
+  sse: { enabled: false },
   errorFormatter({ shape, error }) {
     const zodError = error.code === 'BAD_REQUEST' && hasIssues(error.cause) ? flattenIssues(error.cause.issues) : null;
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
@@ -125,9 +128,22 @@ const subscriptionSlot = t.middleware(async ({ ctx, type, next }) => {
   return { ...result, data: releasing(result.data, release) };
 });
 
+/**
+ * Subscriptions run only on a WebSocket, where the connection registry closes them on revocation
+ * and at token expiry and the caps count them. Over any other transport (HTTP/SSE, a caller) they
+ * are refused before the resolver runs. The server also answers 405 before tRPC for HTTP.
+ */
+export const subscriptionOverHttp = () =>
+  new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: 'Subscriptions are served over the WebSocket only.' });
+
+const socketOnly = t.middleware(({ ctx, type, next }) => {
+  if (type === 'subscription' && !ctx.socket) throw subscriptionOverHttp();
+  return next();
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(inputSize).use(subscriptionSlot);
+export const publicProcedure = t.procedure.use(socketOnly).use(inputSize).use(subscriptionSlot);
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.auth) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });

@@ -87,8 +87,12 @@ export class ConnectionRegistry {
   /** Announces revoked sessions to every instance, this one included. */
   revoke(sessionIds: string[]) {
     if (sessionIds.length === 0) return;
-    this.closeSessions(sessionIds, CLOSE_SESSION_REVOKED, 'Session ended');
-    this.deps.bus.publish('sessions', JSON.stringify(sessionIds));
+    // On the next turn (the bus, when local, closes at once): a logout sent over the socket it
+    // ends gets its answer before the close.
+    setImmediate(() => {
+      this.closeSessions(sessionIds, CLOSE_SESSION_REVOKED, 'Session ended');
+      this.deps.bus.publish('sessions', JSON.stringify(sessionIds));
+    });
   }
 
   closeAll(code: number, reason: string) {
