@@ -108,6 +108,8 @@ export async function startProductionCoturn(opts: {
   secret: string;
   realm?: string;
   timeoutMs?: number;
+  /** Addresses coturn relays from (default 127.0.0.1); a namespace test gives its veth's. */
+  relayIps?: string[];
 }): Promise<RunningCoturn> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'parley-coturn-prod-'));
@@ -115,7 +117,7 @@ export async function startProductionCoturn(opts: {
     COTURN_ENTRYPOINT,
     `--listening-port=${port}`,
     '--listening-ip=127.0.0.1',
-    '--relay-ip=127.0.0.1',
+    ...(opts.relayIps ?? ['127.0.0.1']).map((ip) => `--relay-ip=${ip}`),
     '--no-tls',
     '--no-dtls',
     `--pidfile=${join(dir, 'turnserver.pid')}`,
@@ -225,8 +227,13 @@ export function allocateWithUclient(opts: {
   username: string;
   credential: string;
   timeoutMs?: number;
+  /** Relay to this peer (`-e`, `-r`; IPv6 peers get an IPv6 allocation, `-x`) instead of client to client. */
+  peer?: { address: string; port: number; messages: number };
 }): Promise<UclientResult> {
-  const args = ['-v', '-t', '-y', '-c', '-n', '1', '-u', opts.username, '-w', opts.credential, '-p', String(opts.port), '127.0.0.1'];
+  const target = opts.peer
+    ? [...(opts.peer.address.includes(':') ? ['-x'] : []), '-n', String(opts.peer.messages), '-e', opts.peer.address, '-r', String(opts.peer.port)]
+    : ['-y', '-n', '1'];
+  const args = ['-v', '-t', '-c', ...target, '-u', opts.username, '-w', opts.credential, '-p', String(opts.port), '127.0.0.1'];
   return new Promise((resolve, reject) => {
     execFile(UCLIENT_BIN, args, { timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (err && typeof err.code === 'string') return reject(err); // ENOENT and the like

@@ -175,12 +175,17 @@ describe('coturn/turnserver.conf (production)', () => {
       '0.0.0.0', '10.0.0.1', '10.255.255.255', '100.64.0.1', '100.127.255.254', '127.0.0.1', '127.1.2.3',
       '169.254.169.254', '172.16.0.1', '172.31.255.255', '192.168.0.1', '192.168.255.255', '192.0.0.8', '198.18.0.1',
       '224.0.0.1', '239.255.255.250', '255.255.255.255',
-      '::', '::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::a00:1', '2002:a00:1::1',
+      '::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::a00:1', '2002:a00:1::1',
       'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf:ffff::1', 'fec0::1', 'ff02::1', '2001:db8::1',
     ];
     expect(internal.filter((ip) => !isDenied(ip))).toEqual([]);
     const publicHosts = ['1.1.1.1', '8.8.8.8', '100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '192.169.0.1', '2606:4700:4700::1111', '2a00:1450::1'];
     expect(publicHosts.filter((ip) => isDenied(ip))).toEqual([]);
+  });
+
+  it('has no IPv6 range starting at "::" (coturn 4.6.1 would refuse every IPv4 peer by it)', () => {
+    const fromZero = deniedRanges.filter((r) => r.includes('-') && isIPv6(r.split('-')[0]!) && ipToBigInt(r.split('-')[0]!).n === 0n);
+    expect(fromZero).toEqual([]);
   });
 
   it('has the hardening options', () => {
