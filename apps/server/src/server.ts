@@ -225,26 +225,27 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
       const fromParams = info.connectionParams?.token;
       const cookies = app.parseCookie(req.headers.cookie ?? '');
       let auth = await services.auth.authenticate(fromParams ?? cookies[ACCESS_COOKIE]);
+      let setVisible: ((visible: boolean) => void) | undefined;
       if (auth && ws.readyState === ws.OPEN) {
-        const remove = services.connections.add(
-          {
-            userId: auth.userId,
-            sessionId: auth.sessionId,
-            expiresAt: auth.expiresAt,
-            close: (code, reason) => ws.close(code, reason),
-          },
-          config.maxSocketsPerUser,
-        );
+        const conn = {
+          userId: auth.userId,
+          sessionId: auth.sessionId,
+          expiresAt: auth.expiresAt,
+          close: (code: number, reason: string) => ws.close(code, reason),
+        };
+        const remove = services.connections.add(conn, config.maxSocketsPerUser);
         // Refused (too many sockets): it is closing; nothing it sent meanwhile runs as the user.
-        if (remove) ws.once('close', remove);
-        else auth = null;
+        if (remove) {
+          ws.once('close', remove);
+          setVisible = (visible) => services.connections.setVisible(conn, visible);
+        } else auth = null;
       }
       return {
         services,
         req: { ip: socketClientIp(req, proxies), userAgent: req.headers['user-agent'] ?? null },
         cookies: null,
         auth,
-        socket: { subscriptions: 0 },
+        socket: { subscriptions: 0, ...(setVisible ? { setVisible } : {}) },
       };
     },
     onError: ({ error, path }) => {

@@ -84,6 +84,8 @@ const ACCESS_TABLE: Record<string, Case[]> = {
   ],
   'conversations.rename': foreignConversation((conversationId) => ({ conversationId, title: 'Mine' })),
   'conversations.leave': foreignConversation((conversationId) => ({ conversationId })),
+  'conversations.mute': foreignConversation((conversationId) => ({ conversationId, until: null })),
+  'conversations.unmute': foreignConversation((conversationId) => ({ conversationId })),
   'messages.list': foreignConversation((conversationId) => ({ conversationId })),
   'messages.send': foreignConversation((conversationId) => ({ conversationId, clientId: randomUUID(), body: 'hi' })),
   'messages.markRead': foreignConversation((conversationId) => ({ conversationId, seq: 1 })),

@@ -11,7 +11,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@parley/config';
+import { generateVapidKeys, loadConfig } from '@parley/config';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -42,11 +42,16 @@ function configVariables(): string[] {
   return [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]*): z\./gm)].map((m) => m[1]!);
 }
 
+const vapid = generateVapidKeys();
+/** A key pair has a format of its own; every other secret is random text. */
+const placeholderValue = (name: string) =>
+  name === 'VAPID_PUBLIC_KEY' ? vapid.publicKey : name === 'VAPID_PRIVATE_KEY' ? vapid.privateKey : randomBytes(24).toString('hex');
+
 /** An .env for the checks below: the example with its placeholders replaced by real-looking secrets. */
 function envFile(omit: string[] = []): string {
   return [...EXAMPLE]
     .filter(([name]) => !omit.includes(name))
-    .map(([name, value]) => `${name}=${value.startsWith('CHANGE-ME') ? randomBytes(24).toString('hex') : value}`)
+    .map(([name, value]) => `${name}=${value.startsWith('CHANGE-ME') ? placeholderValue(name) : value}`)
     .join('\n');
 }
 

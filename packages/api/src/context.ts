@@ -24,6 +24,8 @@ export interface RequestInfo {
 /** What one WebSocket connection counts across its calls (its context is built once). */
 export interface SocketState {
   subscriptions: number;
+  /** Records whether the page behind this socket is visible (absent on an unauthenticated socket). */
+  setVisible?: (visible: boolean) => void;
 }
 
 export interface Context {

@@ -33,10 +33,21 @@ export interface ConversationSnapshot {
   id: string;
   kind: 'direct' | 'group';
   title: string | null;
-  members: { id: string; displayName: string; lastSeenAt: string | null; lastReadSeq: number }[];
+  /** mutedUntil: absent in events logged before muting existed. */
+  members: { id: string; displayName: string; lastSeenAt: string | null; lastReadSeq: number; mutedUntil?: string | null }[];
   lastMessage: Message | null;
   lastSeq: number;
   updatedAt: string;
+}
+
+/** `conversations.mute` with `until: null` ("until I unmute") stores this instant. */
+export const MUTED_FOREVER = '9999-12-31T23:59:59.999Z';
+
+/** The viewer's mute as the API shows it: null once it has run out. */
+function activeMute(until: string | null) {
+  if (until === null) return null;
+  const at = iso(until);
+  return Date.parse(at) > Date.now() ? at : null;
 }
 
 export function toConversation(snapshot: ConversationSnapshot, viewerId: string, online: Set<string>) {
@@ -51,6 +62,7 @@ export function toConversation(snapshot: ConversationSnapshot, viewerId: string,
     unreadCount: me ? Math.max(0, snapshot.lastSeq - lastReadSeq) : 0,
     lastReadSeq,
     updatedAt: snapshot.updatedAt,
+    mutedUntil: activeMute(me?.mutedUntil ?? null),
   };
 }
 export type Conversation = ReturnType<typeof toConversation>;

@@ -3,6 +3,7 @@ import { authRouter } from './routers/auth.js';
 import { callsRouter } from './routers/calls.js';
 import { conversationsRouter } from './routers/conversations.js';
 import { messagesRouter } from './routers/messages.js';
+import { notificationsRouter } from './routers/notifications.js';
 import { presenceRouter } from './routers/presence.js';
 import { usersRouter } from './routers/users.js';
 import { router } from './trpc.js';
@@ -14,6 +15,7 @@ export const appRouter = router({
   messages: messagesRouter,
   presence: presenceRouter,
   calls: callsRouter,
+  notifications: notificationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -230,7 +230,10 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
     splitLink({
       // Sign-in and refresh always travel over HTTP: only HTTP can set cookies.
       condition: (op) =>
-        op.type === 'subscription' || (opts.transport === 'ws' && !AUTH_RESULT_PATHS.has(op.path)),
+        op.type === 'subscription' ||
+        // A call about this socket itself (notifications.setVisibility) asks for it: { context: { viaSocket: true } }.
+        op.context.viaSocket === true ||
+        (opts.transport === 'ws' && !AUTH_RESULT_PATHS.has(op.path)),
       true: wsDelegate,
       false: httpTerminal,
     }),

@@ -1,7 +1,7 @@
 /**
  * The one place that reads `process.env`. Everything else receives a `Config`.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -47,6 +47,13 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST_DIR: z.string().optional(),
   INSTANCE_ID: z.string().optional(),
+  /** Web Push (VAPID, RFC 8292): the application server's P-256 key pair, base64url (web-push's format). */
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'VAPID_PUBLIC_KEY must be a base64url P-256 public key (87 characters)').optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'VAPID_PRIVATE_KEY must be a base64url P-256 private key (43 characters)').optional(),
+  /** Who push services contact about this sender: a mailto: or https: URL. */
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'VAPID_SUBJECT must be a mailto: or https: URL').optional(),
+  /** Host names (and their subdomains) push subscriptions may point at; the server POSTs to them. */
+  PUSH_ENDPOINT_HOSTS: list,
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -75,7 +82,26 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   webDistDir: string | undefined;
   instanceId: string;
+  push: {
+    vapidPublicKey: string;
+    vapidPrivateKey: string;
+    subject: string;
+    /** Push endpoints must be https on these hosts or their subdomains (never an address we choose to reach). */
+    endpointHosts: string[];
+    /** Development and tests only: http on loopback too (a local mock push service). */
+    allowLoopback: boolean;
+  };
 }
+
+/** The push services browsers subscribe to today (Chrome/Edge via FCM, Firefox, Safari, Windows). */
+export const DEFAULT_PUSH_HOSTS = [
+  'fcm.googleapis.com',
+  'android.googleapis.com',
+  'updates.push.services.mozilla.com',
+  'push.services.mozilla.com',
+  'push.apple.com',
+  'notify.windows.com',
+];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -102,6 +128,32 @@ function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   }
 }
 
+type VapidKeys = { publicKey: string; privateKey: string };
+
+/** A P-256 key pair in the form web-push uses: the uncompressed public point and the private scalar, base64url. */
+export function generateVapidKeys(): VapidKeys {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pub = publicKey.export({ format: 'jwk' });
+  const priv = privateKey.export({ format: 'jwk' });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(pub.x!, 'base64url'), Buffer.from(pub.y!, 'base64url')]);
+  return { publicKey: point.toString('base64url'), privateKey: priv.d! };
+}
+
+/** Development VAPID keys, made once and kept in DATA_DIR: a new pair would orphan every subscription. */
+function loadOrCreateDevVapid(dataDir: string): VapidKeys {
+  const file = join(dataDir, 'vapid.json');
+  try {
+    return z
+      .object({ publicKey: z.string().length(87), privateKey: z.string().length(43) })
+      .parse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    const keys = generateVapidKeys();
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+    return keys;
+  }
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset", as in most .env tooling.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -122,6 +174,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       !turnSecret && 'TURN_SECRET',
       env.ALLOWED_ORIGINS.length === 0 && 'ALLOWED_ORIGINS',
       env.BCRYPT_COST < 12 && 'BCRYPT_COST of at least 12',
+      !env.VAPID_PUBLIC_KEY && 'VAPID_PUBLIC_KEY',
+      !env.VAPID_PRIVATE_KEY && 'VAPID_PRIVATE_KEY',
+      !env.VAPID_SUBJECT && 'VAPID_SUBJECT',
     ].filter((m): m is string => Boolean(m));
     if (missing.length > 0) {
       throw new ConfigError(
@@ -134,6 +189,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jwtSecret ??= dev.jwtSecret;
     turnSecret ??= dev.turnSecret;
   }
+
+  if (Boolean(env.VAPID_PUBLIC_KEY) !== Boolean(env.VAPID_PRIVATE_KEY)) {
+    throw new ConfigError('Invalid configuration:\n  VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together');
+  }
+  const vapid =
+    env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY
+      ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY }
+      : loadOrCreateDevVapid(dataDir);
 
   if (env.PRESENCE_DEAD_AFTER_MS < 2 * env.PRESENCE_HEARTBEAT_MS) {
     throw new ConfigError('Invalid configuration:\n  PRESENCE_DEAD_AFTER_MS must be at least twice PRESENCE_HEARTBEAT_MS');
@@ -174,5 +237,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL,
     webDistDir: env.WEB_DIST_DIR,
     instanceId: env.INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString('hex')}`,
+    push: {
+      vapidPublicKey: vapid.publicKey,
+      vapidPrivateKey: vapid.privateKey,
+      subject: env.VAPID_SUBJECT ?? 'mailto:parley@localhost',
+      endpointHosts: env.PUSH_ENDPOINT_HOSTS.length > 0 ? env.PUSH_ENDPOINT_HOSTS : DEFAULT_PUSH_HOSTS,
+      allowLoopback: !isProduction,
+    },
   });
 }

@@ -1,6 +1,6 @@
 export * from './client.js';
 export * as schema from './schema.js';
-export type { UserRow, SessionRow, ConversationRow, MessageRow, CallRow, EventRow } from './schema.js';
+export type { UserRow, SessionRow, ConversationRow, MessageRow, CallRow, EventRow, PushSubscriptionRow } from './schema.js';
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isSqlState, isUniqueViolation } from './errors.js';
@@ -10,3 +10,4 @@ export * from './queries/conversations.js';
 export * from './queries/messages.js';
 export * from './queries/calls.js';
 export * from './queries/presence.js';
+export * from './queries/push.js';

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   index,
   integer,
@@ -99,6 +100,8 @@ export const members = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     lastReadSeq: integer('last_read_seq').notNull().default(0),
     joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    /** No pushes for this member until then; 'infinity' = until they unmute. */
+    mutedUntil: timestamp('muted_until', { withTimezone: true, mode: 'string' }),
   },
   (t) => [primaryKey({ columns: [t.conversationId, t.userId] }), index('members_user_idx').on(t.userId)],
 );
@@ -184,6 +187,36 @@ export const calls = pgTable(
   ],
 );
 
+/**
+ * Web Push subscriptions, one per browser (endpoint), owned by the session that registered it:
+ * signing out deletes it (and the cascade does when a session row goes). A browser that signs in as
+ * someone else re-registers the same endpoint, which then changes hands.
+ */
+export const pushSubscriptions = pgTable(
+  'push_subscriptions',
+  {
+    endpoint: text('endpoint').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    p256dh: text('p256dh').notNull(),
+    auth: text('auth').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('push_subscriptions_user_idx').on(t.userId), index('push_subscriptions_session_idx').on(t.sessionId)],
+);
+
+/** Per-user notification preferences; no row = the defaults. */
+export const notificationSettings = pgTable('notification_settings', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  showMessageText: boolean('show_message_text').notNull().default(true),
+});
+
 /** Presence across instances is a Redis/in-memory concern; this table only remembers the last sighting. */
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
@@ -191,3 +224,4 @@ export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type CallRow = typeof calls.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
+export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;

@@ -107,3 +107,4 @@ export type RegisterInput = z.infer<typeof registerInput>;
 export type LoginInput = z.infer<typeof loginInput>;
 export type CallSignal = z.infer<typeof callSignal>;
 export type CallMedia = z.infer<typeof callMedia>;
+export * from './notifications.js';

@@ -19,6 +19,8 @@ export interface LiveConnection {
 
 interface Entry extends LiveConnection {
   expiryTimer: NodeJS.Timeout;
+  /** The client said its page is visible (notifications.setVisibility). */
+  visible: boolean;
 }
 
 /**
@@ -28,6 +30,9 @@ interface Entry extends LiveConnection {
 export class ConnectionRegistry {
   private readonly bySession = new Map<string, Set<Entry>>();
   private readonly perUser = new Map<string, number>();
+  /** Users with at least one visible socket here, and how many: they get no pushes. */
+  private readonly visibleSockets = new Map<string, number>();
+  private readonly entries = new WeakMap<LiveConnection, Entry>();
   private readonly unsubscribe: () => void;
   private readonly auditTimer: NodeJS.Timeout;
   private listeners: { connected: (userId: string) => void; disconnected: (userId: string) => void }[] = [];
@@ -65,7 +70,9 @@ export class ConnectionRegistry {
     const entry: Entry = {
       ...conn,
       expiryTimer: setTimeout(() => conn.close(CLOSE_TOKEN_EXPIRED, 'Access token expired'), delay),
+      visible: false,
     };
+    this.entries.set(conn, entry);
     let set = this.bySession.get(conn.sessionId);
     if (!set) this.bySession.set(conn.sessionId, (set = new Set()));
     set.add(entry);
@@ -74,6 +81,8 @@ export class ConnectionRegistry {
     return () => {
       if (removed) return;
       removed = true;
+      this.setVisible(conn, false);
+      this.entries.delete(conn);
       clearTimeout(entry.expiryTimer);
       set.delete(entry);
       if (set.size === 0) this.bySession.delete(conn.sessionId);
@@ -82,6 +91,21 @@ export class ConnectionRegistry {
       else this.perUser.delete(conn.userId);
       for (const l of this.listeners) l.disconnected(conn.userId);
     };
+  }
+
+  /** Records whether the page behind this socket is visible; a socket starts as not visible. */
+  setVisible(conn: LiveConnection, visible: boolean) {
+    const entry = this.entries.get(conn);
+    if (!entry || entry.visible === visible) return;
+    entry.visible = visible;
+    const n = (this.visibleSockets.get(conn.userId) ?? 0) + (visible ? 1 : -1);
+    if (n > 0) this.visibleSockets.set(conn.userId, n);
+    else this.visibleSockets.delete(conn.userId);
+  }
+
+  /** Whether the user has Parley open and visible on a socket of this instance. */
+  isAttending(userId: string) {
+    return this.visibleSockets.has(userId);
   }
 
   /** Announces revoked sessions to every instance, this one included. */

@@ -4,9 +4,11 @@ import {
   conversationIdInput,
   conversationListInput,
   createGroupInput,
+  muteInput,
   openDirectInput,
   renameInput,
 } from '@parley/validators';
+import { MUTED_FOREVER } from '../presenters.js';
 import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
 
 /** Every change to a conversation shares one budget per user. */
@@ -38,6 +40,17 @@ export const conversationsRouter = router({
   rename: changing
     .input(renameInput)
     .mutation(({ ctx, input }) => ctx.services.conversations.rename(ctx.auth.userId, input.conversationId, input.title)),
+
+  /** Only the caller's pushes change; `until: null` mutes until `unmute`. */
+  mute: changing
+    .input(muteInput)
+    .mutation(({ ctx, input }) =>
+      ctx.services.conversations.setMute(ctx.auth.userId, input.conversationId, input.until ?? MUTED_FOREVER),
+    ),
+
+  unmute: changing
+    .input(conversationIdInput)
+    .mutation(({ ctx, input }) => ctx.services.conversations.setMute(ctx.auth.userId, input.conversationId, null)),
 
   leave: changing
     .input(conversationIdInput)

@@ -61,6 +61,8 @@ export class CallService {
   private readonly stopWatchingPresence: () => void;
   /** Participants who went offline, checked again once the grace period is over. */
   private readonly goneTimers = new Map<string, NodeJS.Timeout>();
+  /** Once per call that starts ringing, on the instance that started it (push notifications). */
+  onRinging: ((call: Call) => void) | null = null;
 
   constructor(
     private readonly deps: {
@@ -119,6 +121,7 @@ export class CallService {
     }
     const call = toCall(result.row);
     this.notify([calleeId], { type: 'call.incoming', call });
+    this.onRinging?.(call);
     return call;
   }
 

@@ -14,6 +14,7 @@ import {
   membersOf,
   removeMember,
   renameConversation,
+  setMemberMute,
   type ConversationRow,
   type Db,
   type Executor,
@@ -116,6 +117,21 @@ export class ConversationService {
     return { ok: true as const };
   }
 
+  /**
+   * Mutes pushes about this conversation for the caller until `until` (MUTED_FOREVER: until they
+   * unmute), or unmutes it (null). Only the caller's own devices hear of it: a mute is private.
+   */
+  async setMute(userId: string, conversationId: string, until: string | null): Promise<Conversation> {
+    const { snapshot, eventId } = await this.deps.db.transaction(async (tx) => {
+      if (!(await setMemberMute(tx, conversationId, userId, until))) throw notFound();
+      const snap = await this.snapshotFor(tx, conversationId, userId);
+      const payload: ConversationUpdated = { type: 'conversation.updated', conversation: snap };
+      return { snapshot: snap, eventId: await appendEvent(tx, [userId], payload) };
+    });
+    this.deps.events.published({ id: eventId, recipients: [userId], payload: { type: 'conversation.updated', conversation: snapshot } });
+    return (await this.project([snapshot], userId))[0]!;
+  }
+
   /** Runs a membership change and announces the result to every member, past ones included. */
   private async mutate(
     userId: string,
@@ -186,6 +202,7 @@ export class ConversationService {
           displayName: m.displayName,
           lastSeenAt: m.lastSeenAt === null ? null : iso(m.lastSeenAt),
           lastReadSeq: m.lastReadSeq,
+          mutedUntil: m.mutedUntil === null ? null : iso(m.mutedUntil),
         })),
       lastMessage: lastMessage ? toMessage(lastMessage) : null,
       lastSeq: conversation.lastSeq,

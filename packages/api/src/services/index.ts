@@ -16,6 +16,7 @@ import { RedisPresence } from './presence-redis.js';
 import { PresenceFeed } from './presence-feed.js';
 import { CallService, type CallEvent } from './calls.js';
 import { UserService } from './users.js';
+import { PushService } from './push.js';
 
 export interface Services {
   config: Config;
@@ -36,6 +37,7 @@ export interface Services {
   typing: EphemeralHub<Typing>;
   conversations: ConversationService;
   messages: MessageService;
+  push: PushService;
   /** Starts the background readers (the event log); call once before serving. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export function createServices(opts: {
   const hasher = new PasswordHasher();
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const connections = new ConnectionRegistry({ db, bus, logger });
+  const push = new PushService({ db, config, logger, attention: connections });
   // With Redis, online means a socket on any live instance; without it, on this one.
   const presence: Presence = redisBus
     ? new RedisPresence({
@@ -79,7 +82,10 @@ export function createServices(opts: {
     tokens,
     limiter,
     bcryptCost: config.bcryptCost,
-    onSessionsRevoked: (ids) => connections.revoke(ids),
+    onSessionsRevoked: (ids) => {
+      connections.revoke(ids);
+      void push.sessionsEnded(ids);
+    },
   });
   const users = new UserService({ db, presence });
   const events = new EventLog({ db, bus, logger });
@@ -89,6 +95,9 @@ export function createServices(opts: {
   const callEvents = new EphemeralHub<CallEvent>(bus, 'calls');
   const calls = new CallService({ db, config, hub: callEvents, presence, logger });
   const messages = new MessageService({ db, events, typing, conversations });
+  // Until the protocol's committed-event hook lands: pushes follow the two producers of news.
+  messages.onStored = (message) => push.messageSent(message);
+  calls.onRinging = (call) => push.callIncoming(call, config.callRingTimeoutMs);
 
   return {
     config,
@@ -109,6 +118,7 @@ export function createServices(opts: {
     typing,
     conversations,
     messages,
+    push,
     start: async () => {
       await presence.start();
       await events.start();
@@ -117,6 +127,7 @@ export function createServices(opts: {
       events.stop();
       typing.close();
       calls.close();
+      push.close();
       callEvents.close();
       connections.close();
       if (limiter instanceof MemoryRateLimiter) limiter.close();

@@ -43,6 +43,8 @@ export interface MessageHooks {
 
 export class MessageService {
   hooks: MessageHooks = {};
+  /** After commit, once per stored message, on the instance that stored it (push notifications). */
+  onStored: ((message: Message) => void) | null = null;
   private readonly store: MessageStore;
 
   constructor(
@@ -84,6 +86,7 @@ export class MessageService {
           const payload: MessageNew = { type: 'message.new', message: sent };
           this.deps.events.published({ id: stored.eventId, recipients: stored.recipients, payload });
           this.hooks.sent?.(sent);
+          this.onStored?.(sent);
           return sent;
         }
         case 'duplicate': {

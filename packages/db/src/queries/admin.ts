@@ -11,6 +11,8 @@ const tables = [
   schema.messages,
   schema.events,
   schema.calls,
+  schema.pushSubscriptions,
+  schema.notificationSettings,
 ];
 
 /** Row counts of every table: lets tests show that a rejected call changed nothing. */

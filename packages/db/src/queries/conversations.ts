@@ -49,6 +49,7 @@ export async function membersOf(db: Executor, conversationIds: string[]) {
       id: users.id,
       displayName: users.displayName,
       lastSeenAt: users.lastSeenAt,
+      mutedUntil: members.mutedUntil,
     })
     .from(members)
     .innerJoin(users, eq(users.id, members.userId))
