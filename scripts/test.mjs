@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test: the type check over the whole workspace, then vitest.
+// Runs every test: each package's type check (strict), then each package's tests.
 // Tests use the local PostgreSQL and Redis when they answer; under CI they must.
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
@@ -33,7 +33,16 @@ const run = (cmd, args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
-run('pnpm', ['exec', 'tsc', '-p', 'tsconfig.json']);
-// The browser tests load the built web app from the server, as a user would.
-run('pnpm', ['--filter', '@parley/web', 'build']);
-run('pnpm', ['exec', 'vitest', 'run', ...process.argv.slice(2)]);
+const args = process.argv.slice(2);
+if (args.length > 0) {
+  // `pnpm test <file or filter>`: just those tests, with vitest's own arguments.
+  run('pnpm', ['exec', 'vitest', 'run', ...args]);
+} else {
+  env.TURBO_TELEMETRY_DISABLED = '1';
+  // Each package's type check and tests are turbo tasks: what did not change since the last
+  // run (its files and those of the packages it depends on) is replayed from the cache.
+  run('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--concurrency=2']);
+  // One package's tests at a time: the server's alone keep both cores busy. Its browser tests
+  // load the built web app (a dependency of that task), as a user would.
+  run('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=1']);
+}
