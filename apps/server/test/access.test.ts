@@ -19,6 +19,8 @@ interface Fixture {
   group: string;
   direct: string;
   call: string;
+  /** A group call between other people (a group the attacker is not in). */
+  groupCall: string;
   /** A group of the attacker's own, for the cases that attack a user-id field only. */
   ownGroup: string;
   member: string;
@@ -43,6 +45,7 @@ const foreignConversation = (input: (conversationId: string, f: Fixture) => unkn
 ];
 const foreignCall = (input: (callId: string) => unknown): Case[] => [
   { field: 'callId', target: "a call between two other people (ringing)", input: (f) => input(f.call) },
+  { field: 'callId', target: "a group call of other people (active)", input: (f) => input(f.groupCall) },
   { field: 'callId', target: 'a call that does not exist', input: (f) => input(f.unknown) },
 ];
 const offer = { type: 'offer' as const, sdp: 'v=0' };
@@ -94,7 +97,13 @@ const ACCESS_TABLE: Record<string, Case[]> = {
   'calls.accept': foreignCall((callId) => ({ callId })),
   'calls.decline': foreignCall((callId) => ({ callId })),
   'calls.hangup': foreignCall((callId) => ({ callId })),
-  'calls.signal': foreignCall((callId) => ({ callId, signal: offer })),
+  'calls.signal': [
+    ...foreignCall((callId) => ({ callId, signal: offer })),
+    { field: 'callId', target: 'a group call of other people, addressed to one of them', input: (f) => ({ callId: f.groupCall, toUserId: f.member, signal: offer }) },
+  ],
+  'calls.join': foreignCall((callId) => ({ callId })),
+  'calls.ringing': foreignCall((callId) => ({ callId })),
+  'calls.history': foreignConversation((conversationId) => ({ conversationId })),
 };
 
 const idFieldsOf = (proc: AnyProc) =>
@@ -168,10 +177,15 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     const call = await owner.client.api.calls.start.mutate({ conversationId: direct.id, media: 'audio' });
     const ownGroup = await outsider.client.api.conversations.createGroup.mutate({ title: 'Mine', memberIds: [owner.user.id] });
     const session = (await owner.client.api.auth.sessions.query()).find((s) => s.current)!.id;
+    const [g1, g2] = await Promise.all([signUp(t, 'G1'), signUp(t, 'G2')]);
+    const theirGroup = await g1.client.api.conversations.createGroup.mutate({ title: 'Theirs', memberIds: [g2.user.id] });
+    const groupCall = await g1.client.api.calls.start.mutate({ conversationId: theirGroup.id, media: 'audio' });
+    await g2.client.api.calls.join.mutate({ callId: groupCall.id });
     f = {
       group: group.id,
       direct: direct.id,
       call: call.id,
+      groupCall: groupCall.id,
       ownGroup: ownGroup.id,
       member: member.user.id,
       session,

@@ -90,6 +90,7 @@ function plausible(field: string, ids: FuzzIds) {
   switch (field) {
     case 'id':
     case 'userId':
+    case 'toUserId':
     case 'callId':
     case 'clientId':
     case 'conversationId':
@@ -109,7 +110,10 @@ function plausible(field: string, ids: FuzzIds) {
       return fc.oneof(
         fc.record({ type: fc.constantFrom('offer', 'answer'), sdp: strings }),
         fc.record({ type: fc.constant('ice'), candidate: fc.record({ candidate: strings, sdpMid: strings }) }),
+        fc.record({ type: fc.constant('state'), muted: fc.boolean(), cameraOff: hostileValue, screen: fc.boolean() }),
       );
+    case 'before':
+      return fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), strings);
     default:
       return strings;
   }

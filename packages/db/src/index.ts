@@ -1,6 +1,6 @@
 export * from './client.js';
 export * as schema from './schema.js';
-export type { UserRow, SessionRow, ConversationRow, MessageRow, CallRow, EventRow, PushSubscriptionRow } from './schema.js';
+export type { UserRow, SessionRow, ConversationRow, MessageRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow } from './schema.js';
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isSqlState, isUniqueViolation } from './errors.js';

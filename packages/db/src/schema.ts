@@ -168,9 +168,11 @@ export const calls = pgTable(
     callerId: uuid('caller_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    calleeId: uuid('callee_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The person called, in a direct call; null in a group call (everyone is rung). */
+    calleeId: uuid('callee_id').references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['direct', 'group'] }).notNull().default('direct'),
+    /** Group calls: the members who were in another call when it started (not rung, shown busy). */
+    busyUserIds: uuid('busy_user_ids').array().notNull().default(sql`'{}'::uuid[]`),
     media: text('media', { enum: ['audio', 'video'] }).notNull(),
     state: text('state', { enum: ['ringing', 'active', 'ended'] }).notNull(),
     endReason: text('end_reason', { enum: ['declined', 'missed', 'hangup', 'busy', 'failed'] }),
@@ -184,6 +186,30 @@ export const calls = pgTable(
     index('calls_callee_live_idx').on(t.calleeId).where(sql`${t.state} <> 'ended'`),
     index('calls_ringing_deadline_idx').on(t.ringDeadline).where(sql`${t.state} = 'ringing'`),
     index('calls_conversation_idx').on(t.conversationId),
+    check('calls_kind_callee_check', sql`(${t.kind} = 'direct') = (${t.calleeId} is not null)`),
+  ],
+);
+
+/**
+ * Who is or was in a call, one row per person (a rejoin reopens it). `deviceId` is the session
+ * that joined: signals addressed to a participant reach that device only.
+ */
+export const callParticipants = pgTable(
+  'call_participants',
+  {
+    callId: uuid('call_id')
+      .notNull()
+      .references(() => calls.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    deviceId: uuid('device_id').notNull(),
+    joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    leftAt: timestamp('left_at', { withTimezone: true, mode: 'string' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.callId, t.userId] }),
+    index('call_participants_user_live_idx').on(t.userId).where(sql`${t.leftAt} is null`),
   ],
 );
 
@@ -223,5 +249,6 @@ export type SessionRow = typeof sessions.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type CallRow = typeof calls.$inferSelect;
+export type CallParticipantRow = typeof callParticipants.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;

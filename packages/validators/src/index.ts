@@ -100,8 +100,20 @@ export const callSignal = z.discriminatedUnion('type', [
       usernameFragment: z.string().max(256).nullish(),
     }),
   }),
+  /** What the sender's microphone, camera and screen are doing, so the others can show it. */
+  z.strictObject({ type: z.literal('state'), muted: z.boolean(), cameraOff: z.boolean(), screen: z.boolean() }),
 ]);
-export const signalInput = z.strictObject({ callId: id, signal: callSignal });
+/**
+ * `toUserId` addresses one participant (their device in the call); without it, in a direct call,
+ * the signal goes to the other participant as before.
+ */
+export const signalInput = z.strictObject({ callId: id, signal: callSignal, toUserId: id.optional() });
+export const callHistoryInput = z.strictObject({
+  conversationId: id,
+  /** Calls started before this instant (the `createdAt` of the oldest one already shown). */
+  before: z.iso.datetime({ offset: true }).optional(),
+  limit: z.number().int().min(1).max(100).default(30),
+});
 
 export type RegisterInput = z.infer<typeof registerInput>;
 export type LoginInput = z.infer<typeof loginInput>;

@@ -130,8 +130,9 @@ export class CallStore {
       this.signals = this.signals.then(() => (this.isCurrent(callId) ? this.onSignal(signal) : undefined));
       return;
     }
+    if (e.type === 'call.ringing' || e.type === 'call.joined' || e.type === 'call.left') return;
     const call = e.call;
-    const peerId = call.callerId === this.me ? call.calleeId : call.callerId;
+    const peerId = (call.callerId === this.me ? call.calleeId : call.callerId) ?? '';
     switch (e.type) {
       case 'call.incoming': {
         if (call.calleeId !== this.me || call.state !== 'ringing') return;

@@ -1,4 +1,4 @@
-import { callIdInput, signalInput, startCallInput } from '@parley/validators';
+import { callHistoryInput, callIdInput, signalInput, startCallInput } from '@parley/validators';
 import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
 
 export const callsRouter = router({
@@ -7,11 +7,16 @@ export const callsRouter = router({
   start: authedProcedure
     .use(limited('callStart', RATE_LIMITS.callStart, 'user'))
     .input(startCallInput)
-    .mutation(({ ctx, input }) => ctx.services.calls.start(ctx.auth.userId, input)),
+    .mutation(({ ctx, input }) => ctx.services.calls.start(ctx.auth.userId, ctx.auth.sessionId, input)),
 
   accept: authedProcedure
     .input(callIdInput)
-    .mutation(({ ctx, input }) => ctx.services.calls.accept(ctx.auth.userId, input.callId)),
+    .mutation(({ ctx, input }) => ctx.services.calls.accept(ctx.auth.userId, ctx.auth.sessionId, input.callId)),
+
+  join: authedProcedure
+    .use(limited('callStart', RATE_LIMITS.callStart, 'user'))
+    .input(callIdInput)
+    .mutation(({ ctx, input }) => ctx.services.calls.join(ctx.auth.userId, ctx.auth.sessionId, input.callId)),
 
   decline: authedProcedure
     .input(callIdInput)
@@ -21,10 +26,23 @@ export const callsRouter = router({
     .input(callIdInput)
     .mutation(({ ctx, input }) => ctx.services.calls.hangup(ctx.auth.userId, input.callId)),
 
+  ringing: authedProcedure
+    .use(limited('callSignal', RATE_LIMITS.callSignal, 'user'))
+    .input(callIdInput)
+    .mutation(({ ctx, input }) => ctx.services.calls.ringing(ctx.auth.userId, input.callId)),
+
   signal: authedProcedure
     .use(limited('callSignal', RATE_LIMITS.callSignal, 'user'))
     .input(signalInput)
-    .mutation(({ ctx, input }) => ctx.services.calls.signal(ctx.auth.userId, input.callId, input.signal)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.calls.signal(ctx.auth.userId, input.callId, input.signal, input.toUserId),
+    ),
 
-  onEvent: authedProcedure.subscription(({ ctx, signal }) => ctx.services.calls.events(ctx.auth.userId, signal)),
+  history: authedProcedure
+    .input(callHistoryInput)
+    .query(({ ctx, input }) => ctx.services.calls.history(ctx.auth.userId, input)),
+
+  onEvent: authedProcedure.subscription(({ ctx, signal }) =>
+    ctx.services.calls.events(ctx.auth.userId, ctx.auth.sessionId, signal),
+  ),
 });

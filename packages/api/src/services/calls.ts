@@ -2,34 +2,56 @@ import { TRPCError } from '@trpc/server';
 import type { Config } from '@parley/config';
 import {
   acceptCall,
+  appendEvent,
+  busyAmong,
+  callsInConversation,
+  closeParticipants,
   declineCall,
   endCallsAbandonedBy,
+  endEmptyGroupCall,
   endOverdueRingingCalls,
   findCall,
   findConversationForMember,
   hangupCall,
   insertBusyCall,
+  insertGroupCall,
   insertRingingCall,
-  liveCallsOf,
+  joinParticipant,
+  leaveParticipant,
+  liveGroupCallIn,
+  liveGroupCallsJoinedBy,
+  lockCall,
   lockCallParticipants,
+  lockConversationCalls,
+  markGroupCallActive,
   memberIds,
+  participantsOf,
   ringingCallsFor,
+  type CallParticipantRow,
   type CallRow,
   type Db,
+  type Executor,
+  type Tx,
 } from '@parley/db';
 import type { CallMedia, CallSignal } from '@parley/validators';
 import type { EphemeralHub } from '../events/ephemeral.js';
+import type { EventLog, LoggedEvent } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import type { Logger } from '../logger.js';
 import { iso, isoOrNull } from '../presenters.js';
 import type { Presence } from './presence.js';
 import { iceServersFor } from './turn.js';
 
-export function toCall(row: CallRow) {
+/** A mesh: every participant sends its media to every other one, so more would not hold up. */
+export const MAX_GROUP_CALL_PARTICIPANTS = 4;
+
+export function toCall(row: CallRow, participants: CallParticipantRow[]) {
   return {
     id: row.id,
     conversationId: row.conversationId,
+    kind: row.kind,
     callerId: row.callerId,
+    /** Null in a group call: every member is rung. */
     calleeId: row.calleeId,
     media: row.media,
     state: row.state,
@@ -37,14 +59,29 @@ export function toCall(row: CallRow) {
     createdAt: iso(row.createdAt),
     answeredAt: isoOrNull(row.answeredAt),
     endedAt: isoOrNull(row.endedAt),
+    /** Everyone who is or was in the call, in the order they joined. */
+    participants: participants
+      .filter((p) => p.callId === row.id)
+      .map((p) => ({ userId: p.userId, joinedAt: iso(p.joinedAt), leftAt: isoOrNull(p.leftAt) })),
+    /** Group calls: members who were in another call when this one started, and were not rung. */
+    busyUserIds: row.busyUserIds,
   };
 }
 export type Call = ReturnType<typeof toCall>;
 
 export type CallStateEvent = { type: 'call.incoming' | 'call.accepted' | 'call.declined' | 'call.ended'; call: Call };
+/** Someone joined or left a group call (sent to every member of its conversation). */
+export type CallParticipantEvent = { type: 'call.joined' | 'call.left'; call: Call; userId: string };
+/** A device of `userId` has received the call and rings: the caller's "Calling…" becomes "Ringing…". */
+export type CallRingingEvent = { type: 'call.ringing'; callId: string; userId: string };
 export type CallSignalEvent = { type: 'signal'; callId: string; fromUserId: string; signal: CallSignal };
 /** What `calls.onEvent` yields. */
-export type CallEvent = CallStateEvent | CallSignalEvent;
+export type CallEvent = CallStateEvent | CallParticipantEvent | CallRingingEvent | CallSignalEvent;
+/** A call as the hub carries it: a signal may be meant for one device (session) only. */
+export type CallHubEvent = CallEvent | (CallSignalEvent & { toDeviceId: string });
+
+/** Tracked in `messages.onEvent` when a call ends: the conversation's timeline shows it. */
+export type CallLogged = { type: 'call.logged'; call: Call };
 
 const callNotFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'Call not found.' });
 const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message });
@@ -52,9 +89,14 @@ const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message 
 /**
  * The call state machine: ringing → active → ended, or ringing → ended (declined, missed,
  * hangup). State is in PostgreSQL and every transition is a conditional UPDATE (see
- * queries/calls.ts); the notices about it travel on the 'calls' channel to both participants'
+ * queries/calls.ts); the notices about it travel on the 'calls' channel to the participants'
  * devices on every instance. They are not logged: a device that subscribes late is told about
- * the calls ringing for it when it subscribes.
+ * the calls ringing for it when it subscribes. An ended call is logged (`call.logged`) for the
+ * conversation's timeline.
+ *
+ * Group calls (a mesh of up to 4): every member is rung; anyone may join while the call lasts;
+ * it is active once two are in it and ends when the last one leaves. Signals are addressed to
+ * one participant and reach only the device (session) that joined.
  */
 export class CallService {
   private readonly sweepTimer: NodeJS.Timeout;
@@ -68,7 +110,8 @@ export class CallService {
     private readonly deps: {
       db: Db;
       config: Config;
-      hub: EphemeralHub<CallEvent>;
+      hub: EphemeralHub<CallHubEvent>;
+      events: EventLog;
       presence: Presence;
       logger: Logger;
       sweepIntervalMs?: number;
@@ -93,71 +136,237 @@ export class CallService {
     });
   }
 
-  async start(callerId: string, input: { conversationId: string; media: CallMedia }): Promise<Call> {
+  async start(callerId: string, deviceId: string, input: { conversationId: string; media: CallMedia }): Promise<Call> {
     const found = await findConversationForMember(this.deps.db, input.conversationId, callerId);
     if (!found) throw new TRPCError({ code: 'NOT_FOUND', message: 'Conversation not found.' });
-    if (found.conversation.kind !== 'direct') {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'Calls are only possible in direct conversations.' });
-    }
+    if (found.conversation.kind === 'group') return this.startGroup(callerId, deviceId, input);
     const calleeId = (await memberIds(this.deps.db, input.conversationId)).find((id) => id !== callerId);
     if (!calleeId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'There is nobody to call here.' });
 
     const result = await this.deps.db.transaction(async (tx) => {
       await lockCallParticipants(tx, [callerId, calleeId]);
-      const live = await liveCallsOf(tx, [callerId, calleeId]);
-      const involves = (userId: string) => live.some((c) => c.callerId === userId || c.calleeId === userId);
-      if (involves(callerId)) return { kind: 'caller-busy' as const };
+      const busy = await busyAmong(tx, [callerId, calleeId]);
+      if (busy.has(callerId)) return { kind: 'caller-busy' as const };
       const values = { conversationId: input.conversationId, callerId, calleeId, media: input.media };
-      if (involves(calleeId)) return { kind: 'callee-busy' as const, row: await insertBusyCall(tx, values) };
-      return {
-        kind: 'ringing' as const,
-        row: await insertRingingCall(tx, { ...values, ringTimeoutMs: this.deps.config.callRingTimeoutMs }),
-      };
+      if (busy.has(calleeId)) {
+        return { kind: 'callee-busy' as const, ...(await this.logEnded(tx, [await insertBusyCall(tx, values)])) };
+      }
+      const row = await insertRingingCall(tx, { ...values, ringTimeoutMs: this.deps.config.callRingTimeoutMs });
+      await joinParticipant(tx, row.id, callerId, deviceId);
+      return { kind: 'ringing' as const, row };
     });
     if (result.kind === 'caller-busy') throw conflict('You are already in a call (busy).');
     if (result.kind === 'callee-busy') {
-      this.notify([callerId], { type: 'call.ended', call: toCall(result.row) });
+      this.publishLogged(result.logged);
+      this.notify([callerId], { type: 'call.ended', call: result.calls[0]!.call });
       throw conflict('The person you are calling is busy in another call.');
     }
-    const call = toCall(result.row);
+    const call = await this.view(result.row);
     this.notify([calleeId], { type: 'call.incoming', call });
     this.onRinging?.(call);
     return call;
   }
 
-  async accept(userId: string, callId: string): Promise<Call> {
-    const row = await acceptCall(this.deps.db, callId, userId);
+  /**
+   * Rings every member who is not in another call. A group has one call at a time: starting one
+   * while it lasts joins it (two members pressing "call" together end up in the same call).
+   */
+  private async startGroup(callerId: string, deviceId: string, input: { conversationId: string; media: CallMedia }) {
+    const others = (await memberIds(this.deps.db, input.conversationId)).filter((id) => id !== callerId);
+    if (others.length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'There is nobody to call here.' });
+    const result = await this.deps.db.transaction(async (tx) => {
+      await lockConversationCalls(tx, input.conversationId);
+      await lockCallParticipants(tx, [callerId]);
+      const existing = await liveGroupCallIn(tx, input.conversationId);
+      if (existing) return { kind: 'existing' as const, row: existing };
+      if ((await busyAmong(tx, [callerId])).has(callerId)) return { kind: 'caller-busy' as const };
+      const busy = await busyAmong(tx, others);
+      const row = await insertGroupCall(tx, {
+        conversationId: input.conversationId,
+        callerId,
+        media: input.media,
+        busyUserIds: others.filter((id) => busy.has(id)),
+        ringTimeoutMs: this.deps.config.callRingTimeoutMs,
+      });
+      await joinParticipant(tx, row.id, callerId, deviceId);
+      return { kind: 'ringing' as const, row, rung: others.filter((id) => !busy.has(id)) };
+    });
+    if (result.kind === 'caller-busy') throw conflict('You are already in a call (busy).');
+    if (result.kind === 'existing') return this.join(callerId, deviceId, result.row.id);
+    const call = await this.view(result.row);
+    this.notify(result.rung, { type: 'call.incoming', call });
+    return call;
+  }
+
+  /** Joins a group call while it lasts; in a direct call, the same as accepting it. */
+  async join(userId: string, deviceId: string, callId: string): Promise<Call> {
+    const found = await findCall(this.deps.db, callId);
+    if (!found || !(await findConversationForMember(this.deps.db, found.conversationId, userId))) throw callNotFound();
+    if (found.kind === 'direct') return this.accept(userId, deviceId, callId);
+    const result = await this.deps.db.transaction(async (tx) => {
+      await lockCallParticipants(tx, [userId]);
+      const locked = await lockCall(tx, callId);
+      if (!locked || locked.call.state === 'ended' || (locked.call.state === 'ringing' && locked.overdue)) {
+        return { kind: 'ended' as const };
+      }
+      if ((await busyAmong(tx, [userId], callId)).has(userId)) return { kind: 'busy' as const };
+      const active = (await participantsOf(tx, [callId])).filter((p) => p.leftAt === null);
+      const already = active.some((p) => p.userId === userId);
+      if (!already && active.length >= MAX_GROUP_CALL_PARTICIPANTS) return { kind: 'full' as const };
+      await joinParticipant(tx, callId, userId, deviceId);
+      const count = active.length + (already ? 0 : 1);
+      const row = (count >= 2 ? await markGroupCallActive(tx, callId) : undefined) ?? locked.call;
+      return { kind: 'joined' as const, row };
+    });
+    if (result.kind === 'ended') throw conflict('The call has already ended.');
+    if (result.kind === 'busy') throw conflict('You are already in another call (busy).');
+    if (result.kind === 'full') {
+      throw conflict(`The call is full (at most ${MAX_GROUP_CALL_PARTICIPANTS} people).`);
+    }
+    const call = await this.view(result.row);
+    this.notify(await memberIds(this.deps.db, call.conversationId), { type: 'call.joined', call, userId });
+    return call;
+  }
+
+  async accept(userId: string, deviceId: string, callId: string): Promise<Call> {
+    const found = await findCall(this.deps.db, callId);
+    if (found?.kind === 'group') return this.join(userId, deviceId, callId);
+    const row = await this.deps.db.transaction(async (tx) => {
+      const accepted = await acceptCall(tx, callId, userId);
+      if (accepted) await joinParticipant(tx, callId, userId, deviceId);
+      return accepted;
+    });
     if (!row) throw await this.refusal(userId, callId, 'callee', 'answer');
-    const call = toCall(row);
-    this.notify([call.callerId, call.calleeId], { type: 'call.accepted', call });
+    const call = await this.view(row);
+    this.notify([row.callerId, userId], { type: 'call.accepted', call });
     return call;
   }
 
   async decline(userId: string, callId: string): Promise<Call> {
-    const row = await declineCall(this.deps.db, callId, userId);
-    if (!row) throw await this.refusal(userId, callId, 'callee', 'decline');
-    const call = toCall(row);
-    this.notify([call.callerId, call.calleeId], { type: 'call.declined', call });
+    const found = await findCall(this.deps.db, callId);
+    if (found?.kind === 'group') return this.declineGroup(userId, found);
+    const ended = await this.deps.db.transaction(async (tx) => {
+      const row = await declineCall(tx, callId, userId);
+      return row ? this.logEnded(tx, [row]) : null;
+    });
+    if (!ended) throw await this.refusal(userId, callId, 'callee', 'decline');
+    return this.announceEnded(ended, 'call.declined');
+  }
+
+  /** Declining a group call only stops it ringing on the member's own devices; the others go on. */
+  private async declineGroup(userId: string, row: CallRow): Promise<Call> {
+    if (!(await findConversationForMember(this.deps.db, row.conversationId, userId))) throw callNotFound();
+    if (row.state === 'ended') throw conflict('The call has already ended.');
+    const call = await this.view(row);
+    if (call.participants.some((p) => p.userId === userId && p.leftAt === null)) {
+      throw conflict('You are in this call; hang up to leave it.');
+    }
+    this.notify([userId], { type: 'call.declined', call });
     return call;
   }
 
   async hangup(userId: string, callId: string): Promise<Call> {
-    const row = await hangupCall(this.deps.db, callId, userId);
-    if (!row) throw await this.refusal(userId, callId, 'participant', 'hang up');
-    const call = toCall(row);
-    const type = call.endReason === 'declined' ? 'call.declined' : 'call.ended';
-    this.notify([call.callerId, call.calleeId], { type, call });
-    return call;
+    const found = await findCall(this.deps.db, callId);
+    if (found?.kind === 'group') return this.leave(userId, found);
+    const ended = await this.deps.db.transaction(async (tx) => {
+      const row = await hangupCall(tx, callId, userId);
+      return row ? this.logEnded(tx, [row]) : null;
+    });
+    if (!ended) throw await this.refusal(userId, callId, 'participant', 'hang up');
+    const type = ended.calls[0]!.call.endReason === 'declined' ? 'call.declined' : 'call.ended';
+    return this.announceEnded(ended, type);
   }
 
-  /** Relays an SDP offer/answer or an ICE candidate to the other participant's devices only. */
-  async signal(userId: string, callId: string, signal: CallSignal) {
+  /** Leaves a group call (a member it is still ringing for declines it); the last one out ends it. */
+  private async leave(userId: string, row: CallRow): Promise<Call> {
+    if (!(await findConversationForMember(this.deps.db, row.conversationId, userId))) throw callNotFound();
+    const result = await this.leaveGroupCall(userId, row.id);
+    if (result.kind === 'ended') throw conflict('The call has already ended.');
+    if (result.kind === 'not-in') return this.declineGroup(userId, row);
+    return result.call;
+  }
+
+  private async leaveGroupCall(userId: string, callId: string) {
+    const result = await this.deps.db.transaction(async (tx) => {
+      const locked = await lockCall(tx, callId);
+      if (!locked || locked.call.state === 'ended') return { kind: 'ended' as const };
+      if (!(await leaveParticipant(tx, callId, userId))) return { kind: 'not-in' as const };
+      const empty = await endEmptyGroupCall(tx, callId);
+      return { kind: 'left' as const, ended: empty ? await this.logEnded(tx, [empty]) : null };
+    });
+    if (result.kind !== 'left') return result;
+    if (result.ended) {
+      this.publishLogged(result.ended.logged);
+      const { call, recipients } = result.ended.calls[0]!;
+      this.notify(recipients, { type: 'call.left', call, userId });
+      this.notify(recipients, { type: 'call.ended', call });
+      return { kind: 'left' as const, call };
+    }
     const row = await findCall(this.deps.db, callId);
-    if (!row || (row.callerId !== userId && row.calleeId !== userId)) throw callNotFound();
+    const call = await this.view(row!);
+    this.notify(await memberIds(this.deps.db, call.conversationId), { type: 'call.left', call, userId });
+    return { kind: 'left' as const, call };
+  }
+
+  /**
+   * Relays an SDP offer/answer, an ICE candidate or a media state. `toUserId` names the
+   * participant it is for, and only the device they are in the call on receives it. Without it
+   * (direct calls only) it goes to the other participant's devices, as it always did.
+   */
+  async signal(userId: string, callId: string, signal: CallSignal, toUserId?: string) {
+    const row = await findCall(this.deps.db, callId);
+    if (!row) throw callNotFound();
+    const participants = await participantsOf(this.deps.db, [callId]);
+    const inCall = (id: string) => participants.find((p) => p.userId === id && p.leftAt === null);
+    if (row.kind === 'direct') {
+      if (row.callerId !== userId && row.calleeId !== userId) throw callNotFound();
+      if (row.state === 'ended') throw conflict('The call has ended.');
+      const other = row.callerId === userId ? row.calleeId! : row.callerId;
+      if (toUserId !== undefined && toUserId !== other) throw callNotFound();
+      const device = toUserId ? inCall(other)?.deviceId : undefined;
+      const event: CallSignalEvent = { type: 'signal', callId, fromUserId: userId, signal };
+      this.notify([other], device ? { ...event, toDeviceId: device } : event);
+      return { ok: true as const };
+    }
+    if (!inCall(userId)) {
+      if (!(await findConversationForMember(this.deps.db, row.conversationId, userId))) throw callNotFound();
+      throw conflict(row.state === 'ended' ? 'The call has ended.' : 'You are not in this call.');
+    }
     if (row.state === 'ended') throw conflict('The call has ended.');
-    const other = row.callerId === userId ? row.calleeId : row.callerId;
-    this.notify([other], { type: 'signal', callId, fromUserId: userId, signal });
+    if (toUserId === undefined) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'In a group call, say whom the signal is for (toUserId).' });
+    }
+    const target = toUserId === userId ? undefined : inCall(toUserId);
+    if (!target) throw conflict('That person is not in the call.');
+    this.notify([toUserId], { type: 'signal', callId, fromUserId: userId, signal, toDeviceId: target.deviceId });
     return { ok: true as const };
+  }
+
+  /** A device of someone being called has the call and rings: tells the caller ("Ringing…"). */
+  async ringing(userId: string, callId: string) {
+    const row = await findCall(this.deps.db, callId);
+    const visible =
+      row &&
+      (row.kind === 'direct'
+        ? row.callerId === userId || row.calleeId === userId
+        : Boolean(await findConversationForMember(this.deps.db, row.conversationId, userId)));
+    if (!row || !visible) throw callNotFound();
+    if (row.callerId === userId) {
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'Only someone being called can say that it rings.' });
+    }
+    if (row.state === 'ended') throw conflict('The call has already ended.');
+    this.notify([row.callerId], { type: 'call.ringing', callId, userId });
+    return { ok: true as const };
+  }
+
+  /** The conversation's calls, newest first: its call history. */
+  async history(userId: string, input: { conversationId: string; before?: string | undefined; limit: number }) {
+    if (!(await findConversationForMember(this.deps.db, input.conversationId, userId))) {
+      throw new TRPCError({ code: 'NOT_FOUND', message: 'Conversation not found.' });
+    }
+    const rows = await callsInConversation(this.deps.db, input.conversationId, input.before, input.limit);
+    const participants = await participantsOf(this.deps.db, rows.map((r) => r.id));
+    return rows.map((r) => toCall(r, participants));
   }
 
   iceServers(userId: string) {
@@ -165,22 +374,31 @@ export class CallService {
   }
 
   /**
-   * The user's call events. Listens first, then tells this device about calls already ringing
-   * for it (it may have connected after the call started), skipping one it hears about live too.
+   * The user's call events on one device (`deviceId`, the session). Listens first, then tells
+   * this device about calls already ringing for it (it may have connected after the call
+   * started), skipping one it hears about live too.
    */
-  async *events(userId: string, signal: AbortSignal | undefined): AsyncGenerator<CallEvent> {
-    const queue = new SubscriptionQueue<CallEvent>(signal, 1000);
+  async *events(userId: string, deviceId: string, signal: AbortSignal | undefined): AsyncGenerator<CallEvent> {
+    const queue = new SubscriptionQueue<CallHubEvent>(signal, 1000);
     const stop = this.deps.hub.listen(userId, (event) => queue.push(event));
     try {
       const announced = new Set<string>();
-      for (const row of await ringingCallsFor(this.deps.db, userId)) {
+      const ringing = await ringingCallsFor(this.deps.db, userId);
+      const participants = await participantsOf(this.deps.db, ringing.map((r) => r.id));
+      for (const row of ringing) {
         announced.add(row.id);
-        yield { type: 'call.incoming', call: toCall(row) };
+        yield { type: 'call.incoming', call: toCall(row, participants) };
       }
       for await (const event of queue.drain()) {
         if (event.type === 'call.incoming') {
           if (announced.has(event.call.id)) continue;
           announced.add(event.call.id);
+        }
+        if ('toDeviceId' in event) {
+          if (event.toDeviceId !== deviceId) continue;
+          const { toDeviceId: _device, ...forThisDevice } = event;
+          yield forThisDevice;
+          continue;
         }
         yield event;
       }
@@ -192,23 +410,20 @@ export class CallService {
   /** Ends ringing calls past their deadline as missed; a row is won by one instance only. */
   async sweep() {
     try {
-      for (const row of await endOverdueRingingCalls(this.deps.db)) {
-        const call = toCall(row);
-        this.notify([call.callerId, call.calleeId], { type: 'call.ended', call });
-      }
+      const ended = await this.deps.db.transaction(async (tx) => this.logEnded(tx, await endOverdueRingingCalls(tx)));
+      this.announceAll(ended);
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'Ring sweep failed; will retry');
     }
   }
 
-  /** Ends the calls of a participant still offline after the grace period. */
+  /** Ends the calls of a participant still offline after the grace period, and takes them out of group calls. */
   private async endAbandonedCalls(userId: string) {
     try {
       if ((await this.deps.presence.onlineAmong([userId])).has(userId)) return;
-      for (const row of await endCallsAbandonedBy(this.deps.db, userId)) {
-        const call = toCall(row);
-        this.notify([call.callerId, call.calleeId], { type: 'call.ended', call });
-      }
+      const ended = await this.deps.db.transaction(async (tx) => this.logEnded(tx, await endCallsAbandonedBy(tx, userId)));
+      this.announceAll(ended);
+      for (const callId of await liveGroupCallsJoinedBy(this.deps.db, userId)) await this.leaveGroupCall(userId, callId);
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, userId }, 'Ending an absent participant\'s calls failed');
     }
@@ -220,8 +435,52 @@ export class CallService {
     for (const timer of this.goneTimers.values()) clearTimeout(timer);
   }
 
-  private notify(recipients: string[], event: CallEvent) {
+  private notify(recipients: string[], event: CallHubEvent) {
     this.deps.hub.send([...new Set(recipients)], event);
+  }
+
+  private async view(row: CallRow, db: Executor = this.deps.db) {
+    return toCall(row, await participantsOf(db, [row.id]));
+  }
+
+  /**
+   * Inside the transaction that ended `rows`: everyone still in them leaves, and each ended call
+   * is logged for its conversation's members (`call.logged`, replayed like messages). Returns
+   * what to publish after commit. Appends go last (see appendEvent).
+   */
+  private async logEnded(tx: Tx, rows: CallRow[]) {
+    await closeParticipants(tx, rows.map((r) => r.id));
+    const participants = await participantsOf(tx, rows.map((r) => r.id));
+    const calls: { call: Call; recipients: string[]; members: string[] }[] = [];
+    for (const row of rows) {
+      const members = await memberIds(tx, row.conversationId);
+      const call = toCall(row, participants);
+      // Direct calls are told to their two people (as always); group calls to every member.
+      const recipients = row.kind === 'direct' ? [row.callerId, row.calleeId!] : members;
+      calls.push({ call, recipients, members });
+    }
+    const logged: LoggedEvent[] = [];
+    for (const { call, members } of calls) {
+      const payload: CallLogged = { type: 'call.logged', call };
+      logged.push({ id: await appendEvent(tx, members, payload), recipients: members, payload });
+    }
+    return { calls, logged };
+  }
+
+  private publishLogged(logged: LoggedEvent[]) {
+    for (const event of logged) this.deps.events.published(event);
+  }
+
+  private announceEnded(ended: { calls: { call: Call; recipients: string[] }[]; logged: LoggedEvent[] }, type: CallStateEvent['type']) {
+    this.publishLogged(ended.logged);
+    const { call, recipients } = ended.calls[0]!;
+    this.notify(recipients, { type, call });
+    return call;
+  }
+
+  private announceAll(ended: { calls: { call: Call; recipients: string[] }[]; logged: LoggedEvent[] }) {
+    this.publishLogged(ended.logged);
+    for (const { call, recipients } of ended.calls) this.notify(recipients, { type: 'call.ended', call });
   }
 
   /** Why a transition updated no row: not the caller's call (NOT_FOUND), wrong role, or wrong state. */

@@ -14,7 +14,7 @@ import { MessageService, type Typing } from './messages.js';
 import { PresenceService, type Presence } from './presence.js';
 import { RedisPresence } from './presence-redis.js';
 import { PresenceFeed } from './presence-feed.js';
-import { CallService, type CallEvent } from './calls.js';
+import { CallService, type CallHubEvent } from './calls.js';
 import { UserService } from './users.js';
 import { PushService } from './push.js';
 
@@ -29,7 +29,7 @@ export interface Services {
   connections: ConnectionRegistry;
   presence: Presence;
   presenceFeed: PresenceFeed;
-  callEvents: EphemeralHub<CallEvent>;
+  callEvents: EphemeralHub<CallHubEvent>;
   calls: CallService;
   auth: AuthService;
   users: UserService;
@@ -92,8 +92,8 @@ export function createServices(opts: {
   const typing = new EphemeralHub<Typing>(bus, 'typing');
   const conversations = new ConversationService({ db, events, presence });
   const presenceFeed = new PresenceFeed({ db, presence, events });
-  const callEvents = new EphemeralHub<CallEvent>(bus, 'calls');
-  const calls = new CallService({ db, config, hub: callEvents, presence, logger });
+  const callEvents = new EphemeralHub<CallHubEvent>(bus, 'calls');
+  const calls = new CallService({ db, config, hub: callEvents, events, presence, logger });
   const messages = new MessageService({ db, events, typing, conversations });
   // Until the protocol's committed-event hook lands: pushes follow the two producers of news.
   messages.onStored = (message) => push.messageSent(message);

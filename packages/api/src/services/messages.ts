@@ -18,6 +18,7 @@ import { SubscriptionQueue } from '../events/queue.js';
 import { toMessage, type Conversation, type Message } from '../presenters.js';
 import { MessageStore } from './message-store.js';
 import { notFound, type ConversationService, type ConversationUpdated } from './conversations.js';
+import type { CallLogged } from './calls.js';
 
 export type MessageNew = { type: 'message.new'; message: Message };
 export type MessageRead = { type: 'message.read'; conversationId: string; userId: string; seq: number };
@@ -28,9 +29,14 @@ export type Typing = { type: 'typing'; conversationId: string; userId: string };
  * starting afresh and skipping what happened while disconnected.
  */
 export type Ready = { type: 'ready' };
-type StoredEvent = MessageNew | MessageRead | ConversationUpdated;
+type StoredEvent = MessageNew | MessageRead | ConversationUpdated | CallLogged;
 /** What `messages.onEvent` yields, after per-viewer projection. */
-export type UserEvent = MessageNew | MessageRead | { type: 'conversation.updated'; conversation: Conversation } | Ready;
+export type UserEvent =
+  | MessageNew
+  | MessageRead
+  | { type: 'conversation.updated'; conversation: Conversation }
+  | CallLogged
+  | Ready;
 
 const REPLAY_PAGE = 500;
 

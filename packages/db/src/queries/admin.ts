@@ -13,6 +13,7 @@ const tables = [
   schema.calls,
   schema.pushSubscriptions,
   schema.notificationSettings,
+  schema.callParticipants,
 ];
 
 /** Row counts of every table: lets tests show that a rejected call changed nothing. */

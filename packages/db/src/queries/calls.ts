@@ -1,6 +1,6 @@
-import { and, eq, inArray, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import type { Executor, Tx } from '../client.js';
-import { calls } from '../schema.js';
+import { callParticipants, calls, members } from '../schema.js';
 
 /**
  * Call state lives in PostgreSQL. Every transition is one conditional UPDATE whose WHERE states
@@ -24,29 +24,195 @@ export async function lockCallParticipants(tx: Tx, userIds: string[]) {
 }
 
 /**
- * The calls not ended in which any of `userIds` takes part. A ringing call past its deadline no
- * longer counts: the sweeper is about to end it as missed.
+ * The calls ringing for `userId` (to ring a device that subscribes late): direct calls where they
+ * are the callee, and group calls of their conversations still within the ring time that they
+ * neither started nor joined and were not busy for.
  */
-export async function liveCallsOf(db: Executor, userIds: string[]) {
-  if (userIds.length === 0) return [];
-  return db
+export async function ringingCallsFor(db: Executor, userId: string) {
+  const direct = await db
+    .select()
+    .from(calls)
+    .where(and(eq(calls.calleeId, userId), eq(calls.state, 'ringing'), sql`${calls.ringDeadline} > now()`));
+  const group = await db
+    .select({ call: calls })
+    .from(calls)
+    .innerJoin(members, and(eq(members.conversationId, calls.conversationId), eq(members.userId, userId)))
+    .where(
+      and(
+        eq(calls.kind, 'group'),
+        ne(calls.state, 'ended'),
+        sql`${calls.ringDeadline} > now()`,
+        ne(calls.callerId, userId),
+        sql`not (${userId}::uuid = any(${calls.busyUserIds}))`,
+        sql`not exists (select 1 from ${callParticipants} p where p.call_id = ${calls.id} and p.user_id = ${userId})`,
+      ),
+    );
+  return [...direct, ...group.map((r) => r.call)];
+}
+
+/**
+ * Which of `userIds` are busy: in a live call (a participant who has not left), or rung by a
+ * direct call. Being rung by a group call is not busy. `exceptCallId` is not counted.
+ */
+export async function busyAmong(db: Executor, userIds: string[], exceptCallId?: string): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const live = and(
+    ne(calls.state, 'ended'),
+    sql`not (${calls.state} = 'ringing' and ${calls.ringDeadline} <= now())`,
+    exceptCallId ? ne(calls.id, exceptCallId) : undefined,
+  );
+  const inCall = await db
+    .select({ userId: callParticipants.userId })
+    .from(callParticipants)
+    .innerJoin(calls, eq(calls.id, callParticipants.callId))
+    .where(and(inArray(callParticipants.userId, userIds), isNull(callParticipants.leftAt), live));
+  const rung = await db
+    .select({ userId: calls.calleeId })
+    .from(calls)
+    .where(and(inArray(calls.calleeId, userIds), live));
+  return new Set([...inCall, ...rung].map((r) => r.userId).filter((id): id is string => id !== null));
+}
+
+/** The live group call of a conversation, if there is one. */
+export async function liveGroupCallIn(db: Executor, conversationId: string) {
+  const [row] = await db
     .select()
     .from(calls)
     .where(
       and(
+        eq(calls.conversationId, conversationId),
+        eq(calls.kind, 'group'),
         ne(calls.state, 'ended'),
-        or(inArray(calls.callerId, userIds), inArray(calls.calleeId, userIds)),
         sql`not (${calls.state} = 'ringing' and ${calls.ringDeadline} <= now())`,
       ),
-    );
+    )
+    .limit(1);
+  return row;
 }
 
-/** Ringing calls where `userId` is the callee (to ring a device that subscribes late). */
-export async function ringingCallsFor(db: Executor, userId: string) {
+/** Serializes group call starts in one conversation (two members pressing call at once get one call). */
+export async function lockConversationCalls(tx: Tx, conversationId: string) {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${'callconv:' + conversationId}, 0))`);
+}
+
+/** The call row, locked until the transaction ends (joins and leaves of one call in turn). */
+export async function lockCall(tx: Tx, callId: string) {
+  const [row] = await tx
+    .select({ call: calls, overdue: sql<boolean>`${calls.ringDeadline} <= now()` })
+    .from(calls)
+    .where(eq(calls.id, callId))
+    .for('update')
+    .limit(1);
+  return row;
+}
+
+export async function insertGroupCall(
+  db: Executor,
+  values: { conversationId: string; callerId: string; media: 'audio' | 'video'; busyUserIds: string[]; ringTimeoutMs: number },
+) {
+  const [row] = await db
+    .insert(calls)
+    .values({
+      conversationId: values.conversationId,
+      callerId: values.callerId,
+      calleeId: null,
+      kind: 'group',
+      busyUserIds: values.busyUserIds,
+      media: values.media,
+      state: 'ringing',
+      ringDeadline: sql`now() + ${values.ringTimeoutMs} * interval '1 millisecond'`,
+    })
+    .returning();
+  return row!;
+}
+
+/** Puts a person in a call on one device (again, if they had left). */
+export async function joinParticipant(db: Executor, callId: string, userId: string, deviceId: string) {
+  await db
+    .insert(callParticipants)
+    .values({ callId, userId, deviceId })
+    .onConflictDoUpdate({
+      target: [callParticipants.callId, callParticipants.userId],
+      set: { deviceId, leftAt: null },
+    });
+}
+
+/** Marks a participant as gone; false if they were not in the call. */
+export async function leaveParticipant(db: Executor, callId: string, userId: string) {
+  const rows = await db
+    .update(callParticipants)
+    .set({ leftAt: sql`now()` })
+    .where(and(eq(callParticipants.callId, callId), eq(callParticipants.userId, userId), isNull(callParticipants.leftAt)))
+    .returning({ userId: callParticipants.userId });
+  return rows.length > 0;
+}
+
+/** Everyone still in the given calls leaves them (the calls ended). */
+export async function closeParticipants(db: Executor, callIds: string[]) {
+  if (callIds.length === 0) return;
+  await db
+    .update(callParticipants)
+    .set({ leftAt: sql`now()` })
+    .where(and(inArray(callParticipants.callId, callIds), isNull(callParticipants.leftAt)));
+}
+
+export async function participantsOf(db: Executor, callIds: string[]) {
+  if (callIds.length === 0) return [];
+  return db
+    .select()
+    .from(callParticipants)
+    .where(inArray(callParticipants.callId, callIds))
+    .orderBy(asc(callParticipants.joinedAt), asc(callParticipants.userId));
+}
+
+/** A group call → active once a second person is in it (answeredAt = when that happened). */
+export async function markGroupCallActive(db: Executor, callId: string) {
+  const [row] = await db
+    .update(calls)
+    .set({ state: 'active', answeredAt: sql`now()` })
+    .where(and(eq(calls.id, callId), eq(calls.state, 'ringing')))
+    .returning();
+  return row;
+}
+
+/** A group call that nobody is in any more ends: 'hangup' if it ever connected two people, else 'missed'. */
+export async function endEmptyGroupCall(db: Executor, callId: string) {
+  const [row] = await db
+    .update(calls)
+    .set({
+      state: 'ended',
+      endedAt: sql`now()`,
+      endReason: sql`case when ${calls.answeredAt} is null then 'missed' else 'hangup' end`,
+    })
+    .where(
+      and(
+        eq(calls.id, callId),
+        ne(calls.state, 'ended'),
+        sql`not exists (select 1 from ${callParticipants} p where p.call_id = ${calls.id} and p.left_at is null)`,
+      ),
+    )
+    .returning();
+  return row;
+}
+
+/** The live group calls `userId` is still in (to take them out when they have gone away). */
+export async function liveGroupCallsJoinedBy(db: Executor, userId: string) {
+  const rows = await db
+    .select({ id: calls.id })
+    .from(callParticipants)
+    .innerJoin(calls, eq(calls.id, callParticipants.callId))
+    .where(and(eq(callParticipants.userId, userId), isNull(callParticipants.leftAt), eq(calls.kind, 'group'), ne(calls.state, 'ended')));
+  return rows.map((r) => r.id);
+}
+
+/** A conversation's calls, newest first (its call history). */
+export async function callsInConversation(db: Executor, conversationId: string, before: string | undefined, limit: number) {
   return db
     .select()
     .from(calls)
-    .where(and(eq(calls.calleeId, userId), eq(calls.state, 'ringing'), sql`${calls.ringDeadline} > now()`));
+    .where(and(eq(calls.conversationId, conversationId), before ? lt(calls.createdAt, before) : undefined))
+    .orderBy(desc(calls.createdAt), desc(calls.id))
+    .limit(limit);
 }
 
 export async function insertRingingCall(
@@ -135,9 +301,12 @@ export async function endCallsAbandonedBy(db: Executor, userId: string) {
       endReason: sql`case when ${calls.state} = 'active' then 'failed' else 'missed' end`,
     })
     .where(
-      or(
-        and(eq(calls.state, 'active'), or(eq(calls.callerId, userId), eq(calls.calleeId, userId))),
-        and(eq(calls.state, 'ringing'), eq(calls.callerId, userId)),
+      and(
+        eq(calls.kind, 'direct'),
+        or(
+          and(eq(calls.state, 'active'), or(eq(calls.callerId, userId), eq(calls.calleeId, userId))),
+          and(eq(calls.state, 'ringing'), eq(calls.callerId, userId)),
+        ),
       ),
     )
     .returning();
