@@ -104,7 +104,7 @@ export class CallService {
   /** Participants who went offline, checked again once the grace period is over. */
   private readonly goneTimers = new Map<string, NodeJS.Timeout>();
   /** Once per call that starts ringing, on the instance that started it (push notifications). */
-  onRinging: ((call: Call) => void) | null = null;
+  onRinging: ((call: Call, rung: string[]) => void) | null = null;
 
   constructor(
     private readonly deps: {
@@ -163,7 +163,7 @@ export class CallService {
     }
     const call = await this.view(result.row);
     this.notify([calleeId], { type: 'call.incoming', call });
-    this.onRinging?.(call);
+    this.onRinging?.(call, [calleeId]);
     return call;
   }
 
@@ -195,6 +195,7 @@ export class CallService {
     if (result.kind === 'existing') return this.join(callerId, deviceId, result.row.id);
     const call = await this.view(result.row);
     this.notify(result.rung, { type: 'call.incoming', call });
+    this.onRinging?.(call, result.rung);
     return call;
   }
 

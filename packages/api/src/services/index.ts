@@ -97,7 +97,7 @@ export function createServices(opts: {
   const messages = new MessageService({ db, events, typing, conversations });
   // Until the protocol's committed-event hook lands: pushes follow the two producers of news.
   messages.onStored = (message) => push.messageSent(message);
-  calls.onRinging = (call) => push.callIncoming(call, config.callRingTimeoutMs);
+  calls.onRinging = (call, rung) => push.callIncoming(call, config.callRingTimeoutMs, rung);
 
   return {
     config,

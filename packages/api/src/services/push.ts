@@ -171,10 +171,12 @@ export class PushService {
   }
 
   /** A call rings by push on the callee's devices (unless they look at Parley, or muted the chat). */
-  callIncoming(call: Call, ringTimeoutMs: number) {
+  callIncoming(call: Call, ringTimeoutMs: number, rung: string[]) {
     this.run(async () => {
-      if (this.deps.attention.isAttending(call.calleeId)) return;
-      const targets = await pushTargets(this.deps.db, call.conversationId, [call.calleeId]);
+      // A group call rings every member it rang (calls.ts); each one not looking at Parley gets a push.
+      const away = rung.filter((id) => !this.deps.attention.isAttending(id));
+      if (away.length === 0) return;
+      const targets = await pushTargets(this.deps.db, call.conversationId, away);
       if (targets.length === 0) return;
       const context = await pushContext(this.deps.db, call.conversationId, call.callerId);
       if (!context) return;
