@@ -11,7 +11,7 @@ import { DB_KINDS, signUp, startTestServer, tableCounts, waitFor, wsClientAs, ty
 import { fieldsOf, procedures, type AnyProc } from './router-walk.js';
 
 /** Input fields that name a resource someone else may own. */
-const ID_FIELDS = ['id', 'userId', 'userIds', 'conversationId', 'callId', 'memberIds'] as const;
+const ID_FIELDS = ['id', 'userId', 'userIds', 'conversationId', 'callId', 'memberIds', 'messageId', 'replyToId'] as const;
 type IdField = (typeof ID_FIELDS)[number];
 
 /** What the attacks aim at: the owner's resources, and ids that exist nowhere. */
@@ -21,6 +21,8 @@ interface Fixture {
   call: string;
   /** A group call between other people (a group the attacker is not in). */
   groupCall: string;
+  /** A message in the owner's group. */
+  message: string;
   /** A group of the attacker's own, for the cases that attack a user-id field only. */
   ownGroup: string;
   member: string;
@@ -47,6 +49,10 @@ const foreignCall = (input: (callId: string) => unknown): Case[] => [
   { field: 'callId', target: "a call between two other people (ringing)", input: (f) => input(f.call) },
   { field: 'callId', target: "a group call of other people (active)", input: (f) => input(f.groupCall) },
   { field: 'callId', target: 'a call that does not exist', input: (f) => input(f.unknown) },
+];
+const foreignMessage = (input: (messageId: string) => unknown): Case[] => [
+  { field: 'messageId', target: "a message in someone else's group", input: (f) => input(f.message) },
+  { field: 'messageId', target: 'a message that does not exist', input: (f) => input(f.unknown) },
 ];
 const offer = { type: 'offer' as const, sdp: 'v=0' };
 
@@ -90,7 +96,24 @@ const ACCESS_TABLE: Record<string, Case[]> = {
   'conversations.mute': foreignConversation((conversationId) => ({ conversationId, until: null })),
   'conversations.unmute': foreignConversation((conversationId) => ({ conversationId })),
   'messages.list': foreignConversation((conversationId) => ({ conversationId })),
-  'messages.send': foreignConversation((conversationId) => ({ conversationId, clientId: randomUUID(), body: 'hi' })),
+  'messages.send': [
+    ...foreignConversation((conversationId) => ({ conversationId, clientId: randomUUID(), body: 'hi' })),
+    {
+      field: 'replyToId',
+      target: "a reply, in the caller's own group, to a message in someone else's group",
+      input: (f) => ({ conversationId: f.ownGroup, clientId: randomUUID(), body: 'hi', replyToId: f.message }),
+    },
+    {
+      field: 'replyToId',
+      target: 'a reply to a message that does not exist',
+      input: (f) => ({ conversationId: f.ownGroup, clientId: randomUUID(), body: 'hi', replyToId: f.unknown }),
+    },
+  ],
+  'messages.edit': foreignMessage((messageId) => ({ messageId, body: 'mine now' })),
+  'messages.delete': foreignMessage((messageId) => ({ messageId })),
+  'messages.react': foreignMessage((messageId) => ({ messageId, emoji: '👍' })),
+  'messages.unreact': foreignMessage((messageId) => ({ messageId, emoji: '👍' })),
+  'messages.search': foreignConversation((conversationId) => ({ query: 'secret', conversationId })),
   'messages.markRead': foreignConversation((conversationId) => ({ conversationId, seq: 1 })),
   'messages.typing': foreignConversation((conversationId) => ({ conversationId })),
   'calls.start': foreignConversation((conversationId) => ({ conversationId, media: 'audio' })),
@@ -173,7 +196,8 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     outsiderWs = wsClientAs(t, outsider.accessToken);
     const group = await owner.client.api.conversations.createGroup.mutate({ title: 'Private', memberIds: [member.user.id] });
     const direct = await owner.client.api.conversations.openDirect.mutate({ userId: member.user.id });
-    await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'secret' });
+    const message = await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'secret' });
+    await member.client.api.messages.react.mutate({ messageId: message.id, emoji: '👍' });
     const call = await owner.client.api.calls.start.mutate({ conversationId: direct.id, media: 'audio' });
     const ownGroup = await outsider.client.api.conversations.createGroup.mutate({ title: 'Mine', memberIds: [owner.user.id] });
     const session = (await owner.client.api.auth.sessions.query()).find((s) => s.current)!.id;
@@ -186,6 +210,7 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
       direct: direct.id,
       call: call.id,
       groupCall: groupCall.id,
+      message: message.id,
       ownGroup: ownGroup.id,
       member: member.user.id,
       session,
@@ -208,7 +233,10 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     const group = await owner.client.api.conversations.byId.query({ id: f.group });
     expect(group.title).toBe('Private');
     expect(group.members.map((m) => m.id).sort()).toEqual([owner.user.id, member.user.id].sort());
-    expect((await owner.client.api.messages.list.query({ conversationId: f.group })).items.map((m) => m.body)).toEqual(['secret']);
+    const [message] = (await owner.client.api.messages.list.query({ conversationId: f.group })).items;
+    expect(message).toMatchObject({ body: 'secret', editedAt: null, deletedAt: null, reactions: [{ emoji: '👍', userIds: [f.member] }] });
+    // And no search of the outsider's finds it.
+    expect((await outsider.client.api.messages.search.query({ query: 'secret' })).items).toEqual([]);
     expect((await owner.client.api.conversations.byId.query({ id: f.direct })).members).toHaveLength(2);
     // Still ringing: the callee can answer it.
     expect((await member.client.api.calls.accept.mutate({ callId: f.call })).state).toBe('active');

@@ -5,6 +5,7 @@
  * table's row count as it was. The procedure list comes from the router itself, so a new
  * procedure is fuzzed without anyone remembering to add it.
  */
+import { randomUUID } from 'node:crypto';
 import { appRouter, createCallerFactory, type AccessClaims, type Context } from '@parley/api';
 import { TRPCError } from '@trpc/server';
 import fc from 'fast-check';
@@ -83,6 +84,8 @@ const hostileValue = fc.oneof(
 export interface FuzzIds {
   conversationId: string;
   otherUserId: string;
+  /** A message of the caller's in that conversation (edits, deletes, reactions, replies aim at it). */
+  messageId: string;
 }
 
 /** A value that is valid for a field, or one that is plausible but foreign (a random UUID). */
@@ -94,7 +97,9 @@ function plausible(field: string, ids: FuzzIds) {
     case 'callId':
     case 'clientId':
     case 'conversationId':
-      return fc.oneof(fc.uuid(), fc.constantFrom(ids.conversationId, ids.otherUserId));
+    case 'messageId':
+    case 'replyToId':
+      return fc.oneof(fc.uuid(), fc.constantFrom(ids.conversationId, ids.otherUserId, ids.messageId));
     case 'userIds':
     case 'memberIds':
       return fc.array(fc.oneof(fc.uuid(), fc.constant(ids.otherUserId)), { minLength: 1, maxLength: 3 });
@@ -103,7 +108,10 @@ function plausible(field: string, ids: FuzzIds) {
     case 'limit':
     case 'seq':
     case 'beforeSeq':
+    case 'afterSeq':
       return fc.integer({ min: 0, max: 120 });
+    case 'emoji':
+      return fc.oneof(fc.constantFrom('👍', '👍🏽', '👨‍👩‍👧', '🇩🇪', '1️⃣', '❤'), strings);
     case 'media':
       return fc.constantFrom('audio', 'video');
     case 'signal':
@@ -155,7 +163,8 @@ describe('generated hostile inputs on every procedure', () => {
     const a = await signUp(t, 'Fuzz A');
     const b = await signUp(t, 'Fuzz B');
     const direct = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
-    ids = { conversationId: direct.id, otherUserId: b.user.id };
+    const message = await a.client.api.messages.send.mutate({ conversationId: direct.id, clientId: randomUUID(), body: 'fuzz me' });
+    ids = { conversationId: direct.id, otherUserId: b.user.id, messageId: message.id };
     claims = (await t.server.services.auth.authenticate(a.accessToken))!;
     expect(claims).toBeTruthy();
   });

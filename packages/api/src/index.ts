@@ -11,3 +11,4 @@ export {
 } from './realtime/connections.js';
 export type { AccessClaims } from './auth/tokens.js';
 export { createCallerFactory, errorShape, limited, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, RetryAfter, subscriptionOverHttp } from './trpc.js';
+export { highlight, positiveTerms } from './services/message-search.js';

@@ -1,4 +1,4 @@
-import type { MessageRow, UserRow } from '@parley/db';
+import type { MessageDetails, MessageRow, UserRow } from '@parley/db';
 
 /** Timestamps leave the API as ISO-8601 UTC, whatever text form the driver returned. */
 export const iso = (value: string | Date) => new Date(value).toISOString();
@@ -15,7 +15,11 @@ export function toPublicUser(row: Pick<UserRow, 'id' | 'displayName' | 'lastSeen
 }
 export type PublicUser = ReturnType<typeof toPublicUser>;
 
-export function toMessage(row: MessageRow) {
+export type ReplyTo = { id: string; seq: number; senderId: string; excerpt: string | null };
+export type Reaction = { emoji: string; userIds: string[] };
+
+/** `details` from messageDetails (services/message-view.ts loads them for a page of rows). */
+export function toMessage(row: MessageRow, details: MessageDetails) {
   return {
     id: row.id,
     conversationId: row.conversationId,
@@ -24,6 +28,10 @@ export function toMessage(row: MessageRow) {
     seq: row.seq,
     body: row.body,
     createdAt: iso(row.createdAt),
+    editedAt: isoOrNull(row.editedAt),
+    deletedAt: isoOrNull(row.deletedAt),
+    replyTo: (details.replyTo satisfies ReplyTo | null) as ReplyTo | null,
+    reactions: details.reactions as Reaction[],
   };
 }
 export type Message = ReturnType<typeof toMessage>;

@@ -178,6 +178,8 @@ export const RATE_LIMITS = {
   refresh: { limit: 60, windowMs: 10 * 60_000 },
   send: { limit: 30, windowMs: 10_000 },
   typing: { limit: 20, windowMs: 10_000 },
+  /** Reactions and un-reactions: cheap, but each one reaches every member. */
+  react: { limit: 60, windowMs: 10_000 },
   search: { limit: 60, windowMs: 60_000 },
   callStart: { limit: 10, windowMs: 60_000 },
   callSignal: { limit: 600, windowMs: 60_000 },

@@ -1,6 +1,6 @@
 export * from './client.js';
 export * as schema from './schema.js';
-export type { UserRow, SessionRow, ConversationRow, MessageRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow } from './schema.js';
+export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow } from './schema.js';
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isSqlState, isUniqueViolation } from './errors.js';
@@ -8,6 +8,8 @@ export * from './queries/admin.js';
 export * from './queries/events.js';
 export * from './queries/conversations.js';
 export * from './queries/messages.js';
+export * from './queries/message-changes.js';
+export * from './queries/search.js';
 export * from './queries/calls.js';
 export * from './queries/presence.js';
 export * from './queries/push.js';

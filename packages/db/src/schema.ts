@@ -3,7 +3,9 @@ import {
   bigint,
   boolean,
   check,
+  customType,
   index,
+  type AnyPgColumn,
   integer,
   jsonb,
   pgTable,
@@ -13,6 +15,9 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+
+/** PostgreSQL's tsvector: only ever written by the database (a generated column). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
 
@@ -30,6 +35,8 @@ export const users = pgTable(
     // Case-insensitive uniqueness is enforced by the database, so concurrent sign-ups cannot both win.
     uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
     index('users_display_name_lower_idx').on(sql`lower(${t.displayName}) text_pattern_ops`),
+    // People search matches any substring of a name (`like '%ann%'`): trigrams make that indexable.
+    index('users_display_name_trgm_idx').using('gin', sql`lower(${t.displayName}) gin_trgm_ops`),
   ],
 );
 
@@ -120,11 +127,41 @@ export const messages = pgTable(
     seq: integer('seq').notNull(),
     body: text('body').notNull(),
     createdAt: createdAt(),
+    editedAt: timestamp('edited_at', { withTimezone: true, mode: 'string' }),
+    /** A deleted message stays as a tombstone (its seq keeps the sequence dense); its body is ''. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true, mode: 'string' }),
+    replyToId: uuid('reply_to_id').references((): AnyPgColumn => messages.id, { onDelete: 'set null' }),
+    /**
+     * Full-text search: English stems (so "meeting" finds "meetings") beside the words as written
+     * ('simple': names, other languages and English stop words such as "Will" stay findable).
+     * Concatenating keeps each half's positions apart, so phrases match within one half.
+     */
+    search: tsvector('search')
+      .notNull()
+      .generatedAlwaysAs(sql`to_tsvector('english'::regconfig, body) || to_tsvector('simple'::regconfig, body)`),
   },
   (t) => [
     uniqueIndex('messages_conversation_seq_key').on(t.conversationId, t.seq),
     uniqueIndex('messages_sender_client_key').on(t.conversationId, t.senderId, t.clientId),
+    index('messages_search_idx').using('gin', t.search),
+    index('messages_reply_to_idx').on(t.replyToId).where(sql`${t.replyToId} is not null`),
   ],
+);
+
+/** One row per (message, user, emoji); a message's reactions are grouped from these. */
+export const messageReactions = pgTable(
+  'message_reactions',
+  {
+    messageId: uuid('message_id')
+      .notNull()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    emoji: text('emoji').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.emoji, t.userId] })],
 );
 
 /**
@@ -247,7 +284,9 @@ export const notificationSettings = pgTable('notification_settings', {
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
-export type MessageRow = typeof messages.$inferSelect;
+/** A message as queries return it: without the search vector, which only the database reads. */
+export type MessageRow = Omit<typeof messages.$inferSelect, 'search'>;
+export type ReactionRow = typeof messageReactions.$inferSelect;
 export type CallRow = typeof calls.$inferSelect;
 export type CallParticipantRow = typeof callParticipants.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

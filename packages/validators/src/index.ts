@@ -72,11 +72,42 @@ export const messageBody = z
   .min(1, 'Message cannot be empty')
   .max(4000, 'Message must be at most 4000 characters')
   .refine(storable, NOT_STORABLE);
-export const sendMessageInput = z.strictObject({ conversationId: id, clientId: id, body: messageBody });
+export const sendMessageInput = z.strictObject({
+  conversationId: id,
+  clientId: id,
+  body: messageBody,
+  /** A message of the same conversation that this one answers. */
+  replyToId: id.optional(),
+});
+const seqBound = z.number().int().min(0).max(2_147_483_647);
 export const listMessagesInput = z.strictObject({
   conversationId: id,
-  beforeSeq: z.number().int().min(1).max(2_147_483_647).optional(),
+  beforeSeq: seqBound.min(1).optional(),
+  /** Pages forward from here (opening a search hit or a reply in context). */
+  afterSeq: seqBound.optional(),
   limit: z.number().int().min(1).max(100).default(50),
+});
+export const messageIdInput = z.strictObject({ messageId: id });
+export const editMessageInput = z.strictObject({ messageId: id, body: messageBody });
+
+// Built at run time: the `v` flag (Unicode sets, \p{RGI_Emoji}) is newer than the TS target.
+const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
+const PICTOGRAPH = /^\p{Extended_Pictographic}\uFE0F?$/u;
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+/** One emoji: a single grapheme (skin tones, ZWJ families and flags included) that is an emoji. */
+export function isSingleEmoji(s: string): boolean {
+  let count = 0;
+  for (const _ of graphemes.segment(s)) if (++count > 1) return false;
+  return count === 1 && (RGI_EMOJI.test(s) || PICTOGRAPH.test(s));
+}
+export const emoji = z.string().max(64, 'One emoji').refine(isSingleEmoji, 'Choose one emoji');
+export const reactInput = z.strictObject({ messageId: id, emoji });
+
+export const searchMessagesInput = z.strictObject({
+  query: z.string().trim().min(1, 'Type something to search for').max(200).refine(storable, NOT_STORABLE),
+  conversationId: id.optional(),
+  limit: z.number().int().min(1).max(50).default(20),
+  cursor: z.string().max(200).refine(storable, NOT_STORABLE).nullish(),
 });
 export const markReadInput = z.strictObject({
   conversationId: id,

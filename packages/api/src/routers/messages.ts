@@ -1,8 +1,12 @@
 import {
   conversationIdInput,
+  editMessageInput,
   listMessagesInput,
   markReadInput,
+  messageIdInput,
   onEventInput,
+  reactInput,
+  searchMessagesInput,
   sendMessageInput,
 } from '@parley/validators';
 import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
@@ -16,6 +20,31 @@ export const messagesRouter = router({
     .use(limited('send', RATE_LIMITS.send, 'user'))
     .input(sendMessageInput)
     .mutation(({ ctx, input }) => ctx.services.messages.send(ctx.auth.userId, input)),
+
+  edit: authedProcedure
+    .use(limited('send', RATE_LIMITS.send, 'user'))
+    .input(editMessageInput)
+    .mutation(({ ctx, input }) => ctx.services.messageChanges.edit(ctx.auth.userId, input.messageId, input.body)),
+
+  delete: authedProcedure
+    .use(limited('send', RATE_LIMITS.send, 'user'))
+    .input(messageIdInput)
+    .mutation(({ ctx, input }) => ctx.services.messageChanges.delete(ctx.auth.userId, input.messageId)),
+
+  react: authedProcedure
+    .use(limited('react', RATE_LIMITS.react, 'user'))
+    .input(reactInput)
+    .mutation(({ ctx, input }) => ctx.services.messageChanges.react(ctx.auth.userId, input.messageId, input.emoji)),
+
+  unreact: authedProcedure
+    .use(limited('react', RATE_LIMITS.react, 'user'))
+    .input(reactInput)
+    .mutation(({ ctx, input }) => ctx.services.messageChanges.unreact(ctx.auth.userId, input.messageId, input.emoji)),
+
+  search: authedProcedure
+    .use(limited('search', RATE_LIMITS.search, 'user'))
+    .input(searchMessagesInput)
+    .query(({ ctx, input }) => ctx.services.messageSearch.search(ctx.auth.userId, input)),
 
   markRead: authedProcedure
     .input(markReadInput)

@@ -12,6 +12,7 @@ import {
   lockConversation,
   memberIds,
   membersOf,
+  messageDetails,
   removeMember,
   renameConversation,
   setMemberMute,
@@ -191,6 +192,7 @@ export class ConversationService {
       db,
       rows.map((r) => r.conversation.id),
     );
+    const details = await messageDetails(db, rows.flatMap((r) => (r.lastMessage ? [r.lastMessage] : [])));
     return rows.map(({ conversation, lastMessage }) => ({
       id: conversation.id,
       kind: conversation.kind,
@@ -204,7 +206,7 @@ export class ConversationService {
           lastReadSeq: m.lastReadSeq,
           mutedUntil: m.mutedUntil === null ? null : iso(m.mutedUntil),
         })),
-      lastMessage: lastMessage ? toMessage(lastMessage) : null,
+      lastMessage: lastMessage ? toMessage(lastMessage, details.get(lastMessage.id)!) : null,
       lastSeq: conversation.lastSeq,
       updatedAt: iso(conversation.updatedAt),
     }));

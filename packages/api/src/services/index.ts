@@ -11,6 +11,8 @@ import { EventLog } from '../events/event-log.js';
 import { AuthService } from './auth.js';
 import { ConversationService } from './conversations.js';
 import { MessageService, type Typing } from './messages.js';
+import { MessageChangeService } from './message-changes.js';
+import { MessageSearchService } from './message-search.js';
 import { PresenceService, type Presence } from './presence.js';
 import { RedisPresence } from './presence-redis.js';
 import { PresenceFeed } from './presence-feed.js';
@@ -38,6 +40,9 @@ export interface Services {
   conversations: ConversationService;
   messages: MessageService;
   push: PushService;
+  /** Edits, deletes and reactions. */
+  messageChanges: MessageChangeService;
+  messageSearch: MessageSearchService;
   /** Starts the background readers (the event log); call once before serving. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -98,6 +103,8 @@ export function createServices(opts: {
   // Until the protocol's committed-event hook lands: pushes follow the two producers of news.
   messages.onStored = (message) => push.messageSent(message);
   calls.onRinging = (call, rung) => push.callIncoming(call, config.callRingTimeoutMs, rung);
+  const messageChanges = new MessageChangeService({ db, events });
+  const messageSearch = new MessageSearchService({ db });
 
   return {
     config,
@@ -119,6 +126,8 @@ export function createServices(opts: {
     conversations,
     messages,
     push,
+    messageChanges,
+    messageSearch,
     start: async () => {
       await presence.start();
       await events.start();

@@ -15,12 +15,15 @@ import {
 import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog, LoggedEvent } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
-import { toMessage, type Conversation, type Message } from '../presenters.js';
+import type { Conversation, Message } from '../presenters.js';
 import { MessageStore } from './message-store.js';
+import { presentMessage, presentMessages } from './message-view.js';
 import { notFound, type ConversationService, type ConversationUpdated } from './conversations.js';
 import type { CallLogged } from './calls.js';
 
 export type MessageNew = { type: 'message.new'; message: Message };
+/** An edit, a delete or a reaction: the whole message as it now is. */
+export type MessageUpdated = { type: 'message.updated'; message: Message };
 export type MessageRead = { type: 'message.read'; conversationId: string; userId: string; seq: number };
 export type Typing = { type: 'typing'; conversationId: string; userId: string };
 /**
@@ -29,10 +32,11 @@ export type Typing = { type: 'typing'; conversationId: string; userId: string };
  * starting afresh and skipping what happened while disconnected.
  */
 export type Ready = { type: 'ready' };
-type StoredEvent = MessageNew | MessageRead | ConversationUpdated | CallLogged;
+type StoredEvent = MessageNew | MessageUpdated | MessageRead | ConversationUpdated | CallLogged;
 /** What `messages.onEvent` yields, after per-viewer projection. */
 export type UserEvent =
   | MessageNew
+  | MessageUpdated
   | MessageRead
   | { type: 'conversation.updated'; conversation: Conversation }
   | CallLogged
@@ -69,14 +73,18 @@ export class MessageService {
    * One statement stores it with whatever else is being sent (MessageStore); a retry racing the
    * original loses on the unique index and answers the original.
    */
-  async send(senderId: string, input: { conversationId: string; clientId: string; body: string }): Promise<Message> {
-    const message: Omit<Message, 'seq'> = {
+  async send(
+    senderId: string,
+    input: { conversationId: string; clientId: string; body: string; replyToId?: string | undefined },
+  ): Promise<Message> {
+    const message = {
       id: randomUUID(),
       conversationId: input.conversationId,
       senderId,
       clientId: input.clientId,
       body: input.body,
       createdAt: new Date().toISOString(),
+      replyToId: input.replyToId ?? null,
     };
     for (let attempt = 0; ; attempt++) {
       let stored: StoreResult;
@@ -88,7 +96,15 @@ export class MessageService {
       }
       switch (stored.kind) {
         case 'stored': {
-          const sent: Message = { ...message, seq: stored.seq };
+          const { replyToId: _r, ...fields } = message;
+          const sent: Message = {
+            ...fields,
+            seq: stored.seq,
+            editedAt: null,
+            deletedAt: null,
+            replyTo: stored.replyTo,
+            reactions: [],
+          };
           const payload: MessageNew = { type: 'message.new', message: sent };
           this.deps.events.published({ id: stored.eventId, recipients: stored.recipients, payload });
           this.hooks.sent?.(sent);
@@ -97,11 +113,13 @@ export class MessageService {
         }
         case 'duplicate': {
           const existing = await findMessageByClientId(this.deps.db, input.conversationId, senderId, input.clientId);
-          if (existing) return toMessage(existing);
+          if (existing) return presentMessage(this.deps.db, existing);
           throw notFound();
         }
         case 'not-member':
           throw notFound();
+        case 'bad-reply':
+          throw new TRPCError({ code: 'NOT_FOUND', message: 'The message you reply to is not in this conversation.' });
         case 'members-changed':
           // Members joined or left while this waited: store it against the new member list.
           if (attempt < 10) continue;
@@ -110,10 +128,13 @@ export class MessageService {
     }
   }
 
-  async list(userId: string, input: { conversationId: string; beforeSeq?: number | undefined; limit: number }) {
+  async list(
+    userId: string,
+    input: { conversationId: string; beforeSeq?: number | undefined; afterSeq?: number | undefined; limit: number },
+  ) {
     if (!(await findConversationForMember(this.deps.db, input.conversationId, userId))) throw notFound();
-    const page = await listMessages(this.deps.db, input.conversationId, input.beforeSeq, input.limit);
-    return { items: page.items.map(toMessage), hasMore: page.hasMore };
+    const page = await listMessages(this.deps.db, input.conversationId, input.beforeSeq, input.limit, input.afterSeq);
+    return { items: await presentMessages(this.deps.db, page.items), hasMore: page.hasMore };
   }
 
   async markRead(userId: string, conversationId: string, seq: number) {

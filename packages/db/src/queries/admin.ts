@@ -9,6 +9,7 @@ const tables = [
   schema.conversations,
   schema.members,
   schema.messages,
+  schema.messageReactions,
   schema.events,
   schema.calls,
   schema.pushSubscriptions,

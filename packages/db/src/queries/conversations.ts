@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Executor, Tx } from '../client.js';
 import { conversations, members, messages, users } from '../schema.js';
+import { messageColumns } from './messages.js';
 
 export type ConversationKind = 'direct' | 'group';
 
@@ -135,7 +136,7 @@ export async function listConversationsForMember(
   cursor: ConversationCursor | null,
 ) {
   return db
-    .select({ conversation: conversations, lastReadSeq: members.lastReadSeq, lastMessage: messages })
+    .select({ conversation: conversations, lastReadSeq: members.lastReadSeq, lastMessage: messageColumns })
     .from(members)
     .innerJoin(conversations, eq(conversations.id, members.conversationId))
     .leftJoin(messages, and(eq(messages.conversationId, conversations.id), eq(messages.seq, conversations.lastSeq)))
@@ -157,7 +158,7 @@ export async function listConversationsForMember(
 export async function lastMessageOf(db: Executor, conversationId: string, seq: number) {
   if (seq === 0) return undefined;
   const [row] = await db
-    .select()
+    .select(messageColumns)
     .from(messages)
     .where(and(eq(messages.conversationId, conversationId), eq(messages.seq, seq)));
   return row;

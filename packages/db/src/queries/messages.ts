@@ -1,6 +1,20 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
 import type { Executor, Tx } from '../client.js';
 import { conversations, members, messages } from '../schema.js';
+
+/** A message's columns without the search vector (only the database reads that). */
+const { search: _search, ...messageColumnsOnly } = getTableColumns(messages);
+export const messageColumns = messageColumnsOnly;
+
+/** What `messages.send` stores as the reply: the quoted message, as it is when the reply is sent. */
+export interface StoredReplyTo {
+  id: string;
+  seq: number;
+  senderId: string;
+  excerpt: string | null;
+}
+/** How much of the quoted message a reply carries. */
+export const EXCERPT_LENGTH = 200;
 
 export interface NewMessage {
   id: string;
@@ -10,12 +24,16 @@ export interface NewMessage {
   body: string;
   /** ISO-8601, chosen by the caller so that the stored event carries the same message. */
   createdAt: string;
+  /** Must name a message of the same conversation that is not deleted. */
+  replyToId: string | null;
 }
 
 export type StoreResult =
-  | { kind: 'stored'; seq: number; eventId: number; recipients: string[] }
+  | { kind: 'stored'; seq: number; eventId: number; recipients: string[]; replyTo: StoredReplyTo | null }
   | { kind: 'duplicate' }
   | { kind: 'not-member' }
+  /** `replyToId` names no live message of this conversation. */
+  | { kind: 'bad-reply' }
   /** Members joined or left while this waited for the conversation: run it again. */
   | { kind: 'members-changed' };
 
@@ -35,12 +53,20 @@ export type StoreResult =
  */
 export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
   // The event carries each message as the API shapes it: these fields and its seq.
-  const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord, msg: m })));
+  const input = JSON.stringify(
+    batch.map(({ replyToId, ...m }, ord) => ({
+      ...m,
+      replyToId,
+      ord,
+      msg: { ...m, editedAt: null, deletedAt: null, reactions: [] },
+    })),
+  );
   const result = await db.execute(sql`
     with
       input as (
         select * from jsonb_to_recordset(${input}::jsonb) as t(
-          ord int, id uuid, "conversationId" uuid, "senderId" uuid, "clientId" uuid, body text, "createdAt" timestamptz, msg jsonb)
+          ord int, id uuid, "conversationId" uuid, "senderId" uuid, "clientId" uuid, body text, "createdAt" timestamptz,
+          "replyToId" uuid, msg jsonb)
       ),
       checked as (
         select i.*,
@@ -50,10 +76,14 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
           exists (
             select 1 from messages x
             where x.conversation_id = i."conversationId" and x.sender_id = i."senderId" and x.client_id = i."clientId"
-          ) as is_duplicate
+          ) as is_duplicate,
+          (select jsonb_build_object('id', r.id, 'seq', r.seq, 'senderId', r.sender_id, 'excerpt', left(r.body, ${EXCERPT_LENGTH}))
+            from messages r
+            where r.id = i."replyToId" and r.conversation_id = i."conversationId" and r.deleted_at is null
+          ) as reply_to
         from input i
       ),
-      valid as (select * from checked where is_member and not is_duplicate),
+      valid as (select * from checked where is_member and not is_duplicate and ("replyToId" is null or reply_to is not null)),
       counts as (
         select v."conversationId" as conversation_id, count(*)::int as n, min(c.member_version) as member_version
         from valid v join conversations c on c.id = v."conversationId"
@@ -73,8 +103,8 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
         from valid v join bumped b on b.id = v."conversationId" join counts k on k.conversation_id = v."conversationId"
       ),
       inserted as (
-        insert into messages (id, conversation_id, sender_id, client_id, seq, body, created_at)
-        select id, "conversationId", "senderId", "clientId", seq, body, "createdAt" from numbered
+        insert into messages (id, conversation_id, sender_id, client_id, seq, body, created_at, reply_to_id)
+        select id, "conversationId", "senderId", "clientId", seq, body, "createdAt", "replyToId" from numbered
         returning seq
       ),
       own_read as (
@@ -95,17 +125,17 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
         returning value
       ),
       appended as (
-        select n.ord, n.seq, r.ids as recipients, n.msg,
+        select n.ord, n.seq, r.ids as recipients, n.msg, n.reply_to,
           clock.value - (select count(*) from numbered) + row_number() over (order by n.ord) as event_id
         from numbered n cross join clock join recipients r on r.conversation_id = n."conversationId"
       ),
       event as (
         insert into events (id, recipients, payload)
-        select event_id, recipients, jsonb_build_object('type', 'message.new', 'message', msg || jsonb_build_object('seq', seq))
+        select event_id, recipients, jsonb_build_object('type', 'message.new', 'message', msg || jsonb_build_object('seq', seq, 'replyTo', reply_to))
         from appended
         returning id
       )
-    select c.ord, c.is_member, c.is_duplicate, a.seq, a.event_id, a.recipients
+    select c.ord, c.is_member, c.is_duplicate, c.reply_to, c."replyToId" as reply_to_id, a.seq, a.event_id, a.recipients
     from checked c left join appended a on a.ord = c.ord
     order by c.ord
   `);
@@ -113,16 +143,21 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
     is_member: boolean;
     is_duplicate: boolean;
+    reply_to: StoredReplyTo | string | null;
+    reply_to_id: string | null;
     seq: number | null;
     event_id: string | number | null;
     recipients: string[] | string | null;
   }[];
   return rows.map((row): StoreResult => {
     if (row.seq !== null && row.event_id !== null) {
-      return { kind: 'stored', seq: Number(row.seq), eventId: Number(row.event_id), recipients: uuidArray(row.recipients) };
+      // PGlite hands jsonb back parsed, postgres.js in a raw statement as text.
+      const replyTo = typeof row.reply_to === 'string' ? (JSON.parse(row.reply_to) as StoredReplyTo) : row.reply_to;
+      return { kind: 'stored', seq: Number(row.seq), eventId: Number(row.event_id), recipients: uuidArray(row.recipients), replyTo };
     }
     if (!row.is_member) return { kind: 'not-member' };
     if (row.is_duplicate) return { kind: 'duplicate' };
+    if (row.reply_to_id !== null && row.reply_to === null) return { kind: 'bad-reply' };
     return { kind: 'members-changed' };
   });
 }
@@ -136,7 +171,7 @@ function uuidArray(value: string[] | string | null): string[] {
 
 export async function findMessageByClientId(tx: Executor, conversationId: string, senderId: string, clientId: string) {
   const [row] = await tx
-    .select()
+    .select(messageColumns)
     .from(messages)
     .where(
       and(eq(messages.conversationId, conversationId), eq(messages.senderId, senderId), eq(messages.clientId, clientId)),
@@ -144,16 +179,32 @@ export async function findMessageByClientId(tx: Executor, conversationId: string
   return row;
 }
 
-/** Up to `limit` messages before `beforeSeq` (or the newest), in ascending seq. */
-export async function listMessages(db: Executor, conversationId: string, beforeSeq: number | undefined, limit: number) {
+/**
+ * Up to `limit` messages in ascending seq: the newest before `beforeSeq` (or the newest of all),
+ * or with `afterSeq` the oldest after it (`hasMore` then says whether newer ones follow).
+ */
+export async function listMessages(
+  db: Executor,
+  conversationId: string,
+  beforeSeq: number | undefined,
+  limit: number,
+  afterSeq?: number,
+) {
+  const range = and(
+    eq(messages.conversationId, conversationId),
+    beforeSeq ? lt(messages.seq, beforeSeq) : undefined,
+    afterSeq !== undefined ? gt(messages.seq, afterSeq) : undefined,
+  );
+  const forward = afterSeq !== undefined;
   const rows = await db
-    .select()
+    .select(messageColumns)
     .from(messages)
-    .where(and(eq(messages.conversationId, conversationId), beforeSeq ? lt(messages.seq, beforeSeq) : undefined))
-    .orderBy(desc(messages.seq))
+    .where(range)
+    .orderBy(forward ? asc(messages.seq) : desc(messages.seq))
     .limit(limit + 1);
   const hasMore = rows.length > limit;
-  return { items: rows.slice(0, limit).reverse(), hasMore };
+  const page = rows.slice(0, limit);
+  return { items: forward ? page : page.reverse(), hasMore };
 }
 
 /** Moves the member's read position forward only, never past the last message. */

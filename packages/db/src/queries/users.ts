@@ -31,19 +31,25 @@ export async function findUsersByIds(db: Executor, ids: string[]) {
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Display-name prefix or exact email, both case-insensitive; never the caller. */
+/**
+ * Any part of the display name (a word, the middle of a word) or the exact email, both
+ * case-insensitive; never the caller. Names that start with the query come first, then those
+ * where it appears earliest. The trigram index (users_display_name_trgm_idx) serves the
+ * `like '%...%'` from three characters on.
+ */
 export async function searchUsers(db: Executor, query: string, excludeUserId: string, limit: number) {
-  const prefix = `${escapeLike(query.toLowerCase())}%`;
+  const q = query.toLowerCase();
+  const anywhere = `%${escapeLike(q)}%`;
   return db
     .select()
     .from(users)
     .where(
       and(
         ne(users.id, excludeUserId),
-        or(sql`lower(${users.displayName}) like ${prefix}`, sql`lower(${users.email}) = lower(${query})`),
+        or(sql`lower(${users.displayName}) like ${anywhere}`, sql`lower(${users.email}) = lower(${query})`),
       ),
     )
-    .orderBy(sql`lower(${users.displayName})`, users.id)
+    .orderBy(sql`nullif(strpos(lower(${users.displayName}), ${q}), 0) asc nulls last`, sql`lower(${users.displayName})`, users.id)
     .limit(limit);
 }
 
