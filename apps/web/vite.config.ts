@@ -10,6 +10,7 @@ export default defineConfig({
     proxy: {
       '/trpc': { target: api, ws: true, changeOrigin: false },
       '/healthz': { target: api },
+      '/dev/mail': { target: api },
     },
   },
   build: {

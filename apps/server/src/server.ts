@@ -27,6 +27,7 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
+import { devMailPage } from './dev-mail.js';
 import { socketClientIp, trustedProxies } from './client-ip.js';
 import { SocketDrain } from './drain.js';
 import { pingDatabase, watchDatabase, watchRedis } from './health.js';
@@ -170,6 +171,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  if (!config.isProduction) app.get('/dev/mail', devMailPage(services.mail));
   app.get('/readyz', async (_req, reply) => {
     const down: string[] = [];
     if (!accepting) down.push('shutting down');

@@ -180,9 +180,10 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     await alicePhone.reload();
     await visible(alicePhone.getByRole('heading', { name: 'Welcome back' }));
 
-    // Sign out; a reload stays signed out.
+    // Sign out (it asks first); a reload stays signed out.
     for (const page of [bob]) {
       await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await page.getByRole('button', { name: 'Yes, sign out' }).click();
       await visible(page.getByRole('heading', { name: 'Welcome back' }));
       await visible(page.getByText('You have signed out.'));
       await page.reload();

@@ -6,12 +6,20 @@ export const isoOrNull = (value: string | Date | null) => (value === null ? null
 
 /** The caller's own account: the only shape that carries an email. */
 export function toUser(row: UserRow) {
-  return { id: row.id, email: row.email, displayName: row.displayName, createdAt: iso(row.createdAt) };
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.displayName,
+    createdAt: iso(row.createdAt),
+    emailVerified: row.emailVerifiedAt !== null,
+    about: row.about,
+    totpEnabled: row.totpSecret !== null,
+  };
 }
 export type User = ReturnType<typeof toUser>;
 
-export function toPublicUser(row: Pick<UserRow, 'id' | 'displayName' | 'lastSeenAt'>, online: boolean) {
-  return { id: row.id, displayName: row.displayName, online, lastSeenAt: isoOrNull(row.lastSeenAt) };
+export function toPublicUser(row: Pick<UserRow, 'id' | 'displayName' | 'lastSeenAt' | 'about'>, online: boolean) {
+  return { id: row.id, displayName: row.displayName, about: row.about, online, lastSeenAt: isoOrNull(row.lastSeenAt) };
 }
 export type PublicUser = ReturnType<typeof toPublicUser>;
 
@@ -42,7 +50,7 @@ export interface ConversationSnapshot {
   kind: 'direct' | 'group';
   title: string | null;
   /** mutedUntil: absent in events logged before muting existed. */
-  members: { id: string; displayName: string; lastSeenAt: string | null; lastReadSeq: number; mutedUntil?: string | null }[];
+  members: { id: string; displayName: string; lastSeenAt: string | null; lastReadSeq: number; about: string; mutedUntil?: string | null }[];
   lastMessage: Message | null;
   lastSeq: number;
   updatedAt: string;

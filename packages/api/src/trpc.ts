@@ -186,4 +186,6 @@ export const RATE_LIMITS = {
   /** Creating, joining, renaming and leaving conversations: each one writes and notifies every member. */
   conversationChange: { limit: 30, windowMs: 60_000 },
   profile: { limit: 10, windowMs: 60_000 },
+  /** Following mailed links (verify, reset): a guessed token costs budget. */
+  mailLink: { limit: 30, windowMs: 10 * 60_000 },
 } satisfies Record<string, RateWindow>;

@@ -14,6 +14,9 @@ describe('AppRouter contract', () => {
       email: string;
       displayName: string;
       createdAt: string;
+      emailVerified: boolean;
+      about: string;
+      totpEnabled: boolean;
     }>();
     expectTypeOf<RouterOutputs['auth']['login']>().toEqualTypeOf<{
       user: RouterOutputs['auth']['me'];
@@ -23,6 +26,7 @@ describe('AppRouter contract', () => {
     expectTypeOf<RouterOutputs['users']['byId']>().toEqualTypeOf<{
       id: string;
       displayName: string;
+      about: string;
       online: boolean;
       lastSeenAt: string | null;
     }>();

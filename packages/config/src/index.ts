@@ -54,6 +54,15 @@ const envSchema = z.object({
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'VAPID_SUBJECT must be a mailto: or https: URL').optional(),
   /** Host names (and their subdomains) push subscriptions may point at; the server POSTs to them. */
   PUSH_ENDPOINT_HOSTS: list,
+  /** smtp://user:pass@host:587 or smtps://...; without it mail goes to the log (and /dev/mail outside production). */
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().default('Parley <no-reply@localhost>'),
+  /** Where links in mails point; the first allowed origin when unset. */
+  PUBLIC_URL: z.string().url().optional(),
+  /** WebAuthn relying party: its id (a host name) and the origins passkeys may be used from. */
+  WEBAUTHN_RP_ID: z.string().optional(),
+  WEBAUTHN_RP_NAME: z.string().default('Parley'),
+  WEBAUTHN_ORIGINS: list,
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -91,6 +100,8 @@ export interface Config {
     /** Development and tests only: http on loopback too (a local mock push service). */
     allowLoopback: boolean;
   };
+  mail: { smtpUrl: string | undefined; from: string; publicUrl: string };
+  webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
 /** The push services browsers subscribe to today (Chrome/Edge via FCM, Firefox, Safari, Windows). */
@@ -243,6 +254,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       subject: env.VAPID_SUBJECT ?? 'mailto:parley@localhost',
       endpointHosts: env.PUSH_ENDPOINT_HOSTS.length > 0 ? env.PUSH_ENDPOINT_HOSTS : DEFAULT_PUSH_HOSTS,
       allowLoopback: !isProduction,
+    },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, publicUrl: (env.PUBLIC_URL ?? allowedOrigins[0]!).replace(/\/$/, '') },
+    webauthn: {
+      rpId: env.WEBAUTHN_RP_ID ?? new URL(env.PUBLIC_URL ?? allowedOrigins[0]!).hostname,
+      rpName: env.WEBAUTHN_RP_NAME,
+      origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : allowedOrigins,
     },
   });
 }

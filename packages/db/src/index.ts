@@ -13,3 +13,5 @@ export * from './queries/search.js';
 export * from './queries/calls.js';
 export * from './queries/presence.js';
 export * from './queries/push.js';
+export * from './queries/accounts.js';
+export * from './queries/blocks.js';

@@ -32,14 +32,21 @@ export const displayName = z
   .refine(storable, NOT_STORABLE);
 
 export const registerInput = z.strictObject({ email, password, displayName });
-export const loginInput = z.strictObject({ email, password: z.string().min(1).max(1024) });
+/** A 6-digit TOTP code or a recovery code (xxxx-xxxx-xxxx-xxxx); spaces are forgiven. */
+export const totpCode = z.string().trim().min(1, 'Enter the code').max(64, 'That code is too long');
+export const loginInput = z.strictObject({ email, password: z.string().min(1).max(1024), totp: totpCode.optional() });
 
 export const userSearchInput = z.strictObject({
   query: z.string().trim().min(1, 'Type at least one character').max(254).refine(storable, NOT_STORABLE),
   limit: z.number().int().min(1).max(50).default(20),
 });
 export const byIdInput = z.strictObject({ id });
-export const updateProfileInput = z.strictObject({ displayName: displayName.optional() });
+export const about = z
+  .string()
+  .trim()
+  .max(500, 'About must be at most 500 characters')
+  .refine(storable, NOT_STORABLE);
+export const updateProfileInput = z.strictObject({ displayName: displayName.optional(), about: about.optional() });
 
 export const groupTitle = z
   .string()
@@ -151,3 +158,30 @@ export type LoginInput = z.infer<typeof loginInput>;
 export type CallSignal = z.infer<typeof callSignal>;
 export type CallMedia = z.infer<typeof callMedia>;
 export * from './notifications.js';
+
+// Accounts: mail links, passwords, second factors, passkeys, blocking.
+/** A token from a mailed link: `<uuid>.<secret>`. */
+export const mailToken = z.string().trim().min(1, 'The link is incomplete').max(200, 'The link is not valid');
+export const verifyEmailInput = z.strictObject({ token: mailToken });
+export const requestPasswordResetInput = z.strictObject({ email });
+export const resetPasswordInput = z.strictObject({ token: mailToken, password });
+export const changePasswordInput = z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: password });
+export const totpEnableInput = z.strictObject({ code: totpCode });
+export const totpDisableInput = z.strictObject({ password: z.string().min(1).max(1024), code: totpCode });
+export const deleteAccountInput = z.strictObject({ password: z.string().min(1).max(1024), code: totpCode.optional() });
+export const passkeyName = z
+  .string()
+  .trim()
+  .min(1, 'Give the passkey a name')
+  .max(64, 'At most 64 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s) && storable(s), 'Cannot contain control characters or broken Unicode');
+/** A WebAuthn response as @simplewebauthn/browser returns it; the library checks its contents. */
+const webauthnResponse = z.looseObject({
+  id: z.string().min(1).max(1024),
+  rawId: z.string().min(1).max(1024),
+  type: z.literal('public-key'),
+  response: z.looseObject({ clientDataJSON: z.string().min(1).max(16_384) }),
+});
+export const passkeyRegisterInput = z.strictObject({ name: passkeyName, response: webauthnResponse });
+export const passkeyLoginInput = z.strictObject({ response: webauthnResponse });
+export const userIdInput = z.strictObject({ userId: id });

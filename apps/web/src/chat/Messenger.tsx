@@ -5,6 +5,7 @@ import { callStoreFor } from '../calls/callStore';
 import { AccountBar } from '../components/AccountBar';
 import { HomePage } from '../pages/HomePage';
 import { SessionsPage } from '../pages/SessionsPage';
+import { SettingsPage } from '../pages/SettingsPage';
 import { usePath } from '../router';
 import { useUser } from '../session';
 import { ChatView } from './ChatView';
@@ -46,7 +47,8 @@ export function Messenger() {
 
   const chatId = CHAT_PATH.exec(path)?.[1] ?? null;
   const onSessions = path === '/sessions';
-  const showMain = chatId !== null || onSessions;
+  const onSettings = path === '/settings';
+  const showMain = chatId !== null || onSessions || onSettings;
   const totalUnread = useChat(store, (s) => {
     let n = 0;
     for (const c of Object.values(s.conversations)) n += c.unreadCount;
@@ -90,7 +92,7 @@ export function Messenger() {
       </aside>
       <main className="main">
         <ConnectionBanner live={live} />
-        {chatId ? <ChatView store={store} calls={calls} id={chatId} /> : onSessions ? <SessionsPage /> : <HomePage />}
+        {chatId ? <ChatView store={store} calls={calls} id={chatId} /> : onSessions ? <SessionsPage /> : onSettings ? <SettingsPage /> : <HomePage />}
       </main>
       <CallLayer store={calls} />
       {newGroup && <NewGroupDialog store={store} onClose={() => setNewGroup(false)} />}

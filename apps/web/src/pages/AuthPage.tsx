@@ -2,6 +2,7 @@ import { loginInput, registerInput } from '@parley/validators';
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { fieldErrorsOf, humanError, translateIssue, type FieldErrors } from '../errors';
+import { linkHandler } from '../router';
 import { useSession } from '../session';
 import { trpc } from '../trpc';
 
@@ -156,6 +157,12 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
             </button>
           </div>
           {mode === 'register' && !errors.password && <p className="hint">{t('passwordHint')}</p>}
+          {mode === 'register' && !errors.password && <p className="hint">{t('passwordHint')}</p>}
+          {mode === 'signIn' && (
+            <p className="hint">
+              <a href="/reset-password" onClick={linkHandler('/reset-password')}>Forgot your password?</a>
+            </p>
+          )}
           {errorFor('password')}
 
           <button type="submit" className="primary wide" disabled={active.isPending}>

@@ -16,3 +16,6 @@ export function PreferencesSection() {
     </section>
   );
 }
+
+/** Placed on the settings page (accounts' settings/sections.ts finds every *Section.tsx exporting `section`). */
+export const section = { id: 'preferences', title: 'settings:preferences.title', order: 20, Component: PreferencesSection };

@@ -2,6 +2,7 @@ import { byIdInput, loginInput, registerInput } from '@parley/validators';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Context } from '../context.js';
 import { REFRESH_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import type { IssuedSession } from '../services/auth.js';
+import { accountProcedures } from './accounts.js';
 import { authedProcedure, limited, publicProcedure, RATE_LIMITS, router } from '../trpc.js';
 
 // The refresh cookie only travels to the API, never to the web app's pages.
@@ -65,4 +66,6 @@ export const authRouter = router({
   me: authedProcedure.query(({ ctx }) => ctx.services.auth.me(ctx.auth.userId)),
 
   sessions: authedProcedure.query(({ ctx }) => ctx.services.auth.sessions(ctx.auth.userId, ctx.auth.sessionId)),
+
+  ...accountProcedures,
 });

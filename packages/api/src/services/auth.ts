@@ -12,6 +12,7 @@ import {
   revokeUserSessions,
   rotateRefreshToken,
   type Db,
+  type UserRow,
 } from '@parley/db';
 import type { LoginInput, RegisterInput } from '@parley/validators';
 import type { PasswordHasher } from '../auth/passwords.js';
@@ -46,6 +47,8 @@ export interface AuthServiceDeps {
   bcryptCost: number;
   /** Tells every instance to end the live connections of these sessions. */
   onSessionsRevoked: (sessionIds: string[]) => void;
+  /** A new account exists (the accounts service mails its verification link). */
+  onRegistered?: (user: UserRow) => void;
 }
 
 export class AuthService {
@@ -64,6 +67,7 @@ export class AuthService {
         displayName: input.displayName,
         passwordHash,
       });
+      this.deps.onRegistered?.(user);
       return this.startSession(user, userAgent);
     } catch (err) {
       if (isUniqueViolation(err)) {

@@ -202,6 +202,7 @@ export class ConversationService {
         .map((m) => ({
           id: m.id,
           displayName: m.displayName,
+          about: m.about,
           lastSeenAt: m.lastSeenAt === null ? null : iso(m.lastSeenAt),
           lastReadSeq: m.lastReadSeq,
           mutedUntil: m.mutedUntil === null ? null : iso(m.mutedUntil),

@@ -19,6 +19,8 @@ import { PresenceFeed } from './presence-feed.js';
 import { CallService, type CallHubEvent } from './calls.js';
 import { UserService } from './users.js';
 import { PushService } from './push.js';
+import { MailService } from './mail.js';
+import { AccountService } from './accounts.js';
 
 export interface Services {
   config: Config;
@@ -43,6 +45,8 @@ export interface Services {
   /** Edits, deletes and reactions. */
   messageChanges: MessageChangeService;
   messageSearch: MessageSearchService;
+  mail: MailService;
+  accounts: AccountService;
   /** Starts the background readers (the event log); call once before serving. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -81,6 +85,18 @@ export function createServices(opts: {
       })
     : new PresenceService(db);
   connections.onPresence(presence);
+  const mail = new MailService({ config, logger });
+  const accounts = new AccountService({
+    db,
+    config,
+    hasher,
+    limiter,
+    mail,
+    onSessionsRevoked: (ids) => {
+      connections.revoke(ids);
+      void push.sessionsEnded(ids);
+    },
+  });
   const auth = new AuthService({
     db,
     hasher,
@@ -91,6 +107,7 @@ export function createServices(opts: {
       connections.revoke(ids);
       void push.sessionsEnded(ids);
     },
+    onRegistered: (user) => accounts.sendVerification(user),
   });
   const users = new UserService({ db, presence });
   const events = new EventLog({ db, bus, logger });
@@ -128,7 +145,10 @@ export function createServices(opts: {
     push,
     messageChanges,
     messageSearch,
+    mail,
+    accounts,
     start: async () => {
+      mail.warnIfDisabled();
       await presence.start();
       await events.start();
     },
@@ -139,6 +159,8 @@ export function createServices(opts: {
       push.close();
       callEvents.close();
       connections.close();
+      await mail.idle();
+      mail.close();
       if (limiter instanceof MemoryRateLimiter) limiter.close();
       await hasher.close();
       await presence.close();

@@ -8,7 +8,14 @@ export class UserService {
 
   async search(callerId: string, query: string, limit: number) {
     const rows = await searchUsers(this.deps.db, query, callerId, limit);
-    return this.withPresence(rows);
+    const users = await this.withPresence(rows);
+    // Two people of the same name are told apart by a short handle and, once verified, the domain
+    // of their address (never the address itself).
+    return users.map((u, i) => ({
+      ...u,
+      handle: u.id.replace(/-/g, '').slice(0, 6),
+      emailDomain: rows[i]!.emailVerifiedAt ? (rows[i]!.email.split('@').pop() ?? null) : null,
+    }));
   }
 
   async byId(id: string): Promise<PublicUser> {
@@ -22,8 +29,11 @@ export class UserService {
     return this.withPresence(await findUsersByIds(this.deps.db, ids));
   }
 
-  async updateProfile(userId: string, values: { displayName?: string | undefined }) {
-    const changes = values.displayName === undefined ? {} : { displayName: values.displayName };
+  async updateProfile(userId: string, values: { displayName?: string | undefined; about?: string | undefined }) {
+    const changes = {
+      ...(values.displayName === undefined ? {} : { displayName: values.displayName }),
+      ...(values.about === undefined ? {} : { about: values.about }),
+    };
     const row =
       Object.keys(changes).length > 0 ? await updateUser(this.deps.db, userId, changes) : await findUserById(this.deps.db, userId);
     if (!row) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });

@@ -15,6 +15,11 @@ const tables = [
   schema.pushSubscriptions,
   schema.notificationSettings,
   schema.callParticipants,
+  schema.emailTokens,
+  schema.recoveryCodes,
+  schema.passkeys,
+  schema.webauthnChallenges,
+  schema.blocks,
 ];
 
 /** Row counts of every table: lets tests show that a rejected call changed nothing. */

@@ -49,6 +49,7 @@ export async function membersOf(db: Executor, conversationIds: string[]) {
       lastReadSeq: members.lastReadSeq,
       id: users.id,
       displayName: users.displayName,
+      about: users.about,
       lastSeenAt: users.lastSeenAt,
       mutedUntil: members.mutedUntil,
     })

@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { users } from '../schema.js';
 
@@ -46,6 +46,7 @@ export async function searchUsers(db: Executor, query: string, excludeUserId: st
     .where(
       and(
         ne(users.id, excludeUserId),
+        isNull(users.deletedAt),
         or(sql`lower(${users.displayName}) like ${anywhere}`, sql`lower(${users.email}) = lower(${query})`),
       ),
     )
@@ -53,7 +54,7 @@ export async function searchUsers(db: Executor, query: string, excludeUserId: st
     .limit(limit);
 }
 
-export async function updateUser(db: Executor, id: string, values: { displayName?: string }) {
+export async function updateUser(db: Executor, id: string, values: { displayName?: string; about?: string }) {
   const [row] = await db.update(users).set(values).where(eq(users.id, id)).returning();
   return row;
 }

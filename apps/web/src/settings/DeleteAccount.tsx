@@ -1,0 +1,4 @@
+/** Filled in when auth.deleteAccount lands. */
+export function DeleteAccount() {
+  return null;
+}

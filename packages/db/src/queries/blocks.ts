@@ -1,0 +1,46 @@
+import { and, asc, eq, inArray, or } from 'drizzle-orm';
+import type { Executor } from '../client.js';
+import { blocks, users } from '../schema.js';
+
+export async function insertBlock(db: Executor, blockerId: string, blockedId: string) {
+  await db.insert(blocks).values({ blockerId, blockedId }).onConflictDoNothing();
+}
+
+export async function deleteBlock(db: Executor, blockerId: string, blockedId: string) {
+  await db.delete(blocks).where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)));
+}
+
+/** The users `blockerId` has blocked, oldest block first. */
+export async function listBlocked(db: Executor, blockerId: string) {
+  return db
+    .select({ user: users, blockedAt: blocks.createdAt })
+    .from(blocks)
+    .innerJoin(users, eq(users.id, blocks.blockedId))
+    .where(eq(blocks.blockerId, blockerId))
+    .orderBy(asc(blocks.createdAt), asc(blocks.blockedId));
+}
+
+/** Which of the pair blocked the other: `aBlockedB`, `bBlockedA`. */
+export async function blocksBetween(db: Executor, a: string, b: string) {
+  const rows = await db
+    .select({ blockerId: blocks.blockerId })
+    .from(blocks)
+    .where(or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))));
+  return { aBlockedB: rows.some((r) => r.blockerId === a), bBlockedA: rows.some((r) => r.blockerId === b) };
+}
+
+/** Of `candidateIds`, those who have blocked `userId` (they hide their presence from them). */
+export async function blockersAmong(db: Executor, userId: string, candidateIds: string[]): Promise<Set<string>> {
+  if (candidateIds.length === 0) return new Set();
+  const rows = await db
+    .select({ id: blocks.blockerId })
+    .from(blocks)
+    .where(and(eq(blocks.blockedId, userId), inArray(blocks.blockerId, candidateIds)));
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Everyone `userId` has blocked (the client hides their messages in groups). */
+export async function blockedIdsOf(db: Executor, userId: string): Promise<string[]> {
+  const rows = await db.select({ id: blocks.blockedId }).from(blocks).where(eq(blocks.blockerId, userId));
+  return rows.map((r) => r.id);
+}
