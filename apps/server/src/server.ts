@@ -12,6 +12,9 @@ import {
   createLogger,
   createServices,
   errorShape,
+  MAX_FRAME_CALLS,
+  MAX_HTTP_BATCH,
+  tooManyRequests,
   payloadTooLarge,
   subscriptionOverHttp,
   RetryAfter,
@@ -26,9 +29,10 @@ import { eventLogId, openDatabase, type Database } from '@parley/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { devMailPage } from './dev-mail.js';
 import { socketClientIp, trustedProxies } from './client-ip.js';
+import { SendBuffers } from './backpressure.js';
 import { SocketDrain } from './drain.js';
 import { pingDatabase, watchDatabase, watchRedis } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -67,6 +71,35 @@ function defaultWebDist() {
   return fileURLToPath(new URL('../../web/dist', import.meta.url));
 }
 
+/**
+ * At most MAX_FRAME_CALLS calls of one WebSocket frame run: the rest are answered
+ * TOO_MANY_REQUESTS at once (tRPC's client sends what one tick queued as one frame, so a frame of
+ * many calls is not always hostile; 2,000 of them is). Checked before tRPC parses the frame.
+ */
+function capFrameCalls(ws: WebSocket) {
+  const emit = ws.emit.bind(ws);
+  ws.emit = ((event: string | symbol, ...args: unknown[]) => {
+    const data = args[0];
+    if (event !== 'message' || !Buffer.isBuffer(data) || data.subarray(0, 16).toString().trimStart()[0] !== '[') {
+      return emit(event, ...args);
+    }
+    let calls: unknown;
+    try {
+      calls = JSON.parse(data.toString('utf8'));
+    } catch {
+      return emit(event, ...args); // tRPC answers the parse error
+    }
+    if (!Array.isArray(calls) || calls.length <= MAX_FRAME_CALLS) return emit(event, ...args);
+    for (const call of calls.slice(MAX_FRAME_CALLS)) {
+      const c = call as { id?: unknown; params?: { path?: unknown } } | null;
+      const path = typeof c?.params?.path === 'string' ? c.params.path : undefined;
+      const error = tooManyRequests(1000, `Too many calls in one message (at most ${MAX_FRAME_CALLS}).`);
+      ws.send(JSON.stringify({ id: c?.id ?? null, error: errorShape(error, path) }));
+    }
+    return emit(event, Buffer.from(JSON.stringify(calls.slice(0, MAX_FRAME_CALLS))), false);
+  }) as typeof ws.emit;
+}
+
 async function waitForSockets(wss: WebSocketServer, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
@@ -92,6 +125,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     requestIdHeader: config.trustProxy.length > 0 ? 'x-request-id' : false,
     genReqId: () => crypto.randomUUID(),
   });
+  const sendBuffers = new SendBuffers((info) => logger.warn(info, 'Client stopped reading; connection closed'));
+  sendBuffers.watchServer(app.server);
   await app.register(fastifyCookie);
   // Security headers on every response, and a CSP that allows only this origin's scripts, its
   // WebSocket, and the media streams calls need.
@@ -185,6 +220,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     prefix: TRPC_PATH,
     trpcOptions: {
       router: appRouter,
+      // One call's answer can be megabytes: a batch multiplies it (BAD_REQUEST above the cap).
+      maxBatchSize: MAX_HTTP_BATCH,
       createContext: async ({ req, res }): Promise<Context> => {
         const bearer = req.headers.authorization?.match(/^Bearer (.+)$/i)?.[1];
         return {
@@ -247,7 +284,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
         req: { ip: socketClientIp(req, proxies), userAgent: req.headers['user-agent'] ?? null },
         cookies: null,
         auth,
-        socket: { subscriptions: 0, ...(setVisible ? { setVisible } : {}) },
+        socket: { subscriptions: 0, writable: writables.get(ws), ...(setVisible ? { setVisible } : {}) },
       };
     },
     onError: ({ error, path }) => {
@@ -258,8 +295,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     },
   });
   const drain = new SocketDrain();
+  const writables = new WeakMap<WebSocket, () => Promise<void>>();
   wss.on('connection', (ws, req) => {
     drain.attach(ws);
+    writables.set(ws, sendBuffers.watchSocket(ws));
+    capFrameCalls(ws);
     handleConnection(ws, req);
   });
 
@@ -310,6 +350,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
         await waitForSockets(wss, 2000);
         for (const ws of wss.clients) ws.terminate();
         wss.close();
+        sendBuffers.close();
         await app.close();
         stopWatchingDatabase();
         await services.close();

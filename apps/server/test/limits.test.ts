@@ -216,6 +216,16 @@ for (const setup of rateLimitSetups) {
       await exhaust(t, 'search', (on) => (on === t.a ? a.client : onB).api.users.search.query({ query: 'someone' }));
     });
 
+    it('limits reads per user (every query shares one budget), over HTTP and WebSocket, across instances', async () => {
+      const a = await newUser();
+      const onB = as(t.b, a.accessToken, { transport: 'ws' });
+      await exhaust(t, 'read', (on, i) =>
+        on === t.a ? (i % 4 === 0 ? a.client.api.conversations.list.query({}) : a.client.api.auth.me.query()) : onB.api.auth.sessions.query(),
+      );
+      // Another user is not affected.
+      expect((await (await newUser()).client.api.auth.me.query()).displayName).toBe('User');
+    });
+
     it('limits conversation changes per user (open, create, add, rename, leave share one budget)', async () => {
       const a = await newUser('Organiser');
       const others = await Promise.all([newUser(), newUser(), newUser()]);

@@ -61,6 +61,14 @@ export function tooManyRequests(retryAfterMs: number, message = 'Too many attemp
  */
 export const MAX_INPUT_BYTES = 128 * 1024;
 
+/**
+ * Calls in one HTTP batch and in one WebSocket frame. One call's answer can be megabytes (a page
+ * of long messages); without a cap an 11 KB batch asked for 51 MB. The SDK batches at most
+ * MAX_HTTP_BATCH calls; tRPC's WebSocket client sends what one tick queued, so a frame may carry more.
+ */
+export const MAX_HTTP_BATCH = 10;
+export const MAX_FRAME_CALLS = 50;
+
 export function payloadTooLarge() {
   return new TRPCError({
     code: 'PAYLOAD_TOO_LARGE',
@@ -141,14 +149,39 @@ const socketOnly = t.middleware(({ ctx, type, next }) => {
   return next();
 });
 
+/**
+ * Backpressure: a call on a WebSocket whose send buffer is over its limit waits, just before it
+ * runs (inside its fair share, so a call queued earlier is held too), until the client has read it down (the server also stops reading that socket's frames and closes it if the buffer
+ * stays full; apps/server/src/backpressure.ts). A client that does not read cannot make the server
+ * hold the answers of calls it keeps sending.
+ */
+const backpressure = t.middleware(async ({ ctx, type, next }) => {
+  if (type !== 'subscription' && ctx.socket?.writable) await ctx.socket.writable();
+  return next();
+});
+
+/** Each caller's calls run in its own share of the database pool (`FairShare`, services.fairShare). */
+const fairShare = t.middleware(async ({ ctx, type, next }) => {
+  if (type === 'subscription') return next();
+  const ran = await ctx.services.fairShare.run(ctx.auth ? `u:${ctx.auth.userId}` : `ip:${ctx.req.ip}`, () => next());
+  if (!ran) throw tooManyRequests(1000, 'Too many requests at once. Please wait and try again.');
+  return ran.value;
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(socketOnly).use(inputSize).use(subscriptionSlot);
+export const publicProcedure = t.procedure.use(socketOnly).use(inputSize).use(subscriptionSlot).use(fairShare).use(backpressure);
 
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.auth) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
-  return next({ ctx: { ...ctx, auth: ctx.auth } });
-});
+export const authedProcedure = publicProcedure
+  .use(({ ctx, next }) => {
+    if (!ctx.auth) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    return next({ ctx: { ...ctx, auth: ctx.auth } });
+  })
+  // Reads cost memory (answers up to MBs) and database time like writes do: one budget per user.
+  .use(async ({ ctx, type, next }) => {
+    if (type === 'query') await spendBudget(ctx, 'read', RATE_LIMITS.read, 'user');
+    return next();
+  });
 
 /**
  * Rate limit by the signed-in user or by the client's IP: a fixed window per procedure, counted in
@@ -158,17 +191,20 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
  */
 export function limited(name: string, window: RateWindow, by: 'user' | 'ip') {
   return t.middleware(async ({ ctx, next }) => {
-    const who = by === 'user' ? ctx.auth?.userId : ctx.req.ip;
-    if (who) {
-      const limit = Math.max(1, Math.floor(window.limit * ctx.services.config.rateLimitScale));
-      const { retryAfterMs } = await ctx.services.limiter.hit(`rl:${name}:${by}:${who}`, {
-        limit,
-        windowMs: window.windowMs,
-      });
-      if (retryAfterMs !== null) throw tooManyRequests(retryAfterMs, 'Too many requests. Please wait and try again.');
-    }
+    await spendBudget(ctx, name, window, by);
     return next();
   });
+}
+
+async function spendBudget(ctx: Context, name: string, window: RateWindow, by: 'user' | 'ip') {
+  const who = by === 'user' ? ctx.auth?.userId : ctx.req.ip;
+  if (!who) return;
+  const limit = Math.max(1, Math.floor(window.limit * ctx.services.config.rateLimitScale));
+  const { retryAfterMs } = await ctx.services.limiter.hit(`rl:${name}:${by}:${who}`, {
+    limit,
+    windowMs: window.windowMs,
+  });
+  if (retryAfterMs !== null) throw tooManyRequests(retryAfterMs, 'Too many requests. Please wait and try again.');
 }
 
 /** The limits at RATE_LIMIT_SCALE=1 (docs/SECURITY.md explains them). */
@@ -188,4 +224,6 @@ export const RATE_LIMITS = {
   profile: { limit: 10, windowMs: 60_000 },
   /** Following mailed links (verify, reset): a guessed token costs budget. */
   mailLink: { limit: 30, windowMs: 10 * 60_000 },
+  /** Every query of a signed-in user (lists, byId, me, sessions, search, iceServers), one budget. */
+  read: { limit: 600, windowMs: 60_000 },
 } satisfies Record<string, RateWindow>;

@@ -29,6 +29,8 @@ const AUTH_RESULT_PATHS = new Set(['auth.login', 'auth.register', 'auth.refresh'
  * TOO_MANY_REQUESTS for this long, then the next call opens a new socket.
  */
 export const CLOSE_TOO_MANY_SOCKETS = 4029;
+/** The server's cap on calls in one HTTP batch (MAX_HTTP_BATCH in packages/api/src/trpc.ts). */
+const MAX_BATCH = 10;
 const TOO_MANY_SOCKETS_BACKOFF_MS = 30_000;
 const SIGN_OUT_PATHS = new Set(['auth.logout', 'auth.logoutAll']);
 
@@ -109,7 +111,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
 
   // Refresh goes over plain HTTP: the refresh token lives in an HttpOnly cookie.
   const authClient = createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: httpUrl, fetch: doFetch, headers: () => opts.headers ?? {} })],
+    links: [httpBatchLink({ url: httpUrl, fetch: doFetch, maxItems: MAX_BATCH, headers: () => opts.headers ?? {} })],
   });
 
   /** One refresh at a time: concurrent callers share it (a second would look like token theft). */
@@ -219,6 +221,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   const httpTerminal = httpBatchLink<AppRouter>({
     url: httpUrl,
     fetch: doFetch,
+    maxItems: MAX_BATCH,
     headers: async () => {
       const token = await getAccessToken();
       return { ...(opts.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };

@@ -9,6 +9,7 @@ import { ConnectionRegistry } from '../realtime/connections.js';
 import { EphemeralHub } from '../events/ephemeral.js';
 import { EventLog } from '../events/event-log.js';
 import { AuthService } from './auth.js';
+import { FairShare } from '../fair-share.js';
 import { ConversationService } from './conversations.js';
 import { MessageService, type Typing } from './messages.js';
 import { MessageChangeService } from './message-changes.js';
@@ -28,6 +29,8 @@ export interface Services {
   logger: Logger;
   bus: Bus;
   limiter: RateLimiter;
+  /** Each caller's share of the database pool (packages/api/src/fair-share.ts). */
+  fairShare: FairShare;
   hasher: PasswordHasher;
   tokens: TokenService;
   connections: ConnectionRegistry;
@@ -129,6 +132,8 @@ export function createServices(opts: {
     logger,
     bus,
     limiter,
+    // Half the pool per caller (at least 2): a bystander always finds a free connection.
+    fairShare: new FairShare(Math.max(2, Math.ceil(config.databasePoolSize / 2)), 1000),
     hasher,
     tokens,
     connections,

@@ -1,0 +1,106 @@
+/**
+ * Bytes in flight per connection. A client that sends calls and never reads their answers would
+ * otherwise make the server hold every answer in memory (40 such clients held 4 GB):
+ * - a WebSocket whose send buffer is over SEND_BUFFER_LIMIT is no longer read (ws.pause), and its
+ *   calls wait before they run (`writable`, the backpressure middleware in packages/api/src/trpc.ts);
+ *   reading resumes once the client has drained it;
+ * - any connection (HTTP or WebSocket) whose send buffer stays over the limit without the client
+ *   taking a byte for STALL_CLOSE_MS is destroyed.
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { TRPCError } from '@trpc/server';
+import type { WebSocket, WebSocketServer } from 'ws';
+
+export const SEND_BUFFER_LIMIT = 1024 * 1024;
+export const STALL_CLOSE_MS = 10_000;
+const SWEEP_MS = 100;
+
+interface WsState {
+  waiters: { resolve: () => void; reject: (e: Error) => void }[];
+  paused: boolean;
+}
+
+interface Progress {
+  bytesWritten: number;
+  since: number;
+}
+
+const ready = Promise.resolve();
+
+export class SendBuffers {
+  private readonly sockets = new Map<WebSocket, WsState>();
+  private readonly tcp = new Map<Socket, Progress | null>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly onStall: (info: { kind: 'ws' | 'http'; buffered: number }) => void,
+    private readonly limit = SEND_BUFFER_LIMIT,
+    private readonly stallMs = STALL_CLOSE_MS,
+  ) {
+    this.timer = setInterval(() => this.sweep(), SWEEP_MS).unref();
+  }
+
+  /** Every TCP connection of the HTTP server (upgraded ones included). */
+  watchServer(server: Server) {
+    server.on('connection', (socket: Socket) => {
+      this.tcp.set(socket, null);
+      socket.once('close', () => this.tcp.delete(socket));
+    });
+  }
+
+  /** Tracks a WebSocket; its `writable()` resolves once its send buffer is under the limit. */
+  watchSocket(ws: WebSocket): () => Promise<void> {
+    const state: WsState = { waiters: [], paused: false };
+    this.sockets.set(ws, state);
+    ws.once('close', () => {
+      this.sockets.delete(ws);
+      const closed = new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'The connection closed.' });
+      for (const w of state.waiters.splice(0)) w.reject(closed);
+    });
+    return () => {
+      if (ws.bufferedAmount <= this.limit) return ready;
+      return new Promise<void>((resolve, reject) => state.waiters.push({ resolve, reject }));
+    };
+  }
+
+  private sweep() {
+    const now = Date.now();
+    for (const [ws, state] of this.sockets) {
+      const over = ws.bufferedAmount > this.limit;
+      if (over && !state.paused) {
+        state.paused = true;
+        ws.pause();
+      } else if (!over && state.paused) {
+        state.paused = false;
+        ws.resume();
+      }
+      if (!over) for (const w of state.waiters.splice(0)) w.resolve();
+    }
+    for (const [socket, progress] of this.tcp) {
+      const buffered = socket.writableLength;
+      if (buffered <= this.limit) {
+        if (progress) this.tcp.set(socket, null);
+        continue;
+      }
+      if (!progress || progress.bytesWritten !== socket.bytesWritten) {
+        this.tcp.set(socket, { bytesWritten: socket.bytesWritten, since: now });
+        continue;
+      }
+      if (now - progress.since > this.stallMs) {
+        this.tcp.delete(socket);
+        this.onStall({ kind: [...this.sockets.keys()].some((w) => isOn(w, socket)) ? 'ws' : 'http', buffered });
+        socket.destroy();
+      }
+    }
+  }
+
+  close() {
+    clearInterval(this.timer);
+  }
+}
+
+/** Whether WebSocket `ws` runs on TCP socket `socket` (ws keeps it in a private field). */
+function isOn(ws: WebSocket, socket: Socket) {
+  return (ws as unknown as { _socket?: Socket })._socket === socket; // ws exposes no public accessor
+}

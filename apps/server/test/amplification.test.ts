@@ -1,0 +1,82 @@
+/**
+ * One request multiplied: calls per HTTP batch and per WebSocket frame are capped, and one user's
+ * flood of calls runs in that user's share of the database pool, so a bystander is not queued
+ * behind it. (The read rate limit is in limits.test.ts; memory under non-reading clients in
+ * memory.test.ts.)
+ */
+import { MAX_FRAME_CALLS, MAX_HTTP_BATCH } from '@parley/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawSocket, signUp, startTestServer, TEST_PG_URL, type Frame, type TestServer } from './helpers.js';
+
+describe('batch caps', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ db: 'pglite' });
+  });
+  afterAll(() => t?.close());
+
+  const batchGet = (n: number, token: string) => {
+    const input = encodeURIComponent(JSON.stringify({}));
+    return fetch(`${t.url}/trpc/${Array(n).fill('auth.me').join(',')}?batch=1&input=${input}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+  };
+
+  it(`answers an HTTP batch of ${MAX_HTTP_BATCH} calls and refuses one of ${MAX_HTTP_BATCH + 1} unread`, async () => {
+    const u = await signUp(t);
+    const ok = await batchGet(MAX_HTTP_BATCH, u.accessToken);
+    expect(ok.status).toBe(200);
+    expect((await ok.json()) as unknown[]).toHaveLength(MAX_HTTP_BATCH);
+    const over = await batchGet(MAX_HTTP_BATCH + 1, u.accessToken);
+    expect(over.status).toBe(400);
+    const body = (await over.json()) as { error: { data: { code: string } } } | { error: { data: { code: string } } }[];
+    for (const e of Array.isArray(body) ? body : [body]) expect(e.error.data.code).toBe('BAD_REQUEST');
+  });
+
+  it(`runs ${MAX_FRAME_CALLS} calls of one WebSocket frame and answers the rest TOO_MANY_REQUESTS`, async () => {
+    const u = await signUp(t);
+    const s = rawSocket(t, u.accessToken);
+    await s.opened;
+    expect((await s.me(1))?.result?.type).toBe('data');
+    const total = MAX_FRAME_CALLS + 20;
+    const ids = Array.from({ length: total }, (_, i) => 100 + i);
+    const answers = Promise.all(ids.map((id) => s.answerTo(id)));
+    s.ws.send(JSON.stringify(ids.map((id) => ({ id, method: 'query', params: { path: 'auth.me' } }))));
+    const frames = (await answers) as (Frame | null)[];
+    const ok = frames.filter((f) => f?.result?.type === 'data');
+    const refused = frames.filter((f) => f?.error?.data.code === 'TOO_MANY_REQUESTS');
+    expect(ok).toHaveLength(MAX_FRAME_CALLS);
+    expect(refused).toHaveLength(total - MAX_FRAME_CALLS);
+    expect((refused[0]!.error!.data as { retryAfterMs?: number }).retryAfterMs).toBeGreaterThan(0);
+    // The socket stays usable.
+    expect((await s.me(9999))?.result?.type).toBe('data');
+    s.ws.close();
+  });
+
+});
+
+// PGlite runs queries back to back without yielding to I/O, so queueing shows only on PostgreSQL.
+describe.skipIf(!TEST_PG_URL)('fair share of the PostgreSQL pool', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    // A pool of 4: one user runs at most 2 calls at once.
+    t = await startTestServer({ db: 'postgres', env: { DATABASE_POOL_SIZE: '4' } });
+  });
+  afterAll(() => t?.close());
+
+  it("a bystander is not queued behind one user's 300 calls", async () => {
+    const hostile = await signUp(t, 'Hostile');
+    const bystander = await signUp(t, 'Bystander');
+    await bystander.client.api.auth.me.query();
+    const order: string[] = [];
+    // Thirty batches of ten at once, as fast as the client can send them.
+    const flood = Array.from({ length: 30 }, (_, i) =>
+      Promise.all(Array.from({ length: 10 }, () => hostile.client.api.conversations.list.query({}))).then(() => order.push(`hostile ${i}`)),
+    );
+    await new Promise((r) => setImmediate(r));
+    const mine = bystander.client.api.auth.me.query().then(() => order.push('bystander'));
+    await Promise.all([...flood, mine]);
+    // Without a fair share, the bystander's call waits for a connection behind nearly all 300.
+    expect(order.indexOf('bystander')).toBeLessThan(order.length - 10);
+  });
+});
