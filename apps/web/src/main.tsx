@@ -3,6 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import './i18n';
 import { App } from './App';
+import { registerServiceWorker } from './notifications/push';
 import { SessionProvider } from './session';
 import './styles.css';
 import { queryClient, trpc, trpcClient } from './trpc';
@@ -18,3 +19,6 @@ createRoot(document.getElementById('root')!).render(
     </trpc.Provider>
   </StrictMode>,
 );
+
+// The offline shell and push notifications (production builds).
+void registerServiceWorker();

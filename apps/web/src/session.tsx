@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { i18n } from './i18n';
+import { clearOfflineData, offlineUser, rememberUser } from './notifications/offline';
 import { onSessionEnded, parley, queryClient, type User } from './trpc';
 
 export type SessionState =
@@ -24,12 +25,15 @@ let boot: Promise<User | null> | null = null;
  */
 function restore(): Promise<User | null> {
   boot ??= (async () => {
-    const token = await parley.getAccessToken();
-    if (!token) return null;
+    // Offline the refresh cannot work: open as the account last signed in here (offlineUser).
+    const token = await parley.getAccessToken().catch(() => null);
+    if (!token) return offlineUser<User>();
     try {
-      return await parley.api.auth.me.query();
+      const user = await parley.api.auth.me.query();
+      rememberUser(user);
+      return user;
     } catch {
-      return null;
+      return offlineUser<User>();
     }
   })();
   return boot;
@@ -63,12 +67,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     queryClient.clear();
     // The WebSocket authenticates when it opens: reopen it with the new identity.
     parley.reconnect();
+    rememberUser(user);
     setState({ status: 'signedIn', user });
   }, []);
   const signedOut = useCallback((notice?: string) => {
     queryClient.clear();
     parley.setSession(null);
     parley.reconnect();
+    void clearOfflineData();
     setState(notice ? { status: 'signedOut', notice } : { status: 'signedOut' });
   }, []);
   const updateUser = useCallback((user: User) => {

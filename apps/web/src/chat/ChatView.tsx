@@ -8,6 +8,8 @@ import { dayKey, formatDay, formatFull, formatList, formatRelative, formatTime }
 import { translateIssue } from '../errors';
 import { linkHandler } from '../router';
 import { GroupInfo } from './GroupInfo';
+import { MuteButton } from '../notifications/MuteButton';
+import { drafts } from '../notifications/offline';
 import { conversationTitle, isOnline, lastSeen, memberName, otherMembers } from './helpers';
 import { useChat, type ChatStore, type Conversation, type Message, type PendingMessage } from './store';
 
@@ -194,6 +196,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
             </button>
           </div>
         )}
+        <MuteButton store={store} c={c} />
         {c.kind === 'group' && (
           <button type="button" className="ghost small" onClick={() => setInfoOpen(true)} aria-haspopup="dialog">
             {t('view.details')}
@@ -277,7 +280,6 @@ function PendingBubble({ store, p }: { store: ChatStore; p: PendingMessage }) {
   );
 }
 
-const drafts = new Map<string, string>();
 
 function Composer({ store, conversationId, title }: { store: ChatStore; conversationId: string; title: string }) {
   const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
@@ -288,6 +290,12 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
 
   useEffect(() => {
     if (window.matchMedia('(min-width: 761px)').matches) ref.current?.focus();
+    // After a reload the drafts come from IndexedDB a moment later.
+    let live = true;
+    void drafts.loaded.then(() => live && setText((cur) => cur || (drafts.get(conversationId) ?? '')));
+    return () => {
+      live = false;
+    };
   }, [conversationId]);
   useEffect(() => {
     drafts.set(conversationId, text);

@@ -5,6 +5,7 @@ import { callStoreFor } from '../calls/callStore';
 import { AccountBar } from '../components/AccountBar';
 import { HomePage } from '../pages/HomePage';
 import { SessionsPage } from '../pages/SessionsPage';
+import { Notifier } from '../notifications/Notifier';
 import { SettingsPage } from '../pages/SettingsPage';
 import { usePath } from '../router';
 import { useUser } from '../session';
@@ -62,6 +63,7 @@ export function Messenger() {
     <div className={`shell${showMain ? ' show-main' : ''}`}>
       <aside className="sidebar" aria-label={t('sidebar.label')}>
         <AccountBar />
+        <Notifier store={store} calls={calls} />
         <div className="sidebar-tools">
           <div className="search-box">
             <label htmlFor={searchId} className="visually-hidden">{t('sidebar.searchPeople')}</label>

@@ -1,6 +1,7 @@
 import { useSyncExternalStore } from 'react';
 import { translateIssue } from '../errors';
 import { i18n } from '../i18n';
+import { outbox } from '../notifications/offline';
 import { parley, recheckSession, type RouterOutputs } from '../trpc';
 
 export type Conversation = RouterOutputs['conversations']['byId'];
@@ -142,6 +143,16 @@ export class ChatStore {
     void this.loadConversations();
     this.typingTimer = setInterval(() => this.expireTyping(), 1_000);
     document.addEventListener('visibilitychange', this.onVisible);
+    void this.restoreOutbox();
+  }
+  /** Messages written before a reload or while offline: sent again with their own clientId (never twice). */
+  private async restoreOutbox() {
+    for (const item of await outbox.of(this.state.me)) {
+      if (this.stopped || this.state.threads[item.conversationId]?.pending.some((p) => p.clientId === item.clientId)) continue;
+      const pending: PendingMessage = { ...item, status: 'sending' };
+      this.setThread(item.conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
+      this.enqueue(pending);
+    }
   }
   stop() {
     this.stopped = true;
@@ -448,6 +459,7 @@ export class ChatStore {
       status: 'sending',
     };
     this.setThread(conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
+    void outbox.put({ clientId: pending.clientId, userId: this.state.me, conversationId, body, createdAt: pending.createdAt });
     this.lastTypingSent.delete(conversationId);
     this.enqueue(pending);
   }
@@ -461,6 +473,7 @@ export class ChatStore {
   }
 
   discard(conversationId: string, clientId: string) {
+    void outbox.remove(clientId);
     this.setThread(conversationId, (t) => ({ ...t, pending: t.pending.filter((x) => x.clientId !== clientId) }));
   }
 
@@ -478,9 +491,12 @@ export class ChatStore {
   private async deliver(p: PendingMessage) {
     const MAX_ATTEMPTS = 8;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.stopped; attempt++) {
+      // Offline, attempts only fail: wait for the network instead (the outbox keeps it meanwhile).
+      while (!navigator.onLine && !this.stopped) await new Promise((r) => window.addEventListener('online', r, { once: true }));
       if (!this.state.threads[p.conversationId]?.pending.some((x) => x.clientId === p.clientId)) return; // discarded or delivered
       try {
         const m = await parley.api.messages.send.mutate({ conversationId: p.conversationId, clientId: p.clientId, body: p.body });
+        void outbox.remove(p.clientId);
         this.onMessage(m);
         this.setThread(p.conversationId, (t) => ({
           ...t,
