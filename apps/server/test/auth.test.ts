@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { generateVapidKeys } from '@parley/config';
 import { CLOSE_SESSION_REVOKED } from '@parley/api';
 import { followEvents, type ParleyEvent } from '@parley/client';
 import {
@@ -303,6 +304,7 @@ function fetchMe(t: TestServer, token: string) {
 
 
 describe('production start-up', () => {
+  const vapid = generateVapidKeys();
   it('refuses to start without real secrets and names what is missing', () => {
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
     const res = spawnSync(process.execPath, ['--import', 'tsx', main], {
@@ -314,12 +316,20 @@ describe('production start-up', () => {
     expect(res.stderr).toContain('JWT_SECRET');
     expect(res.stderr).toContain('TURN_SECRET');
     expect(res.stderr).toContain('ALLOWED_ORIGINS');
+    expect(res.stderr).toContain('VAPID_PUBLIC_KEY');
   });
 
   it('sets Secure cookies in production', async () => {
     const t = await startTestServer({
       db: 'pglite',
-      env: { NODE_ENV: 'production', ALLOWED_ORIGINS: 'https://parley.example', BCRYPT_COST: '12' },
+      env: {
+        NODE_ENV: 'production',
+        ALLOWED_ORIGINS: 'https://parley.example',
+        BCRYPT_COST: '12',
+        VAPID_PUBLIC_KEY: vapid.publicKey,
+        VAPID_PRIVATE_KEY: vapid.privateKey,
+        VAPID_SUBJECT: 'mailto:ops@parley.example',
+      },
     });
     try {
       const res = await post(t, 'auth.register', { email: uniqueEmail(), password: 'password123', displayName: 'Prod' });
