@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import axe from 'axe-core';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import { startTestServer, type TestServerOptions } from './helpers.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -61,8 +61,9 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function newContext(browser: Browser, origin: string): Promise<BrowserContext> {
+export async function newContext(browser: Browser, origin: string, extra: BrowserContextOptions = {}): Promise<BrowserContext> {
   const ctx = await browser.newContext({
+    ...extra,
     baseURL: origin,
     viewport: { width: 1280, height: 800 },
     // axe-core goes in as an inline script; the app's CSP allows only its own scripts.

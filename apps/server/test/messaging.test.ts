@@ -150,6 +150,10 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     await waitFor(() => newMessages(bStream.received).length === 1 && newMessages(aStream.received).length === 1);
     expect(bStream.received.some((r) => r.event.type === 'typing' && r.id === null)).toBe(true);
     expect(aStream.received.some((r) => r.event.type === 'typing')).toBe(false);
+    // Typing is stamped on the clock that stamps messages: the typing that preceded "one" is older
+    // than it, so a client that gets the two out of order can tell.
+    const typed = bStream.received.find((r) => r.event.type === 'typing')!.event as { at: string };
+    expect(Date.parse(typed.at)).toBeLessThanOrEqual(Date.parse(newMessages(bStream.received)[0]!.createdAt));
 
     // b goes away; messages arrive meanwhile; b comes back with its last event id.
     const resumeFrom = bStream.follower.lastEventId;
@@ -157,7 +161,13 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     for (const body of ['two', 'three', 'four']) {
       await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body });
     }
+    // Everyone's read position comes with the conversation, so "Seen" survives a reload.
+    const readsSeenByA = async () =>
+      Object.fromEntries((await a.client.api.conversations.byId.query({ id: conv.id })).memberReads.map((r) => [r.userId, r.lastReadSeq]));
+    expect(await readsSeenByA()).toEqual({ [a.user.id]: 4, [b.user.id]: 0 });
     await b.client.api.messages.markRead.mutate({ conversationId: conv.id, seq: 4 });
+    expect(await readsSeenByA()).toEqual({ [a.user.id]: 4, [b.user.id]: 4 });
+    expect((await a.client.api.conversations.list.query({})).items.find((x) => x.id === conv.id)?.memberReads).toHaveLength(2);
     const resumed = collect(bWs.api, resumeFrom);
     await waitFor(() => resumed.received.some((r) => r.event.type === 'message.read'));
     expect(newMessages(resumed.received).map((m) => m.body)).toEqual(['two', 'three', 'four']);

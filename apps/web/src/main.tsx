@@ -2,6 +2,8 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import './i18n';
+import './settings/preferences';
+import './settings/preferences.css';
 import { App } from './App';
 import { registerServiceWorker } from './notifications/push';
 import { SessionProvider } from './session';

@@ -45,3 +45,17 @@ export function initials(name: string, locale?: string): string {
   const last = use.length > 1 ? firstGrapheme(use[use.length - 1]!) : '';
   return (first + last).toLocaleUpperCase(locale);
 }
+
+/**
+ * The longest start of `s` within `maxUnits` UTF-16 code units (how the server counts a message's
+ * length) that ends on a grapheme boundary.
+ */
+export function fitLength(s: string, maxUnits: number): string {
+  if (s.length <= maxUnits) return s;
+  let out = '';
+  for (const g of graphemes(s)) {
+    if (out.length + g.length > maxUnits) break;
+    out += g;
+  }
+  return out;
+}

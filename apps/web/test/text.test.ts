@@ -3,7 +3,7 @@
  * split (the avatar of "Coast trip 🏖️" once showed "C\uFFFD").
  */
 import { describe, expect, it } from 'vitest';
-import { excerpt, firstGrapheme, graphemes, initials, truncate } from '../src/text';
+import { excerpt, firstGrapheme, fitLength, graphemes, initials, truncate } from '../src/text';
 
 const broken = (s: string) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\uFFFD/.test(s);
 
@@ -61,5 +61,18 @@ describe('truncate and excerpt', () => {
     expect(excerpt('Coast trip 🏖️🏖️🏖️', 13)).toBe('Coast trip 🏖️…');
     expect(excerpt('Coast trip 🏖️🏖️🏖️', 12)).toBe('Coast trip…');
     expect(broken(excerpt('ab🏖️cd', 3))).toBe(false);
+  });
+});
+
+describe('fitLength', () => {
+  it('fits code units (the server counts those) without cutting a grapheme', () => {
+    expect(fitLength('abc', 4)).toBe('abc');
+    expect(fitLength('abcdef', 4)).toBe('abcd');
+    // "🏖️" is 3 code units: 4 units hold one beach and one letter, 5 units still not two beaches.
+    expect(fitLength('🏖️a🏖️', 4)).toBe('🏖️a');
+    expect(fitLength('🏖️🏖️', 5)).toBe('🏖️');
+    const long = 'x'.repeat(3999) + '👍🏽';
+    expect(fitLength(long, 4000)).toBe('x'.repeat(3999));
+    expect(broken(fitLength(long, 4000))).toBe(false);
   });
 });

@@ -77,6 +77,9 @@ export function toConversation(snapshot: ConversationSnapshot, viewerId: string,
     lastMessage: snapshot.lastMessage,
     unreadCount: me ? Math.max(0, snapshot.lastSeq - lastReadSeq) : 0,
     lastReadSeq,
+    // Every member's read position, so that a client restores "Seen" after a reload (the live
+    // message.read events only say what changed since it connected).
+    memberReads: snapshot.members.map((m) => ({ userId: m.id, lastReadSeq: m.lastReadSeq })),
     updatedAt: snapshot.updatedAt,
     mutedUntil: activeMute(me?.mutedUntil ?? null),
   };

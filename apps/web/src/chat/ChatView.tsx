@@ -1,15 +1,18 @@
 import { messageBody } from '@parley/validators';
-import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CallStore } from '../calls/callStore';
 import { useCall } from '../calls/callStore';
 import { Avatar } from '../components/Avatar';
-import { dayKey, formatDay, formatFull, formatList, formatRelative, formatTime } from '../format';
+import { dayKey, formatDay, formatFull, formatList, formatNumber, formatRelative, formatTime } from '../format';
+import { fitLength } from '../text';
 import { translateIssue } from '../errors';
 import { linkHandler } from '../router';
 import { GroupInfo } from './GroupInfo';
 import { MuteButton } from '../notifications/MuteButton';
 import { drafts } from '../notifications/offline';
+import { statusOf, StatusTick } from './MessageStatus';
+import { MESSAGE_MAX, PasteNotice } from './PasteNotice';
 import { conversationTitle, isOnline, lastSeen, memberName, otherMembers } from './helpers';
 import { useChat, type ChatStore, type Conversation, type Message, type PendingMessage } from './store';
 
@@ -40,7 +43,8 @@ export function ChatView({ store, calls, id }: { store: ChatStore; calls: CallSt
 type Row =
   | { kind: 'day'; key: string; label: string }
   | { kind: 'msg'; key: string; m: Message; first: boolean }
-  | { kind: 'pending'; key: string; p: PendingMessage };
+  | { kind: 'pending'; key: string; p: PendingMessage }
+  | { kind: 'unread'; key: string; count: number };
 
 function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conversation }) {
   const inCall = useCall(calls, (s) => s.phase !== 'idle');
@@ -58,6 +62,10 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
   const prevFirst = useRef<number | null>(null);
   const prevLastKey = useRef<string | null>(null);
   const [showJump, setShowJump] = useState(false);
+  // What was unread when the chat opened: the divider stays there while it is open, and the view
+  // opens at it (once the first unread message is loaded) instead of at the bottom.
+  const [unreadAtOpen] = useState(() => ({ after: c.lastReadSeq, count: c.unreadCount }));
+  const toFirstUnread = useRef(unreadAtOpen.count > 0);
 
   const title = conversationTitle(c, me);
   const others = otherMembers(c, me);
@@ -90,11 +98,22 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     return () => io.disconnect();
   }, [c.id, store, thread?.loaded]);
 
+  // Many unread: fetch older pages until the first unread one is here (a bounded number of them).
+  const firstUnreadLoaded = !thread?.hasMore || (items[0]?.seq ?? Infinity) <= unreadAtOpen.after + 1 || unreadAtOpen.count > 500;
+  useEffect(() => {
+    if (thread?.loaded && toFirstUnread.current && !firstUnreadLoaded && !thread.loadingOlder) void store.loadOlder(c.id);
+  }, [thread?.loaded, thread?.loadingOlder, firstUnreadLoaded, c.id, store]);
+
   const rows = useMemo(() => {
     const out: Row[] = [];
     let lastDay: number | null = null;
     let lastSender: string | null = null;
+    let divider = unreadAtOpen.count === 0 || !firstUnreadLoaded;
     for (const m of items) {
+      if (!divider && m.seq > unreadAtOpen.after && m.senderId !== me) {
+        out.push({ kind: 'unread', key: 'unread', count: unreadAtOpen.count });
+        divider = true;
+      }
       const d = dayKey(m.createdAt);
       if (d !== lastDay) {
         out.push({ kind: 'day', key: `d${d}`, label: formatDay(m.createdAt) });
@@ -110,7 +129,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       for (const p of pending) out.push({ kind: 'pending', key: p.clientId, p });
     }
     return out;
-  }, [items, pending, i18n.language]);
+  }, [items, pending, i18n.language, unreadAtOpen, firstUnreadLoaded, me]);
 
   // Keep the view where the reader expects it.
   useLayoutEffect(() => {
@@ -120,7 +139,13 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     const lastRow = rows.at(-1);
     const lastKey = lastRow?.key ?? null;
     const lastIsMine = lastRow?.kind === 'pending' || (lastRow?.kind === 'msg' && lastRow.m.senderId === me);
-    if (prevFirst.current !== null && first !== null && first < prevFirst.current && lastKey === prevLastKey.current) {
+    if (toFirstUnread.current && thread?.loaded) {
+      const divider = el.querySelector<HTMLElement>('[data-unread-divider]');
+      if (divider) {
+        el.scrollTop += divider.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
+        toFirstUnread.current = false;
+      } else el.scrollTop = 0; // older pages are on their way
+    } else if (prevFirst.current !== null && first !== null && first < prevFirst.current && lastKey === prevLastKey.current) {
       el.scrollTop += el.scrollHeight - prevHeight.current; // older messages went in above
     } else if (lastKey !== prevLastKey.current) {
       if (atBottom.current || lastIsMine || prevLastKey.current === null) el.scrollTop = el.scrollHeight;
@@ -129,7 +154,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     prevFirst.current = first;
     prevLastKey.current = lastKey;
     prevHeight.current = el.scrollHeight;
-  }, [rows, items, me]);
+  }, [rows, items, me, thread?.loaded]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -227,6 +252,12 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
                 <span>{r.label}</span>
               </div>
             );
+          if (r.kind === 'unread')
+            return (
+              <div key={r.key} className="unread-sep" role="separator" data-unread-divider>
+                <span>{t('unread.divider', { count: r.count })}</span>
+              </div>
+            );
           if (r.kind === 'msg') {
             const mine = r.m.senderId === me;
             return (
@@ -236,6 +267,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
                     {!mine && c.kind === 'group' && r.first && <span className="sender">{memberName(c, r.m.senderId, me)}</span>}
                     <span className="body">{r.m.body}</span>
                     <time className="stamp" dateTime={r.m.createdAt} title={formatFull(r.m.createdAt)}>{formatTime(r.m.createdAt)}</time>
+                    {mine && <StatusTick status={statusOf(r.m.seq, c, me, reads)} group={c.kind === 'group'} />}
                   </div>
                 </div>
                 {myLast?.id === r.m.id && pending.length === 0 && (
@@ -268,6 +300,7 @@ function PendingBubble({ store, p }: { store: ChatStore; p: PendingMessage }) {
       <div className="bubble">
         <span className="body">{p.body}</span>
         <span className="stamp">{failed ? t('pending.notSent') : t('pending.sending')}</span>
+        {!failed && <StatusTick status={{ kind: 'sending' }} group={false} />}
       </div>
       {failed && (
         <div className="failed-actions" role="alert">
@@ -287,6 +320,26 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
   const { t } = useTranslation('chat');
   const ref = useRef<HTMLTextAreaElement>(null);
   const id = useId();
+  /** A paste that would not fit, held until the person says what to do with it. */
+  const [oversize, setOversize] = useState<{ text: string; start: number; end: number; length: number } | null>(null);
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    const pasted = e.clipboardData.getData('text/plain');
+    const el = e.currentTarget;
+    const length = el.value.length - (el.selectionEnd - el.selectionStart) + pasted.length;
+    if (length <= MESSAGE_MAX) return;
+    e.preventDefault();
+    setOversize({ text: pasted, start: el.selectionStart, end: el.selectionEnd, length });
+  };
+  const pasteFit = () => {
+    if (!oversize) return;
+    const room = MESSAGE_MAX - (text.length - (oversize.end - oversize.start));
+    const piece = fitLength(oversize.text, Math.max(0, room));
+    setText(text.slice(0, oversize.start) + piece + text.slice(oversize.end));
+    setOversize(null);
+    const caret = oversize.start + piece.length;
+    requestAnimationFrame(() => ref.current?.setSelectionRange(caret, caret));
+    ref.current?.focus();
+  };
 
   useEffect(() => {
     if (window.matchMedia('(min-width: 761px)').matches) ref.current?.focus();
@@ -334,9 +387,9 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
         rows={1}
         placeholder={t('composer.label', { title })}
         value={text}
-        maxLength={4000}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-err` : `${id}-hint`}
+        aria-invalid={error || text.length > MESSAGE_MAX ? true : undefined}
+        aria-describedby={oversize ? `${id}-paste` : error ? `${id}-err` : `${id}-hint`}
+        onPaste={onPaste}
         onChange={(e) => {
           setText(e.target.value);
           if (error) setError(null);
@@ -347,7 +400,22 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
       <button type="submit" className="primary send" disabled={text.trim().length === 0} aria-label={t('composer.send')}>
         <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" /></svg>
       </button>
-      {error ? (
+      {text.length > MESSAGE_MAX * 0.9 && (
+        <span className={`char-count${text.length > MESSAGE_MAX ? ' over' : ''}`} aria-hidden="true">
+          {t('composer.count', { count: formatNumber(text.length), max: formatNumber(MESSAGE_MAX) })}
+        </span>
+      )}
+      {oversize ? (
+        <PasteNotice
+          id={`${id}-paste`}
+          length={oversize.length}
+          onPasteFit={pasteFit}
+          onCancel={() => {
+            setOversize(null);
+            ref.current?.focus();
+          }}
+        />
+      ) : error ? (
         <p className="field-error composer-note" id={`${id}-err`}>{error}</p>
       ) : (
         <p className="visually-hidden" id={`${id}-hint`}>{t('composer.hint')}</p>

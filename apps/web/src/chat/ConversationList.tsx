@@ -4,8 +4,8 @@ import { Avatar } from '../components/Avatar';
 import { formatListStamp, formatNumber } from '../format';
 import { excerpt } from '../text';
 import { linkHandler } from '../router';
-import { conversationTitle, isOnline, memberName, otherMembers } from './helpers';
-import { activity, useChat, type ChatStore, type Conversation } from './store';
+import { conversationTitle, isOnline, listedConversations, memberName, otherMembers } from './helpers';
+import { useChat, type ChatStore, type Conversation } from './store';
 
 export function ConversationList({ store, activeId }: { store: ChatStore; activeId: string | null }) {
   const conversations = useChat(store, (s) => s.conversations);
@@ -13,7 +13,7 @@ export function ConversationList({ store, activeId }: { store: ChatStore; active
   const listError = useChat(store, (s) => s.listError);
   const nextCursor = useChat(store, (s) => s.nextCursor);
   const { t } = useTranslation('chat');
-  const sorted = useMemo(() => Object.values(conversations).sort((a, b) => activity(b) - activity(a)), [conversations]);
+  const sorted = useMemo(() => listedConversations(conversations), [conversations]);
 
   if (!listLoaded && listError) return <p className="list-note form-error" role="alert">{listError}</p>;
   if (!listLoaded) return <p className="list-note muted" role="status">{t('list.loading')}</p>;

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { CallLayer } from '../calls/CallLayer';
 import { callStoreFor } from '../calls/callStore';
@@ -7,13 +7,14 @@ import { HomePage } from '../pages/HomePage';
 import { SessionsPage } from '../pages/SessionsPage';
 import { Notifier } from '../notifications/Notifier';
 import { SettingsPage } from '../pages/SettingsPage';
-import { usePath } from '../router';
+import { navigate, usePath } from '../router';
 import { useUser } from '../session';
 import { ChatView } from './ChatView';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationList } from './ConversationList';
 import { NewGroupDialog } from './GroupDialog';
 import { PeopleResults } from './PeopleSearch';
+import { ShortcutsDialog, useShortcuts } from './Shortcuts';
 import { chatStoreFor, useChat } from './store';
 
 const CHAT_PATH = /^\/c\/([0-9a-f-]{36})$/i;
@@ -50,6 +51,13 @@ export function Messenger() {
   const onSessions = path === '/sessions';
   const onSettings = path === '/settings';
   const showMain = chatId !== null || onSessions || onSettings;
+  const searchRef = useRef<HTMLInputElement>(null);
+  const focusSearch = useCallback(() => {
+    // On a phone the sidebar is hidden behind an open chat: go back to it first.
+    if (searchRef.current?.offsetParent === null) navigate('/');
+    requestAnimationFrame(() => searchRef.current?.focus());
+  }, []);
+  const shortcuts = useShortcuts({ store, chatId, focusSearch });
   const totalUnread = useChat(store, (s) => {
     let n = 0;
     for (const c of Object.values(s.conversations)) n += c.unreadCount;
@@ -69,6 +77,7 @@ export function Messenger() {
             <label htmlFor={searchId} className="visually-hidden">{t('sidebar.searchPeople')}</label>
             <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M10 2a8 8 0 0 1 6.3 12.9l5.4 5.4-1.4 1.4-5.4-5.4A8 8 0 1 1 10 2Zm0 2a6 6 0 1 0 0 12 6 6 0 0 0 0-12Z" /></svg>
             <input
+              ref={searchRef}
               id={searchId}
               type="search"
               placeholder={t('sidebar.searchPeople')}
@@ -97,6 +106,7 @@ export function Messenger() {
         {chatId ? <ChatView store={store} calls={calls} id={chatId} /> : onSessions ? <SessionsPage /> : onSettings ? <SettingsPage /> : <HomePage />}
       </main>
       <CallLayer store={calls} />
+      {shortcuts.help && <ShortcutsDialog onClose={shortcuts.closeHelp} />}
       {newGroup && <NewGroupDialog store={store} onClose={() => setNewGroup(false)} />}
     </div>
   );

@@ -46,12 +46,15 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
                   className="person-row"
                   disabled={open.isPending}
                   onClick={() => open.mutate({ userId: u.id })}
-                  aria-label={t('people.message', { name: u.displayName })}
+                  aria-describedby={`${headingId}-${u.id}`}
                 >
                   <Avatar name={u.displayName} seed={u.id} online={online} size={38} />
                   <span className="person-text">
-                    <span className="person-name">{u.displayName}</span>
-                    <span className="muted small">
+                    {/* The name says what the button does; the visible parts are its picture (axe: a label must hold the visible text, so no aria-label). */}
+                    <span className="visually-hidden">{t('people.message', { name: u.displayName })}</span>
+                    <span className="person-name" aria-hidden="true">{u.displayName}</span>
+                    {/* Hidden from the name (which says what the button does), given as its description. */}
+                    <span className="muted small" id={`${headingId}-${u.id}`} aria-hidden="true">
                       {online ? t('common:online') : u.lastSeenAt ? t('view.lastSeen', { when: formatRelative(u.lastSeenAt) }) : t('common:offline')}
                     </span>
                   </span>

@@ -1,5 +1,15 @@
 import { i18n } from '../i18n';
-import type { ChatState, Conversation, PublicUser } from './store';
+import { activity, type ChatState, type Conversation, type PublicUser } from './store';
+
+/**
+ * The chat list, newest activity first. A direct chat opened from search but never written in is
+ * not listed (for either person) until its first message: opening is not starting a chat.
+ */
+export function listedConversations(conversations: ChatState['conversations']): Conversation[] {
+  return Object.values(conversations)
+    .filter((c) => c.kind === 'group' || c.lastMessage !== null)
+    .sort((a, b) => activity(b) - activity(a));
+}
 
 export function otherMembers(c: Conversation, me: string) {
   return c.members.filter((m) => m.id !== me);

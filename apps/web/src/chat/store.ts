@@ -132,7 +132,33 @@ export class ChatStore {
   }
   private putConversation(c: Conversation) {
     const { [c.id]: _gone, ...removed } = this.state.removed;
-    this.set({ conversations: { ...this.state.conversations, [c.id]: c }, removed });
+    this.set({ conversations: { ...this.state.conversations, [c.id]: c }, removed, reads: this.mergeReads([c]) });
+  }
+  /**
+   * The others' read positions the server holds (after a reload, the only source), never moving
+   * back; and each one's last message, for stale typing.
+   */
+  private mergeReads(list: Conversation[]): ChatState['reads'] {
+    let reads = this.state.reads;
+    for (const c of list) {
+      if (c.lastMessage) this.noteMessage(c.lastMessage);
+      const known = reads[c.id] ?? {};
+      let next: Record<string, number> | null = null;
+      for (const r of c.memberReads ?? []) {
+        if (r.userId === this.state.me || (known[r.userId] ?? 0) >= r.lastReadSeq) continue;
+        (next ??= { ...known })[r.userId] = r.lastReadSeq;
+      }
+      if (next) reads = { ...reads, [c.id]: next };
+    }
+    return reads;
+  }
+  /** conversationId → userId → createdAt of their latest message seen here (to drop stale typing). */
+  private lastMessageAt = new Map<string, Map<string, string>>();
+  private noteMessage(m: Message) {
+    let forConv = this.lastMessageAt.get(m.conversationId);
+    if (!forConv) this.lastMessageAt.set(m.conversationId, (forConv = new Map()));
+    const prev = forConv.get(m.senderId);
+    if (!prev || Date.parse(prev) < Date.parse(m.createdAt)) forConv.set(m.senderId, m.createdAt);
   }
 
   // ---- lifecycle ----
@@ -253,6 +279,9 @@ export class ChatStore {
       }
       case 'typing': {
         if (event.userId === this.state.me) break;
+        // Typing that reaches us after the message it preceded (a slower path) is over already.
+        const lastAt = this.lastMessageAt.get(event.conversationId)?.get(event.userId);
+        if (lastAt && event.at && Date.parse(event.at) <= Date.parse(lastAt)) break;
         const forConv = this.state.typing[event.conversationId] ?? {};
         this.set({
           typing: { ...this.state.typing, [event.conversationId]: { ...forConv, [event.userId]: Date.now() + TYPING_MS } },
@@ -276,6 +305,7 @@ export class ChatStore {
 
   private onMessage(m: Message) {
     const { me } = this.state;
+    this.noteMessage(m);
     // The thread, when we hold one.
     const thread = this.state.threads[m.conversationId];
     if (thread?.loaded) {
@@ -337,7 +367,7 @@ export class ChatStore {
         const known = conversations[c.id];
         if (!known || (known.lastMessage?.seq ?? 0) <= (c.lastMessage?.seq ?? 0)) conversations[c.id] = c;
       }
-      this.set({ conversations, listLoaded: true, listError: null, nextCursor: first.nextCursor });
+      this.set({ conversations, listLoaded: true, listError: null, nextCursor: first.nextCursor, reads: this.mergeReads(first.items) });
     } catch (err) {
       this.set({ listError: codeOf(err) ? i18n.t('chat:list.loadError') : i18n.t('chat:list.unreachable') });
       if (this.stopped) return;
@@ -353,7 +383,7 @@ export class ChatStore {
     const page = await parley.api.conversations.list.query({ limit: 50, cursor });
     const conversations = { ...this.state.conversations };
     for (const c of page.items) conversations[c.id] ??= c;
-    this.set({ conversations, nextCursor: page.nextCursor });
+    this.set({ conversations, nextCursor: page.nextCursor, reads: this.mergeReads(page.items) });
   }
 
   async fetchConversation(id: string) {
@@ -391,6 +421,7 @@ export class ChatStore {
       const page = await parley.api.messages.list.query({ conversationId: id, limit: 50 });
       this.setThread(id, (t) => {
         const items = mergeMessages(t.items, page.items);
+        for (const m of page.items) this.noteMessage(m);
         const confirmed = new Set(items.map((m) => m.clientId));
         return {
           ...t,

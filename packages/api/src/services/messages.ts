@@ -25,7 +25,8 @@ export type MessageNew = { type: 'message.new'; message: Message };
 /** An edit, a delete or a reaction: the whole message as it now is. */
 export type MessageUpdated = { type: 'message.updated'; message: Message };
 export type MessageRead = { type: 'message.read'; conversationId: string; userId: string; seq: number };
-export type Typing = { type: 'typing'; conversationId: string; userId: string };
+/** `at`: when the server relayed it, on the clock that stamps messages' createdAt (a client ignores typing older than the typist's last message). */
+export type Typing = { type: 'typing'; conversationId: string; userId: string; at: string };
 /**
  * The first event of a stream that starts without `lastEventId`. Its id is the position the
  * stream starts from, so that a reconnect before any other event resumes from there instead of
@@ -154,7 +155,7 @@ export class MessageService {
   async typing(userId: string, conversationId: string) {
     if (!(await findConversationForMember(this.deps.db, conversationId, userId))) throw notFound();
     const others = (await memberIds(this.deps.db, conversationId)).filter((id) => id !== userId);
-    this.deps.typing.send(others, { type: 'typing', conversationId, userId });
+    this.deps.typing.send(others, { type: 'typing', conversationId, userId, at: new Date().toISOString() });
     return { ok: true as const };
   }
 
