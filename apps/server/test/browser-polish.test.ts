@@ -188,14 +188,14 @@ describe.skipIf(!hasChromium)('web app polish in a browser', () => {
     await signIn(de, 'Dana Dale', dana.email, dana.password);
     const since = (await de.getByText(/^Member since/).textContent())!;
     expect(since).toMatch(/^Member since [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}\s[AP]M$/);
-    await de.getByRole('link', { name: 'Devices and sessions' }).click();
+    await de.getByRole('link', { name: 'Devices and sessions' }).first().click();
     await visible(de.getByText(/Signed in just now/));
 
     // Changed in the settings: everything follows, at once and after a reload.
     await de.getByRole('link', { name: 'Settings' }).click();
     await de.getByLabel('Language', { exact: true }).selectOption('de');
     await visible(de.getByRole('heading', { name: 'Darstellung und Sprache' }));
-    await de.getByRole('link', { name: 'Geräte und Sitzungen' }).click();
+    await de.getByRole('link', { name: 'Geräte und Sitzungen' }).first().click();
     await visible(de.getByRole('heading', { name: 'Geräte und Sitzungen' }));
     await visible(de.getByText(/Angemeldet gerade eben/));
     await de.reload();
@@ -298,6 +298,7 @@ describe.skipIf(!hasChromium)('web app polish in a browser', () => {
       await visible(welcome.or(p.getByTestId('current-user')));
       if (await p.getByTestId('current-user').count()) {
         await p.getByRole('button', { name: de ? 'Abmelden' : 'Sign out', exact: true }).click();
+        await p.getByRole('button', { name: de ? 'Ja, abmelden' : 'Yes, sign out' }).click();
       }
       await visible(p.getByRole('heading', { name: de ? 'Willkommen zurück' : 'Welcome back' }));
       await scan('sign-in');
@@ -327,7 +328,7 @@ describe.skipIf(!hasChromium)('web app polish in a browser', () => {
       await visible(p.getByRole('dialog', { name: de ? 'Tastenkürzel' : 'Keyboard shortcuts' }));
       await scan('shortcuts');
       await p.keyboard.press('Escape');
-      await p.getByRole('link', { name: de ? 'Geräte und Sitzungen' : 'Devices and sessions' }).click();
+      await p.getByRole('link', { name: de ? 'Geräte und Sitzungen' : 'Devices and sessions' }).first().click();
       await visible(p.getByRole('heading', { name: de ? 'Geräte und Sitzungen' : 'Devices and sessions' }));
       await scan('sessions');
       await p.getByLabel(de ? 'Personen suchen' : 'Search people').fill('Ivan');
