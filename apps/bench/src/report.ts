@@ -1,12 +1,57 @@
 /** The report: a table in the terminal, JSON, Markdown and an SVG chart of latency distributions. */
 import { percentile, sortNumbers } from './stats.js';
 
+type Name = 'parley' | 'floor' | 'peer';
+/** A ratio's median and range over the rounds, and how many rounds had both figures. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
 export interface Row {
+  /** For looking a row up (the targets check). */
+  key?: string;
   metric: string;
   /** true when a higher value is better (throughput); ratios are always Parley ÷ reference. */
   higherIsBetter?: boolean;
-  values: Partial<Record<'parley' | 'floor' | 'peer', number | null>>;
+  values: Partial<Record<Name, number | null>>;
   unit: string;
+  /** Parley ÷ reference, per round: set by `medianRows`. */
+  ratios?: Partial<Record<'floor' | 'peer', Spread | null>>;
+}
+
+const median = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const finite = (v: number | null | undefined): v is number => v !== null && v !== undefined && Number.isFinite(v);
+
+/**
+ * One table from several rounds' tables (same rows, same order): each figure the median of the
+ * rounds that have it, each ratio the median of the per-round ratios, with their range.
+ */
+export function medianRows(rounds: Row[][]): Row[] {
+  const first = rounds[0] ?? [];
+  return first.map((row, i) => {
+    const same = rounds.map((r) => r[i]!);
+    const values: Row['values'] = {};
+    for (const name of Object.keys(row.values) as Name[]) {
+      const xs = same.map((r) => r.values[name]).filter(finite);
+      values[name] = xs.length ? median(xs) : null;
+    }
+    const ratios: Row['ratios'] = {};
+    for (const ref of ['floor', 'peer'] as const) {
+      const rs = same
+        .map((r) => (finite(r.values.parley) && finite(r.values[ref]) && r.values[ref] !== 0 ? r.values.parley / r.values[ref] : null))
+        .filter(finite);
+      ratios[ref] = rs.length ? { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), n: rs.length } : null;
+    }
+    return { ...row, values, ratios };
+  });
 }
 
 const fmt = (v: number | null | undefined) => {
@@ -20,14 +65,17 @@ const ratio = (a: number | null | undefined, b: number | null | undefined) =>
     ? '—'
     : `${(a / b).toFixed(2)}×`;
 
+const spread = (s: Spread | null | undefined, fallback: string) =>
+  !s ? fallback : s.n > 1 ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : `${s.median.toFixed(2)}×`;
+
 export function tableRows(rows: Row[]): string[][] {
   return rows.map((r) => [
     `${r.metric} (${r.unit})`,
     fmt(r.values.parley),
     fmt(r.values.floor),
     fmt(r.values.peer),
-    ratio(r.values.parley, r.values.floor),
-    ratio(r.values.parley, r.values.peer),
+    r.ratios ? spread(r.ratios.floor, '—') : ratio(r.values.parley, r.values.floor),
+    r.ratios ? spread(r.ratios.peer, '—') : ratio(r.values.parley, r.values.peer),
   ]);
 }
 

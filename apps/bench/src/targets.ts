@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createParleyClient, followEvents, type EventFollower, type ParleyClient } from '@parley/client';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
+import { seedParley, type SeedSource } from './seed.js';
 
 export type TargetName = 'parley' | 'floor' | 'peer';
 
@@ -138,13 +139,19 @@ export class ParleyTarget implements Target {
   private mailbox = new Mailbox();
   private readonly runId = Date.now().toString(36);
 
-  constructor(readonly url: string, private readonly registerConcurrency = 4) {}
+  /** With `seed`, users and conversations are written straight into the server's database (seed.ts). */
+  constructor(
+    readonly url: string,
+    private readonly seed: SeedSource | null = null,
+    private readonly registerConcurrency = 4,
+  ) {}
 
   private client() {
     return createParleyClient({ url: this.url, transport: 'ws', cookies: 'jar', WebSocket: WS, retryDelayMs: () => 100 });
   }
 
   async setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void) {
+    if (this.seed) return this.seededSetup(users, groupSize, this.seed, progress);
     let done = 0;
     const slots = Array.from({ length: users }, (_, i) => i);
     this.users = new Array(users);
@@ -155,23 +162,7 @@ export class ParleyTarget implements Target {
       this.users[i] = { client, id: r.user.id, email, token: r.accessToken, expiresAt: r.accessTokenExpiresAt };
       progress(++done, users, 'registered (bcrypt)');
     });
-    done = 0;
-    this.followers = await Promise.all(
-      this.users.map(async (u, i) => {
-        const f = await subscribeAll(
-          u.client.api,
-          (event) => {
-            if (event.type === 'message.new' && event.message.senderId !== u.id) this.onDeliver(i, event.message.body);
-          },
-          (event) => {
-            const callId = event.call?.id ?? event.callId;
-            this.mailbox.deliver(`${event.type}${event.signal ? ':' + event.signal.type : ''}:${callId}:${i}`);
-          },
-        );
-        progress(++done, users, 'subscribed');
-        return f;
-      }),
-    );
+    await this.subscribeUsers(progress);
     this.groups = makeGroups(users, groupSize);
     done = 0;
     this.conversationIds = new Array(this.groups.length);
@@ -184,6 +175,44 @@ export class ParleyTarget implements Target {
       this.conversationIds[g] = conv.id;
       progress(++done, this.groups.length, 'conversations');
     });
+  }
+
+  private async seededSetup(
+    users: number,
+    groupSize: number,
+    seed: SeedSource,
+    progress: (done: number, total: number, what: string) => void,
+  ) {
+    this.groups = makeGroups(users, groupSize);
+    progress(0, users, 'seeding');
+    const seeded = await seedParley(seed, { users, groups: this.groups, password: PASSWORD, runId: this.runId });
+    this.conversationIds = seeded.conversationIds;
+    this.users = seeded.users.map((u) => {
+      const client = this.client();
+      client.setSession({ accessToken: u.token, accessTokenExpiresAt: u.expiresAt });
+      return { client, ...u };
+    });
+    await this.subscribeUsers(progress);
+  }
+
+  private async subscribeUsers(progress: (done: number, total: number, what: string) => void) {
+    let done = 0;
+    this.followers = await Promise.all(
+      this.users.map(async (u, i) => {
+        const f = await subscribeAll(
+          u.client.api,
+          (event) => {
+            if (event.type === 'message.new' && event.message.senderId !== u.id) this.onDeliver(i, event.message.body);
+          },
+          (event) => {
+            const callId = event.call?.id ?? event.callId;
+            this.mailbox.deliver(`${event.type}${event.signal ? ':' + event.signal.type : ''}:${callId}:${i}`);
+          },
+        );
+        progress(++done, this.users.length, 'subscribed');
+        return f;
+      }),
+    );
   }
 
   async send(user: number, group: number, body: string) {

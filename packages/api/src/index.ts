@@ -10,7 +10,7 @@ export {
   CLOSE_TOO_MANY_SOCKETS,
   type LiveConnection,
 } from './realtime/connections.js';
-export type { AccessClaims } from './auth/tokens.js';
+export { newRefreshToken, TokenService, type AccessClaims } from './auth/tokens.js';
 export { createCallerFactory, errorShape, limited, MAX_FRAME_CALLS, MAX_HTTP_BATCH, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, RetryAfter, subscriptionOverHttp, tooManyRequests } from './trpc.js';
 export { highlight, positiveTerms } from './services/message-search.js';
 export { FairShare } from './fair-share.js';

@@ -15,3 +15,4 @@ export * from './queries/presence.js';
 export * from './queries/push.js';
 export * from './queries/accounts.js';
 export * from './queries/blocks.js';
+export * from './queries/seed.js';
