@@ -264,7 +264,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
       const fromParams = info.connectionParams?.token;
       const cookies = app.parseCookie(req.headers.cookie ?? '');
       let auth = await services.auth.authenticate(fromParams ?? cookies[ACCESS_COOKIE]);
-      let setVisible: ((visible: boolean) => void) | undefined;
+      let setVisible: ((visible: boolean) => Promise<void>) | undefined;
       if (auth && ws.readyState === ws.OPEN) {
         const conn = {
           userId: auth.userId,

@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '@parley/config';
+import { ConfigError, generateVapidKeys, loadConfig } from '@parley/config';
 import { pushSubscriptionsOfUser } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_KINDS, errorCode, signUp, startTestServer, tableCounts, waitFor, wsClientAs, type TestServer } from './helpers.js';
+import { DB_KINDS, errorCode, signUp, startTestServer, tableCounts, TEST_PG_URL, TEST_REDIS_URL, waitFor, wsClientAs, type TestServer } from './helpers.js';
 import { startPushService, type MockSubscription } from './push-service.js';
 
 type Pushed = { type: string; conversationId?: string; title?: string; body?: string; callId?: string; senderName?: string };
@@ -264,5 +264,48 @@ describe('a slow or failing push service', () => {
     held = [];
     await t.server.services.push.idle();
     expect(t.server.services.push.stats).toMatchObject({ sent: 6, retried: 1, failed: 0 });
+  });
+});
+
+describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL)('Web Push across instances', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let service: Awaited<ReturnType<typeof startPushService>>;
+
+  beforeAll(async () => {
+    service = await startPushService();
+    // One deployment, one key pair (instances that made their own would sign pushes the browser refuses).
+    const keys = generateVapidKeys();
+    const env = { VAPID_PUBLIC_KEY: keys.publicKey, VAPID_PRIVATE_KEY: keys.privateKey };
+    a = await startTestServer({ db: 'postgres', redis: true, env });
+    b = await startTestServer({ db: 'postgres', redis: true, databaseUrl: a.databaseUrl!, env });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await service?.close();
+  });
+
+  it('sends nothing while the member has Parley visible on another instance', async () => {
+    const alice = await signUp(b, 'Alice');
+    const bob = await signUp(a, 'Bob');
+    const { id } = await alice.client.api.conversations.openDirect.mutate({ userId: bob.user.id });
+    const sub = await service.subscribe(a.config.push.vapidPublicKey);
+    await bob.client.api.notifications.subscribe.mutate({ endpoint: sub.endpoint, keys: sub.keys });
+    const send = (body: string) => alice.client.api.messages.send.mutate({ conversationId: id, clientId: randomUUID(), body });
+
+    // Bob's visible tab is on instance a; Alice's message is stored (and pushed) by instance b.
+    const bobWs = wsClientAs(a, bob.accessToken);
+    await bobWs.api.notifications.setVisibility.mutate({ visible: true });
+    await send('seen on the other instance');
+    await b.server.services.push.idle();
+    expect(await service.received(sub)).toEqual([]);
+    expect(b.server.services.push.stats.failed).toBe(0);
+
+    await bobWs.api.notifications.setVisibility.mutate({ visible: false });
+    await send('pushed');
+    await b.server.services.push.idle();
+    expect(((await service.received(sub)) as Pushed[]).map((p) => p.body)).toEqual(['pushed']);
+    await bobWs.close();
   });
 });

@@ -25,7 +25,7 @@ export interface RequestInfo {
 export interface SocketState {
   subscriptions: number;
   /** Records whether the page behind this socket is visible (absent on an unauthenticated socket). */
-  setVisible?: (visible: boolean) => void;
+  setVisible?: (visible: boolean) => Promise<void>;
   /** Resolves once the socket's send buffer is under its limit (backpressure; set by the server). */
   writable?: () => Promise<void>;
 }

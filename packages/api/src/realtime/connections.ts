@@ -33,6 +33,8 @@ export class ConnectionRegistry {
   /** Users with at least one visible socket here, and how many: they get no pushes. */
   private readonly visibleSockets = new Map<string, number>();
   private readonly entries = new WeakMap<LiveConnection, Entry>();
+  /** Told when a user's first visible socket here appears or the last one goes (cross-instance attention). */
+  onAttentionChange: ((userId: string, attending: boolean) => Promise<void>) | null = null;
   private readonly unsubscribe: () => void;
   private readonly auditTimer: NodeJS.Timeout;
   private listeners: { connected: (userId: string) => void; disconnected: (userId: string) => void }[] = [];
@@ -81,7 +83,7 @@ export class ConnectionRegistry {
     return () => {
       if (removed) return;
       removed = true;
-      this.setVisible(conn, false);
+      void this.setVisible(conn, false);
       this.entries.delete(conn);
       clearTimeout(entry.expiryTimer);
       set.delete(entry);
@@ -94,13 +96,19 @@ export class ConnectionRegistry {
   }
 
   /** Records whether the page behind this socket is visible; a socket starts as not visible. */
-  setVisible(conn: LiveConnection, visible: boolean) {
+  /** Resolves once every instance can see the change (Redis written, when there is Redis). */
+  async setVisible(conn: LiveConnection, visible: boolean): Promise<void> {
     const entry = this.entries.get(conn);
     if (!entry || entry.visible === visible) return;
     entry.visible = visible;
     const n = (this.visibleSockets.get(conn.userId) ?? 0) + (visible ? 1 : -1);
     if (n > 0) this.visibleSockets.set(conn.userId, n);
     else this.visibleSockets.delete(conn.userId);
+    if (n === 0 || (n === 1 && visible)) await this.onAttentionChange?.(conn.userId, n > 0);
+  }
+
+  async attendingAmong(userIds: string[]): Promise<Set<string>> {
+    return new Set(userIds.filter((id) => this.visibleSockets.has(id)));
   }
 
   /** Whether the user has Parley open and visible on a socket of this instance. */

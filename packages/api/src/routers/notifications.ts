@@ -39,11 +39,11 @@ export const notificationsRouter = router({
   setVisibility: authedProcedure
     .use(limited('visibility', VISIBILITY, 'user'))
     .input(visibilityInput)
-    .mutation(({ ctx, input }) => {
+    .mutation(async ({ ctx, input }) => {
       if (!ctx.socket?.setVisible) {
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'Visibility is reported over the WebSocket.' });
       }
-      ctx.socket.setVisible(input.visible);
+      await ctx.socket.setVisible(input.visible);
       return { ok: true as const };
     }),
 });

@@ -20,6 +20,7 @@ import { PresenceFeed } from './presence-feed.js';
 import { CallService, type CallHubEvent } from './calls.js';
 import { UserService } from './users.js';
 import { PushService } from './push.js';
+import { RedisAttention } from './attention-redis.js';
 import { MailService } from './mail.js';
 import { AccountService } from './accounts.js';
 
@@ -73,7 +74,18 @@ export function createServices(opts: {
   const hasher = new PasswordHasher();
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const connections = new ConnectionRegistry({ db, bus, logger });
-  const push = new PushService({ db, config, logger, attention: connections });
+  // With Redis, a visible page on any instance holds pushes back; without it, this instance is all there is.
+  const attention = redisBus
+    ? new RedisAttention({
+        redis: redisBus.commands,
+        prefix: `${redisPrefix}attention:`,
+        instanceId: config.instanceId,
+        logger,
+        here: connections,
+      })
+    : null;
+  if (attention) connections.onAttentionChange = (userId, attending) => attention.changed(userId, attending);
+  const push = new PushService({ db, config, logger, attention: attention ?? connections });
   // With Redis, online means a socket on any live instance; without it, on this one.
   const presence: Presence = redisBus
     ? new RedisPresence({
@@ -162,6 +174,7 @@ export function createServices(opts: {
       typing.close();
       calls.close();
       push.close();
+      attention?.close();
       callEvents.close();
       connections.close();
       await mail.idle();

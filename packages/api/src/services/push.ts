@@ -34,9 +34,9 @@ export type PushPayload =
     }
   | { type: 'call'; callId: string; conversationId: string; media: 'audio' | 'video'; callerName: string; expiresAt: string };
 
-/** Who currently looks at Parley (a visible tab): they hear of news in the tab, not by push. */
+/** Who currently looks at Parley (a visible tab, on any instance): they hear of news in the tab, not by push. */
 export interface Attention {
-  isAttending(userId: string): boolean;
+  attendingAmong(userIds: string[]): Promise<Set<string>>;
 }
 
 /** How one push request travels: fetch by default; a test may watch it. */
@@ -136,11 +136,9 @@ export class PushService {
   /** After commit: every other member who is not looking at Parley hears of the message. */
   messageSent(message: Message) {
     this.run(async () => {
-      const others = (await memberIds(this.deps.db, message.conversationId)).filter(
-        (id) => id !== message.senderId && !this.deps.attention.isAttending(id),
-      );
+      const others = (await memberIds(this.deps.db, message.conversationId)).filter((id) => id !== message.senderId);
       if (others.length === 0) return;
-      const targets = await pushTargets(this.deps.db, message.conversationId, others);
+      const targets = await this.away(await pushTargets(this.deps.db, message.conversationId, others));
       if (targets.length === 0) return;
       const context = await pushContext(this.deps.db, message.conversationId, message.senderId);
       if (!context) return;
@@ -174,9 +172,8 @@ export class PushService {
   callIncoming(call: Call, ringTimeoutMs: number, rung: string[]) {
     this.run(async () => {
       // A group call rings every member it rang (calls.ts); each one not looking at Parley gets a push.
-      const away = rung.filter((id) => !this.deps.attention.isAttending(id));
-      if (away.length === 0) return;
-      const targets = await pushTargets(this.deps.db, call.conversationId, away);
+      if (rung.length === 0) return;
+      const targets = await this.away(await pushTargets(this.deps.db, call.conversationId, rung));
       if (targets.length === 0) return;
       const context = await pushContext(this.deps.db, call.conversationId, call.callerId);
       if (!context) return;
@@ -201,6 +198,13 @@ export class PushService {
         });
       }
     });
+  }
+
+  /** The targets whose owner has no visible Parley page anywhere (asked only for those with a subscription). */
+  private async away(targets: PushTarget[]) {
+    if (targets.length === 0) return targets;
+    const attending = await this.deps.attention.attendingAmong([...new Set(targets.map((t) => t.userId))]);
+    return targets.filter((t) => !attending.has(t.userId));
   }
 
   /** Resolves once nothing is queued, sending or waiting to be retried. */
