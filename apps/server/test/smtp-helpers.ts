@@ -1,0 +1,54 @@
+/** A real SMTP server on loopback (smtp-server + mailparser) that keeps every mail it receives. */
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { waitFor } from './helpers.js';
+
+export interface Inbox {
+  url: string;
+  mails: ParsedMail[];
+  /** The mails to `address` so far. */
+  to(address: string): ParsedMail[];
+  /** Waits for the n-th mail (1-based) to `address`. */
+  next(address: string, n?: number): Promise<ParsedMail>;
+  close(): Promise<void>;
+}
+
+export async function startSmtp(): Promise<Inbox> {
+  const mails: ParsedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, _session, done) {
+      simpleParser(stream).then(
+        (mail) => {
+          mails.push(mail);
+          done();
+        },
+        (err: Error) => done(err),
+      );
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  const to = (address: string) =>
+    mails.filter((m) => {
+      const list = Array.isArray(m.to) ? m.to : m.to ? [m.to] : [];
+      return list.some((a) => a.value.some((v) => v.address?.toLowerCase() === address.toLowerCase()));
+    });
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    to,
+    next: (address, n = 1) => waitFor(() => to(address)[n - 1]),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The token of the first Parley link in a mail's text (`…#token=<id>.<secret>`). */
+export function linkToken(mail: ParsedMail, path: '/verify-email' | '/reset-password') {
+  const match = new RegExp(`https?://\\S+${path}#token=([\\w.-]+)`).exec(mail.text ?? '');
+  if (!match) throw new Error(`no ${path} link in: ${mail.text}`);
+  return match[1]!;
+}
