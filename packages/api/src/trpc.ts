@@ -37,6 +37,8 @@ const t = initTRPC.context<Context>().create({
         path: shape.data.path,
         zodError,
         retryAfterMs: error.cause instanceof RetryAfter ? error.cause.retryAfterMs : null,
+        // Set when the password was right but the account's second factor is missing or wrong.
+        ...(error.cause instanceof MfaRequired ? { mfaRequired: true } : {}),
       },
     };
   },
@@ -46,6 +48,13 @@ const t = initTRPC.context<Context>().create({
 export class RetryAfter extends Error {
   constructor(readonly retryAfterMs: number) {
     super(`Retry after ${retryAfterMs} ms`);
+  }
+}
+
+/** Carried as the cause of the UNAUTHORIZED a sign-in without (or with a wrong) second factor gets. */
+export class MfaRequired extends Error {
+  constructor() {
+    super('A second factor is required');
   }
 }
 

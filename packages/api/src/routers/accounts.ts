@@ -2,12 +2,29 @@ import {
   changePasswordInput,
   requestPasswordResetInput,
   resetPasswordInput,
+  totpDisableInput,
+  totpEnableInput,
   verifyEmailInput,
 } from '@parley/validators';
-import { authedProcedure, limited, publicProcedure, RATE_LIMITS } from '../trpc.js';
+import { authedProcedure, limited, publicProcedure, RATE_LIMITS, router } from '../trpc.js';
+
+const totpRouter = router({
+  setup: authedProcedure
+    .use(limited('totpSetup', RATE_LIMITS.profile, 'user'))
+    .mutation(({ ctx }) => ctx.services.totp.setup(ctx.auth.userId)),
+  enable: authedProcedure
+    .input(totpEnableInput)
+    .mutation(({ ctx, input }) => ctx.services.totp.enable(ctx.auth.userId, input.code)),
+  disable: authedProcedure.input(totpDisableInput).mutation(async ({ ctx, input }) => {
+    await ctx.services.totp.disable(ctx.auth.userId, input.password, input.code);
+    return { ok: true as const };
+  }),
+});
 
 /** The account procedures of the `auth` namespace (API.md "Accounts"), spread into the auth router. */
 export const accountProcedures = {
+  totp: totpRouter,
+
   verifyEmail: publicProcedure
     .use(limited('verifyEmail', RATE_LIMITS.mailLink, 'ip'))
     .input(verifyEmailInput)

@@ -49,6 +49,8 @@ export interface AuthServiceDeps {
   onSessionsRevoked: (sessionIds: string[]) => void;
   /** A new account exists (the accounts service mails its verification link). */
   onRegistered?: (user: UserRow) => void;
+  /** Checks the second factor of an account whose password was right (throws when it is missing or wrong). */
+  secondFactor?: (user: UserRow, code: string | undefined) => Promise<void>;
 }
 
 export class AuthService {
@@ -93,6 +95,7 @@ export class AuthService {
       ]);
       throw new TRPCError({ code: 'UNAUTHORIZED', message: INVALID_LOGIN });
     }
+    await this.deps.secondFactor?.(user, input.totp);
     await this.deps.limiter.reset(emailKey);
     return this.startSession(user, userAgent);
   }
@@ -163,6 +166,11 @@ export class AuthService {
       userAgent: s.userAgent,
       current: s.id === currentSessionId,
     }));
+  }
+
+  /** A new session for a user who proved who they are another way (a passkey). */
+  signInAs(user: UserRow, userAgent: string | null): Promise<IssuedSession> {
+    return this.startSession(user, userAgent);
   }
 
   private async startSession(user: Parameters<typeof toUser>[0], userAgent: string | null): Promise<IssuedSession> {

@@ -23,6 +23,7 @@ import { PushService } from './push.js';
 import { RedisAttention } from './attention-redis.js';
 import { MailService } from './mail.js';
 import { AccountService } from './accounts.js';
+import { TotpService } from './totp.js';
 
 export interface Services {
   config: Config;
@@ -51,6 +52,7 @@ export interface Services {
   messageSearch: MessageSearchService;
   mail: MailService;
   accounts: AccountService;
+  totp: TotpService;
   /** Starts the background readers (the event log); call once before serving. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -112,6 +114,7 @@ export function createServices(opts: {
       void push.sessionsEnded(ids);
     },
   });
+  const totp = new TotpService({ db, limiter, checkPassword: (id, pw) => accounts.checkPassword(id, pw) });
   const auth = new AuthService({
     db,
     hasher,
@@ -123,6 +126,7 @@ export function createServices(opts: {
       void push.sessionsEnded(ids);
     },
     onRegistered: (user) => accounts.sendVerification(user),
+    secondFactor: (user, code) => totp.verify(user, code),
   });
   const users = new UserService({ db, presence });
   const events = new EventLog({ db, bus, logger });
@@ -164,6 +168,7 @@ export function createServices(opts: {
     messageSearch,
     mail,
     accounts,
+    totp,
     start: async () => {
       mail.warnIfDisabled();
       await presence.start();
