@@ -66,6 +66,8 @@ const ACCESS_TABLE: Record<string, Case[]> = {
     { field: 'id', target: "someone else's session", input: (f) => ({ id: f.session }) },
     { field: 'id', target: 'a session that does not exist', input: (f) => ({ id: f.unknown }) },
   ],
+  'users.block': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
+  'users.unblock': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
   'users.byId': [{ field: 'id', target: 'a user that does not exist (existing users are public)', input: (f) => ({ id: f.unknown }) }],
   'conversations.byId': [
     { field: 'id', target: "someone else's group", input: (f) => ({ id: f.group }) },

@@ -66,14 +66,15 @@ function activeMute(until: string | null) {
   return Date.parse(at) > Date.now() ? at : null;
 }
 
-export function toConversation(snapshot: ConversationSnapshot, viewerId: string, online: Set<string>) {
+/** `hidden`: members who blocked the viewer; their last sighting is not shown to them. */
+export function toConversation(snapshot: ConversationSnapshot, viewerId: string, online: Set<string>, hidden?: Set<string>) {
   const me = snapshot.members.find((m) => m.id === viewerId);
   const lastReadSeq = me?.lastReadSeq ?? 0;
   return {
     id: snapshot.id,
     kind: snapshot.kind,
     title: snapshot.title,
-    members: snapshot.members.map((m) => toPublicUser(m, online.has(m.id))),
+    members: snapshot.members.map((m) => toPublicUser(hidden?.has(m.id) ? { ...m, lastSeenAt: null } : m, online.has(m.id))),
     lastMessage: snapshot.lastMessage,
     unreadCount: me ? Math.max(0, snapshot.lastSeq - lastReadSeq) : 0,
     lastReadSeq,

@@ -1,12 +1,20 @@
 import {
   changePasswordInput,
+  deleteAccountInput,
   requestPasswordResetInput,
   resetPasswordInput,
   totpDisableInput,
   totpEnableInput,
   verifyEmailInput,
 } from '@parley/validators';
+import { ACCESS_COOKIE, REFRESH_COOKIE, type Context } from '../context.js';
 import { authedProcedure, limited, publicProcedure, RATE_LIMITS, router } from '../trpc.js';
+
+/** As auth.logout clears them (the refresh cookie lives on /trpc). */
+function clearCookies(ctx: Context) {
+  ctx.cookies?.clear(ACCESS_COOKIE, '/');
+  ctx.cookies?.clear(REFRESH_COOKIE, '/trpc');
+}
 
 const totpRouter = router({
   setup: authedProcedure
@@ -50,6 +58,12 @@ export const accountProcedures = {
 
   changePassword: authedProcedure.input(changePasswordInput).mutation(async ({ ctx, input }) => {
     await ctx.services.accounts.changePassword(ctx.auth.userId, ctx.auth.sessionId, input.currentPassword, input.newPassword);
+    return { ok: true as const };
+  }),
+
+  deleteAccount: authedProcedure.input(deleteAccountInput).mutation(async ({ ctx, input }) => {
+    await ctx.services.accounts.deleteAccount(ctx.auth.userId, input.password, input.code);
+    clearCookies(ctx);
     return { ok: true as const };
   }),
 };

@@ -11,8 +11,10 @@ import {
   markEmailVerified,
   revokeOtherSessions,
   revokeUserSessions,
+  eraseAccount,
   setPasswordHash,
   type Db,
+  type Tx,
   type EmailTokenPurpose,
   type UserRow,
 } from '@parley/db';
@@ -56,9 +58,42 @@ export interface AccountServiceDeps {
   onSessionsRevoked: (sessionIds: string[]) => void;
 }
 
+/**
+ * Called inside the deletion's transaction to erase what another domain keeps of the account
+ * (files: their rows); may return work to run after commit (the stored bytes).
+ */
+export type AccountEraser = (tx: Tx, userId: string) => Promise<(() => Promise<void>) | void>;
+
 /** Email verification, password reset and password change. */
 export class AccountService {
+  /** Other domains' parts of an account, erased with it (files set theirs in createServices). */
+  readonly erasers: AccountEraser[] = [];
+  /** Checks the second factor when the account has one (the TOTP service; set by createServices). */
+  secondFactor: ((user: UserRow, code: string | undefined) => Promise<void>) | null = null;
+
   constructor(private readonly deps: AccountServiceDeps) {}
+
+  /**
+   * Erases the account: sessions (and with them push subscriptions), passkeys, 2FA, tokens,
+   * blocks, files and the profile. The row stays, named "Deleted account", so that the messages
+   * it sent keep a sender; nobody can sign in to it or find it again.
+   */
+  async deleteAccount(userId: string, password: string, code: string | undefined) {
+    const user = await this.checkPassword(userId, password);
+    await this.secondFactor?.(user, code);
+    // A password nobody knows, so the row cannot be signed in to even if its email were reused.
+    const passwordHash = await this.deps.hasher.hash(randomBytes(32).toString('base64url'), this.deps.config.bcryptCost);
+    const { revoked, after } = await this.deps.db.transaction(async (tx) => {
+      const after: (() => Promise<void>)[] = [];
+      for (const erase of this.erasers) {
+        const then = await erase(tx, userId);
+        if (then) after.push(then);
+      }
+      return { revoked: await eraseAccount(tx, userId, passwordHash), after };
+    });
+    this.deps.onSessionsRevoked(revoked);
+    for (const then of after) await then().catch(() => {});
+  }
 
   /** Queues the verification mail of a new (or changed) address. */
   sendVerification(user: Pick<UserRow, 'id' | 'email' | 'displayName'>) {

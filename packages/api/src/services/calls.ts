@@ -1,4 +1,5 @@
 import { TRPCError } from '@trpc/server';
+import type { BlockRules } from './blocks.js';
 import type { Config } from '@parley/config';
 import {
   acceptCall,
@@ -99,6 +100,8 @@ const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message 
  * one participant and reach only the device (session) that joined.
  */
 export class CallService {
+  /** Blocking's rules (set by createServices): no calls in a direct chat where either blocked the other. */
+  blockRules: BlockRules | null = null;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly stopWatchingPresence: () => void;
   /** Participants who went offline, checked again once the grace period is over. */
@@ -140,6 +143,7 @@ export class CallService {
     const found = await findConversationForMember(this.deps.db, input.conversationId, callerId);
     if (!found) throw new TRPCError({ code: 'NOT_FOUND', message: 'Conversation not found.' });
     if (found.conversation.kind === 'group') return this.startGroup(callerId, deviceId, input);
+    await this.blockRules?.guardDirect(callerId, input.conversationId);
     const calleeId = (await memberIds(this.deps.db, input.conversationId)).find((id) => id !== callerId);
     if (!calleeId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'There is nobody to call here.' });
 

@@ -24,6 +24,7 @@ import {
 } from '@parley/db';
 import type { EventLog } from '../events/event-log.js';
 import { iso, toConversation, toMessage, type Conversation, type ConversationSnapshot } from '../presenters.js';
+import type { BlockRules } from './blocks.js';
 import type { Presence } from './presence.js';
 
 export const MAX_GROUP_MEMBERS = 256;
@@ -34,6 +35,8 @@ export const notFound = () =>
 export type ConversationUpdated = { type: 'conversation.updated'; conversation: ConversationSnapshot };
 
 export class ConversationService {
+  /** Blocking's rules (set by createServices). */
+  blockRules: BlockRules | null = null;
   constructor(private readonly deps: { db: Db; events: EventLog; presence: Presence }) {}
 
   async list(userId: string, limit: number, cursor: string | null | undefined) {
@@ -59,7 +62,7 @@ export class ConversationService {
 
   async openDirect(userId: string, otherId: string): Promise<Conversation> {
     if (otherId === userId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot open a chat with yourself.' });
-    if ((await countExistingUsers(this.deps.db, [otherId])) !== 1) {
+    if ((await countExistingUsers(this.deps.db, [otherId])) !== 1 || (await this.blockRules?.isBlockedBy(userId, otherId))) {
       throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
     }
     const { snapshot, eventId } = await this.deps.db.transaction(async (tx) => {
@@ -215,8 +218,11 @@ export class ConversationService {
 
   /** Adds the viewer's own fields (unread count, read position) and who is online. */
   async project(snapshots: ConversationSnapshot[], viewerId: string): Promise<Conversation[]> {
-    const online = await this.deps.presence.onlineAmong([...new Set(snapshots.flatMap((s) => s.members.map((m) => m.id)))]);
-    return snapshots.map((s) => toConversation(s, viewerId, online));
+    const ids = [...new Set(snapshots.flatMap((s) => s.members.map((m) => m.id)))];
+    const online = await this.deps.presence.onlineAmong(ids);
+    const hidden = this.blockRules ? await this.blockRules.hiddenFrom(viewerId, ids) : new Set<string>();
+    for (const id of hidden) online.delete(id);
+    return snapshots.map((s) => toConversation(s, viewerId, online, hidden));
   }
 }
 

@@ -24,6 +24,7 @@ import { RedisAttention } from './attention-redis.js';
 import { MailService } from './mail.js';
 import { AccountService } from './accounts.js';
 import { TotpService } from './totp.js';
+import { BlockService } from './blocks.js';
 
 export interface Services {
   config: Config;
@@ -53,6 +54,7 @@ export interface Services {
   mail: MailService;
   accounts: AccountService;
   totp: TotpService;
+  blocks: BlockService;
   /** Starts the background readers (the event log); call once before serving. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -136,6 +138,13 @@ export function createServices(opts: {
   const callEvents = new EphemeralHub<CallHubEvent>(bus, 'calls');
   const calls = new CallService({ db, config, hub: callEvents, events, presence, logger });
   const messages = new MessageService({ db, events, typing, conversations });
+  const blocks = new BlockService({ db });
+  conversations.blockRules = blocks;
+  messages.blockRules = blocks;
+  calls.blockRules = blocks;
+  users.blockRules = blocks;
+  accounts.secondFactor = (user, code) => totp.verify(user, code);
+
   // Until the protocol's committed-event hook lands: pushes follow the two producers of news.
   messages.onStored = (message) => push.messageSent(message);
   calls.onRinging = (call, rung) => push.callIncoming(call, config.callRingTimeoutMs, rung);
@@ -169,6 +178,7 @@ export function createServices(opts: {
     mail,
     accounts,
     totp,
+    blocks,
     start: async () => {
       mail.warnIfDisabled();
       await presence.start();

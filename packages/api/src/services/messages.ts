@@ -20,6 +20,7 @@ import { MessageStore } from './message-store.js';
 import { presentMessage, presentMessages } from './message-view.js';
 import { notFound, type ConversationService, type ConversationUpdated } from './conversations.js';
 import type { CallLogged } from './calls.js';
+import type { BlockRules } from './blocks.js';
 
 export type MessageNew = { type: 'message.new'; message: Message };
 /** An edit, a delete or a reaction: the whole message as it now is. */
@@ -54,6 +55,8 @@ export interface MessageHooks {
 
 export class MessageService {
   hooks: MessageHooks = {};
+  /** Blocking's rules (set by createServices): a blocked sender's direct chat is as good as missing. */
+  blockRules: BlockRules | null = null;
   /** After commit, once per stored message, on the instance that stored it (push notifications). */
   onStored: ((message: Message) => void) | null = null;
   private readonly store: MessageStore;
@@ -78,6 +81,7 @@ export class MessageService {
     senderId: string,
     input: { conversationId: string; clientId: string; body: string; replyToId?: string | undefined },
   ): Promise<Message> {
+    await this.blockRules?.guardDirect(senderId, input.conversationId);
     const message = {
       id: randomUUID(),
       conversationId: input.conversationId,
@@ -153,6 +157,7 @@ export class MessageService {
   }
 
   async typing(userId: string, conversationId: string) {
+    await this.blockRules?.guardDirect(userId, conversationId);
     if (!(await findConversationForMember(this.deps.db, conversationId, userId))) throw notFound();
     const others = (await memberIds(this.deps.db, conversationId)).filter((id) => id !== userId);
     this.deps.typing.send(others, { type: 'typing', conversationId, userId, at: new Date().toISOString() });

@@ -1,4 +1,4 @@
-import { contactsOf, type Db } from '@parley/db';
+import { blockersAmong, contactsOf, type Db } from '@parley/db';
 import type { EventLog } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import { isoOrNull } from '../presenters.js';
@@ -45,7 +45,10 @@ export class PresenceFeed {
           if (watched.has(userId)) yield { type: 'update', userId, online: isOnline, lastSeenAt };
           continue;
         }
-        const fresh = item.joined.filter((id) => id !== viewerId && !watched.has(id));
+        const joined = item.joined.filter((id) => id !== viewerId && !watched.has(id));
+        // Whoever blocked the viewer stays out of their presence (contactsOf leaves them out too).
+        const blockers = joined.length > 0 ? await blockersAmong(this.deps.db, viewerId, joined) : new Set<string>();
+        const fresh = joined.filter((id) => !blockers.has(id));
         if (fresh.length === 0) continue;
         for (const id of fresh) watched.add(id);
         const now = await this.deps.presence.onlineAmong(fresh);

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { findUserById, findUsersByIds, searchUsers, updateUser, type Db } from '@parley/db';
 import { toPublicUser, toUser, type PublicUser } from '../presenters.js';
+import type { BlockRules } from './blocks.js';
 import type { Presence } from './presence.js';
 
 export class UserService {
@@ -8,7 +9,7 @@ export class UserService {
 
   async search(callerId: string, query: string, limit: number) {
     const rows = await searchUsers(this.deps.db, query, callerId, limit);
-    const users = await this.withPresence(rows);
+    const users = await this.withPresence(rows, callerId);
     // Two people of the same name are told apart by a short handle and, once verified, the domain
     // of their address (never the address itself).
     return users.map((u, i) => ({
@@ -18,10 +19,10 @@ export class UserService {
     }));
   }
 
-  async byId(id: string): Promise<PublicUser> {
+  async byId(id: string, viewerId?: string): Promise<PublicUser> {
     const row = await findUserById(this.deps.db, id);
     if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
-    const [user] = await this.withPresence([row]);
+    const [user] = await this.withPresence([row], viewerId);
     return user!;
   }
 
@@ -40,8 +41,13 @@ export class UserService {
     return toUser(row);
   }
 
-  async withPresence<R extends Parameters<typeof toPublicUser>[0]>(rows: R[]): Promise<PublicUser[]> {
-    const online = await this.deps.presence.onlineAmong(rows.map((r) => r.id));
-    return rows.map((r) => toPublicUser(r, online.has(r.id)));
+  /** Blocking's rules (set by createServices): who blocked the viewer shows them no presence. */
+  blockRules: BlockRules | null = null;
+
+  async withPresence<R extends Parameters<typeof toPublicUser>[0]>(rows: R[], viewerId?: string): Promise<PublicUser[]> {
+    const ids = rows.map((r) => r.id);
+    const online = await this.deps.presence.onlineAmong(ids);
+    const hidden = viewerId && this.blockRules ? await this.blockRules.hiddenFrom(viewerId, ids) : new Set<string>();
+    return rows.map((r) => (hidden.has(r.id) ? toPublicUser({ ...r, lastSeenAt: null }, false) : toPublicUser(r, online.has(r.id))));
   }
 }

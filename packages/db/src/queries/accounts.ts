@@ -158,7 +158,7 @@ export async function takeChallenge(db: Executor, challenge: string, purpose: 'r
  * by one that can never sign in or be searched, the name becomes "Deleted account", and every
  * credential, session, block and token goes.
  */
-export async function eraseAccount(db: Executor, userId: string) {
+export async function eraseAccount(db: Executor, userId: string, passwordHash: string) {
   await db.delete(passkeys).where(eq(passkeys.userId, userId));
   await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
   await db.delete(emailTokens).where(eq(emailTokens.userId, userId));
@@ -175,7 +175,7 @@ export async function eraseAccount(db: Executor, userId: string) {
       email: `deleted-${userId}@deleted.invalid`,
       displayName: 'Deleted account',
       about: '',
-      passwordHash: '!',
+      passwordHash,
       emailVerifiedAt: null,
       totpSecret: null,
       totpPendingSecret: null,

@@ -1,6 +1,7 @@
-import { and, asc, eq, inArray, or } from 'drizzle-orm';
+import { and, asc, eq, exists, inArray, ne, or } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Executor } from '../client.js';
-import { blocks, users } from '../schema.js';
+import { blocks, conversations, members, users } from '../schema.js';
 
 export async function insertBlock(db: Executor, blockerId: string, blockedId: string) {
   await db.insert(blocks).values({ blockerId, blockedId }).onConflictDoNothing();
@@ -43,4 +44,32 @@ export async function blockersAmong(db: Executor, userId: string, candidateIds: 
 export async function blockedIdsOf(db: Executor, userId: string): Promise<string[]> {
   const rows = await db.select({ id: blocks.blockedId }).from(blocks).where(eq(blocks.blockerId, userId));
   return rows.map((r) => r.id);
+}
+
+/**
+ * In one statement (it runs before every send): in the direct conversation `conversationId`,
+ * whether the other member blocked `userId`, and whether `userId` blocked them. Groups: neither.
+ */
+export async function directBlocks(db: Executor, conversationId: string, userId: string) {
+  const mine = alias(members, 'mine');
+  const rows = await db
+    .select({ blockerId: blocks.blockerId })
+    .from(members)
+    .innerJoin(conversations, and(eq(conversations.id, members.conversationId), eq(conversations.kind, 'direct')))
+    .innerJoin(
+      blocks,
+      or(
+        and(eq(blocks.blockerId, members.userId), eq(blocks.blockedId, userId)),
+        and(eq(blocks.blockerId, userId), eq(blocks.blockedId, members.userId)),
+      ),
+    )
+    .where(
+      and(
+        eq(members.conversationId, conversationId),
+        ne(members.userId, userId),
+        // Only for a member: a stranger learns nothing about someone else's conversation.
+        exists(db.select().from(mine).where(and(eq(mine.conversationId, conversationId), eq(mine.userId, userId)))),
+      ),
+    );
+  return { blockedMe: rows.some((r) => r.blockerId !== userId), iBlocked: rows.some((r) => r.blockerId === userId) };
 }
