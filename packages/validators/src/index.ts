@@ -115,6 +115,8 @@ export const searchMessagesInput = z.strictObject({
   conversationId: id.optional(),
   limit: z.number().int().min(1).max(50).default(20),
   cursor: z.string().max(200).refine(storable, NOT_STORABLE).nullish(),
+  /** Sent by tRPC's useInfiniteQuery beside the cursor; results are always newest first. */
+  direction: z.enum(['forward', 'backward']).optional(),
 });
 export const markReadInput = z.strictObject({
   conversationId: id,

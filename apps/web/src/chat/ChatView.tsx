@@ -13,6 +13,8 @@ import { MuteButton } from '../notifications/MuteButton';
 import { drafts } from '../notifications/offline';
 import { statusOf, StatusTick } from './MessageStatus';
 import { MESSAGE_MAX, PasteNotice } from './PasteNotice';
+import { MessageRow } from './MessageRow';
+import { DraftBar, NewerSentinel, replyToOf, useMessageJump, type Draft } from './RichThread';
 import { conversationTitle, isOnline, lastSeen, memberName, otherMembers } from './helpers';
 import { useChat, type ChatStore, type Conversation, type Message, type PendingMessage } from './store';
 
@@ -66,6 +68,8 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
   // opens at it (once the first unread message is loaded) instead of at the bottom.
   const [unreadAtOpen] = useState(() => ({ after: c.lastReadSeq, count: c.unreadCount }));
   const toFirstUnread = useRef(unreadAtOpen.count > 0);
+  const [draft, setDraft] = useState<Draft>(null);
+  const { highlight, jumpTo, notice } = useMessageJump(store, c.id, scroller);
 
   const title = conversationTitle(c, me);
   const others = otherMembers(c, me);
@@ -148,7 +152,10 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     } else if (prevFirst.current !== null && first !== null && first < prevFirst.current && lastKey === prevLastKey.current) {
       el.scrollTop += el.scrollHeight - prevHeight.current; // older messages went in above
     } else if (lastKey !== prevLastKey.current) {
-      if (atBottom.current || lastIsMine || prevLastKey.current === null) el.scrollTop = el.scrollHeight;
+      // In a window around an older message, newer pages go in below without moving the view.
+      if (thread?.hasNewer) {
+        /* stay */
+      } else if (atBottom.current || lastIsMine || prevLastKey.current === null) el.scrollTop = el.scrollHeight;
       else setShowJump(true);
     }
     prevFirst.current = first;
@@ -262,14 +269,18 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
             const mine = r.m.senderId === me;
             return (
               <Fragment key={r.key}>
-                <div className={`bubble-row${mine ? ' mine' : ''}${r.first ? ' first' : ''}`} data-seq={r.m.seq}>
-                  <div className="bubble">
-                    {!mine && c.kind === 'group' && r.first && <span className="sender">{memberName(c, r.m.senderId, me)}</span>}
-                    <span className="body">{r.m.body}</span>
-                    <time className="stamp" dateTime={r.m.createdAt} title={formatFull(r.m.createdAt)}>{formatTime(r.m.createdAt)}</time>
-                    {mine && <StatusTick status={statusOf(r.m.seq, c, me, reads)} group={c.kind === 'group'} />}
-                  </div>
-                </div>
+                <MessageRow
+                  store={store}
+                  c={c}
+                  m={r.m}
+                  me={me}
+                  first={r.first}
+                  highlighted={highlight === r.m.seq}
+                  onReply={(m) => setDraft({ kind: 'reply', m })}
+                  onEdit={(m) => setDraft({ kind: 'edit', m })}
+                  onJump={(seq) => void jumpTo(seq)}
+                  tick={mine ? <StatusTick status={statusOf(r.m.seq, c, me, reads)} group={c.kind === 'group'} /> : null}
+                />
                 {myLast?.id === r.m.id && pending.length === 0 && (
                   <div className="receipt" aria-live="polite">{receipt}</div>
                 )}
@@ -278,7 +289,14 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
           }
           return <PendingBubble key={r.key} store={store} p={r.p} />;
         })}
+        {thread?.hasNewer && <NewerSentinel store={store} conversationId={c.id} root={scroller} />}
       </div>
+      {notice && <p className="form-error small history-start" role="alert">{notice}</p>}
+      {thread?.hasNewer && (
+        <button type="button" className="jump" onClick={() => void store.loadLatest(c.id)}>
+          {t('rich:jump.latest')}
+        </button>
+      )}
 
       {showJump && (
         <button type="button" className="jump" onClick={jump}>
@@ -286,7 +304,8 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
         </button>
       )}
       <div className="typing-line" aria-live="polite">{typingText ?? ''}</div>
-      <Composer store={store} conversationId={c.id} title={title} />
+      {draft && <DraftBar draft={draft} c={c} me={me} onCancel={() => setDraft(null)} />}
+      <Composer store={store} conversationId={c.id} title={title} draft={draft} onDraftDone={() => setDraft(null)} />
       {infoOpen && c.kind === 'group' && <GroupInfo store={store} c={c} onClose={() => setInfoOpen(false)} />}
     </section>
   );
@@ -314,7 +333,19 @@ function PendingBubble({ store, p }: { store: ChatStore; p: PendingMessage }) {
 }
 
 
-function Composer({ store, conversationId, title }: { store: ChatStore; conversationId: string; title: string }) {
+function Composer({
+  store,
+  conversationId,
+  title,
+  draft,
+  onDraftDone,
+}: {
+  store: ChatStore;
+  conversationId: string;
+  title: string;
+  draft: Draft;
+  onDraftDone: () => void;
+}) {
   const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
   const [error, setError] = useState<string | null>(null);
   const { t } = useTranslation('chat');
@@ -350,7 +381,16 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
       live = false;
     };
   }, [conversationId]);
+  // Editing puts the message's text in the composer; replying and editing both focus it.
+  const prevDraft = useRef<Draft>(null);
   useEffect(() => {
+    if (draft?.kind === 'edit') setText(draft.m.body);
+    else if (prevDraft.current?.kind === 'edit') setText(drafts.get(conversationId) ?? ''); // edit cancelled or saved
+    prevDraft.current = draft;
+    if (draft) ref.current?.focus();
+  }, [draft, conversationId]);
+  useEffect(() => {
+    if (draft?.kind === 'edit') return; // an edit is not a draft to keep
     drafts.set(conversationId, text);
     const el = ref.current;
     if (el) {
@@ -367,14 +407,22 @@ function Composer({ store, conversationId, title }: { store: ChatStore; conversa
       return;
     }
     setError(null);
-    store.send(conversationId, parsed.data);
-    setText('');
+    if (draft?.kind === 'edit') {
+      const m = draft.m;
+      if (parsed.data !== m.body) store.edit(m, parsed.data).catch(() => setError(t('rich:errors.edit')));
+    } else store.send(conversationId, parsed.data, draft?.kind === 'reply' ? replyToOf(draft.m) : undefined);
+    if (draft) onDraftDone();
+    setText(draft?.kind === 'edit' ? (drafts.get(conversationId) ?? '') : '');
     ref.current?.focus();
   };
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       submit();
+    } else if (e.key === 'Escape' && draft) {
+      e.preventDefault();
+      if (draft.kind === 'edit') setText(drafts.get(conversationId) ?? '');
+      onDraftDone();
     }
   };
 

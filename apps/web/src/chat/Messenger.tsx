@@ -15,6 +15,7 @@ import { ConversationList } from './ConversationList';
 import { NewGroupDialog } from './GroupDialog';
 import { PeopleResults } from './PeopleSearch';
 import { ShortcutsDialog, useShortcuts } from './Shortcuts';
+import { MessageSearchLauncher } from './SearchPanel';
 import { chatStoreFor, useChat } from './store';
 
 const CHAT_PATH = /^\/c\/([0-9a-f-]{36})$/i;
@@ -52,11 +53,9 @@ export function Messenger() {
   const onSettings = path === '/settings';
   const showMain = chatId !== null || onSessions || onSettings;
   const searchRef = useRef<HTMLInputElement>(null);
-  const focusSearch = useCallback(() => {
-    // On a phone the sidebar is hidden behind an open chat: go back to it first.
-    if (searchRef.current?.offsetParent === null) navigate('/');
-    requestAnimationFrame(() => searchRef.current?.focus());
-  }, []);
+  // Ctrl/Cmd+K: message search (SearchPanel.tsx), which opens above any screen, phones included.
+  const [messageSearch, setMessageSearch] = useState(false);
+  const focusSearch = useCallback(() => setMessageSearch(true), []);
   const shortcuts = useShortcuts({ store, chatId, focusSearch });
   const totalUnread = useChat(store, (s) => {
     let n = 0;
@@ -92,6 +91,7 @@ export function Messenger() {
           <button type="button" className="secondary small-btn" onClick={() => setNewGroup(true)} aria-haspopup="dialog">
             {t('sidebar.newGroup')}
           </button>
+          <MessageSearchLauncher store={store} open={messageSearch} onOpenChange={setMessageSearch} />
         </div>
         <div className="sidebar-scroll">
           {query.trim() ? (

@@ -18,6 +18,8 @@ export interface PendingMessage {
   createdAt: string;
   status: 'sending' | 'failed';
   error?: string;
+  /** The message this one answers (shown as its quote while sending). */
+  replyTo?: Message['replyTo'];
 }
 
 export interface Thread {
@@ -27,6 +29,11 @@ export interface Thread {
   hasMore: boolean;
   loadingOlder: boolean;
   error: string | null;
+  /**
+   * The items are a window around an older message (a search hit, a quoted message): newer
+   * messages exist past the last item, and live ones wait until the reader comes back down.
+   */
+  hasNewer?: boolean;
 }
 
 export interface Presence {
@@ -49,6 +56,8 @@ export interface ChatState {
   /** Conversations that the user just left or lost. */
   removed: Record<string, true>;
   live: boolean;
+  /** A message to show in its thread once that thread is on screen (a search hit). */
+  jump?: { conversationId: string; seq: number } | null;
 }
 
 const emptyThread: Thread = { items: [], pending: [], loaded: false, hasMore: false, loadingOlder: false, error: null };
@@ -262,6 +271,9 @@ export class ChatStore {
       case 'message.new':
         this.onMessage(event.message);
         break;
+      case 'message.updated':
+        this.patchMessage(event.message);
+        break;
       case 'message.read': {
         const { conversationId, userId, seq } = event;
         if (userId === this.state.me) {
@@ -308,7 +320,7 @@ export class ChatStore {
     this.noteMessage(m);
     // The thread, when we hold one.
     const thread = this.state.threads[m.conversationId];
-    if (thread?.loaded) {
+    if (thread?.loaded && !thread.hasNewer) {
       const last = thread.items.at(-1);
       const gap = last !== undefined && m.seq > last.seq + 1;
       this.setThread(m.conversationId, (t) => ({
@@ -416,10 +428,15 @@ export class ChatStore {
     await this.loadLatest(id);
   }
 
-  private async loadLatest(id: string) {
+  /** The newest page; from a window around an older message, back to the newest. */
+  async loadLatest(id: string) {
+    const generation = this.windows.get(id) ?? 0;
     try {
       const page = await parley.api.messages.list.query({ conversationId: id, limit: 50 });
+      // A jump to an older message happened meanwhile: its window wins.
+      if ((this.windows.get(id) ?? 0) !== generation) return;
       this.setThread(id, (t) => {
+        if (t.hasNewer) return { ...t, items: page.items, hasMore: page.hasMore, hasNewer: false, loaded: true, error: null };
         const items = mergeMessages(t.items, page.items);
         for (const m of page.items) this.noteMessage(m);
         const confirmed = new Set(items.map((m) => m.clientId));
@@ -455,6 +472,95 @@ export class ChatStore {
     }
   }
 
+  // ---- rich messages (edits, deletes, reactions, jumping to a message) ----
+  /**
+   * A message changed (edited, deleted, reacted to): the thread's copy, the quotes of the replies
+   * to it and the list's preview follow.
+   */
+  patchMessage(m: Message) {
+    const thread = this.state.threads[m.conversationId];
+    if (thread?.loaded) {
+      const excerpt = m.deletedAt ? null : m.body.slice(0, 200);
+      const touches = thread.items.some((x) => x.id === m.id || x.replyTo?.id === m.id);
+      if (touches)
+        this.setThread(m.conversationId, (t) => ({
+          ...t,
+          items: t.items.map((x) =>
+            x.id === m.id ? m : x.replyTo?.id === m.id ? { ...x, replyTo: { ...x.replyTo, excerpt } } : x,
+          ),
+        }));
+    }
+    const c = this.state.conversations[m.conversationId];
+    if (c?.lastMessage?.id === m.id) this.putConversation({ ...c, lastMessage: m });
+  }
+
+  /**
+   * Shows `seq` in its thread: at once when it is loaded, otherwise a window of history around it
+   * (messages.list with beforeSeq and afterSeq). False when there is no such message.
+   */
+  async showMessage(conversationId: string, seq: number): Promise<boolean> {
+    const t = this.state.threads[conversationId];
+    if (t?.loaded && t.items.some((m) => m.seq === seq)) return true;
+    this.windows.set(conversationId, (this.windows.get(conversationId) ?? 0) + 1);
+    try {
+      const [before, after] = await Promise.all([
+        parley.api.messages.list.query({ conversationId, beforeSeq: seq + 1, limit: 30 }),
+        parley.api.messages.list.query({ conversationId, afterSeq: seq, limit: 30 }),
+      ]);
+      if (!before.items.some((m) => m.seq === seq)) return false;
+      this.setThread(conversationId, (x) => ({
+        ...x,
+        items: [...before.items, ...after.items],
+        hasMore: before.hasMore,
+        hasNewer: after.hasMore,
+        loaded: true,
+        error: null,
+      }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Bumped by every jump to a window, so that a newest page asked for earlier does not replace it. */
+  private windows = new Map<string, number>();
+
+  requestJump(conversationId: string, seq: number) {
+    this.set({ jump: { conversationId, seq } });
+  }
+  clearJump() {
+    if (this.state.jump) this.set({ jump: null });
+  }
+
+  /** From a window around an older message: the next newer page. */
+  async loadNewer(id: string) {
+    const t = this.state.threads[id];
+    const last = t?.items.at(-1);
+    if (!t?.hasNewer || !last || t.loadingOlder) return;
+    try {
+      const page = await parley.api.messages.list.query({ conversationId: id, afterSeq: last.seq, limit: 50 });
+      this.setThread(id, (x) => ({ ...x, items: mergeMessages(x.items, page.items), hasNewer: page.hasMore }));
+    } catch {
+      // The reader scrolls down again, or jumps to the latest.
+    }
+  }
+
+  async edit(m: Message, body: string) {
+    this.patchMessage(await parley.api.messages.edit.mutate({ messageId: m.id, body }));
+  }
+
+  async remove(m: Message) {
+    await parley.api.messages.delete.mutate({ messageId: m.id });
+    // The event brings the tombstone too; showing it now answers the click at once.
+    this.patchMessage({ ...m, body: '', deletedAt: new Date().toISOString(), reactions: [], replyTo: null });
+  }
+
+  async toggleReaction(m: Message, emoji: string) {
+    const mine = m.reactions.some((r) => r.emoji === emoji && r.userIds.includes(this.state.me));
+    const input = { messageId: m.id, emoji };
+    this.patchMessage(await (mine ? parley.api.messages.unreact.mutate(input) : parley.api.messages.react.mutate(input)));
+  }
+
   // ---- actions ----
   private readInFlight = new Map<string, number>();
   markRead(id: string) {
@@ -481,16 +587,19 @@ export class ChatStore {
     parley.api.messages.typing.mutate({ conversationId: id }).catch(() => undefined);
   }
 
-  send(conversationId: string, body: string) {
+  send(conversationId: string, body: string, replyTo?: Message['replyTo']) {
     const pending: PendingMessage = {
       clientId: crypto.randomUUID(),
       conversationId,
       body,
+      ...(replyTo ? { replyTo } : {}),
       createdAt: new Date().toISOString(),
       status: 'sending',
     };
     this.setThread(conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
     void outbox.put({ clientId: pending.clientId, userId: this.state.me, conversationId, body, createdAt: pending.createdAt });
+    // Writing from a window around an older message: back to the newest, where this one goes.
+    if (this.state.threads[conversationId]?.hasNewer) void this.loadLatest(conversationId);
     this.lastTypingSent.delete(conversationId);
     this.enqueue(pending);
   }
@@ -498,7 +607,8 @@ export class ChatStore {
   retry(conversationId: string, clientId: string) {
     const p = this.state.threads[conversationId]?.pending.find((x) => x.clientId === clientId);
     if (!p) return;
-    const again: PendingMessage = { clientId: p.clientId, conversationId: p.conversationId, body: p.body, createdAt: p.createdAt, status: 'sending' };
+    const again: PendingMessage = { ...p, status: 'sending' };
+    delete again.error;
     this.setThread(conversationId, (t) => ({ ...t, pending: t.pending.map((x) => (x.clientId === clientId ? again : x)) }));
     this.enqueue(again);
   }
@@ -526,12 +636,17 @@ export class ChatStore {
       while (!navigator.onLine && !this.stopped) await new Promise((r) => window.addEventListener('online', r, { once: true }));
       if (!this.state.threads[p.conversationId]?.pending.some((x) => x.clientId === p.clientId)) return; // discarded or delivered
       try {
-        const m = await parley.api.messages.send.mutate({ conversationId: p.conversationId, clientId: p.clientId, body: p.body });
+        const m = await parley.api.messages.send.mutate({
+          conversationId: p.conversationId,
+          clientId: p.clientId,
+          body: p.body,
+          ...(p.replyTo ? { replyToId: p.replyTo.id } : {}),
+        });
         void outbox.remove(p.clientId);
         this.onMessage(m);
         this.setThread(p.conversationId, (t) => ({
           ...t,
-          items: t.loaded ? mergeMessages(t.items, [m]) : t.items,
+          items: t.loaded && !t.hasNewer ? mergeMessages(t.items, [m]) : t.items,
           pending: t.pending.filter((x) => x.clientId !== p.clientId),
         }));
         return;
