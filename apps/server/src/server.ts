@@ -35,6 +35,7 @@ import { socketClientIp, trustedProxies } from './client-ip.js';
 import { SendBuffers } from './backpressure.js';
 import { SocketDrain } from './drain.js';
 import { pingDatabase, watchDatabase, watchRedis } from './health.js';
+import { registerFileRoutes } from './files.js';
 import { createMetrics } from './metrics.js';
 
 export const TRPC_PATH = '/trpc';
@@ -241,6 +242,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
+
+  await registerFileRoutes(app, services);
 
   const webDist = config.webDistDir ?? defaultWebDist();
   if (existsSync(webDist)) {

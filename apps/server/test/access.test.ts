@@ -11,7 +11,7 @@ import { DB_KINDS, signUp, startTestServer, tableCounts, waitFor, wsClientAs, ty
 import { fieldsOf, procedures, type AnyProc } from './router-walk.js';
 
 /** Input fields that name a resource someone else may own. */
-const ID_FIELDS = ['id', 'userId', 'userIds', 'conversationId', 'callId', 'memberIds', 'messageId', 'replyToId'] as const;
+const ID_FIELDS = ['id', 'userId', 'userIds', 'conversationId', 'callId', 'memberIds', 'messageId', 'replyToId', 'attachmentId', 'attachmentIds', 'avatarAttachmentId'] as const;
 type IdField = (typeof ID_FIELDS)[number];
 
 /** What the attacks aim at: the owner's resources, and ids that exist nowhere. */
@@ -28,6 +28,9 @@ interface Fixture {
   member: string;
   /** A signed-in session of the owner. */
   session: string;
+  /** A file the owner sent in the group, and one the owner uploaded there but has not sent. */
+  attachment: string;
+  unsentAttachment: string;
   /** The attacker. */
   self: string;
   unknown: string;
@@ -55,6 +58,11 @@ const foreignMessage = (input: (messageId: string) => unknown): Case[] => [
   { field: 'messageId', target: 'a message that does not exist', input: (f) => input(f.unknown) },
 ];
 const offer = { type: 'offer' as const, sdp: 'v=0' };
+const foreignAttachment = (input: (attachmentId: string, f: Fixture) => unknown, field: IdField = 'attachmentId'): Case[] => [
+  { field, target: "a file sent in someone else's group", input: (f) => input(f.attachment, f) },
+  { field, target: "someone else's upload not yet sent", input: (f) => input(f.unsentAttachment, f) },
+  { field, target: 'a file that does not exist', input: (f) => input(f.unknown, f) },
+];
 
 /**
  * THE table. User ids are the exception: every existing user is public (API.md: users.search finds
@@ -68,6 +76,12 @@ const ACCESS_TABLE: Record<string, Case[]> = {
   ],
   'users.block': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
   'users.unblock': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
+  'users.updateProfile': foreignAttachment((avatarAttachmentId) => ({ avatarAttachmentId }), 'avatarAttachmentId'),
+  'attachments.createUpload': foreignConversation((conversationId) => ({ conversationId, name: 'x.pdf', size: 10, contentType: 'application/pdf' })),
+  'attachments.signedUrl': [
+    ...foreignAttachment((attachmentId) => ({ attachmentId })),
+    ...foreignAttachment((attachmentId) => ({ attachmentId, thumbnail: true })).map((c) => ({ ...c, target: `${c.target} (thumbnail)` })),
+  ],
   'users.byId': [{ field: 'id', target: 'a user that does not exist (existing users are public)', input: (f) => ({ id: f.unknown }) }],
   'conversations.byId': [
     { field: 'id', target: "someone else's group", input: (f) => ({ id: f.group }) },
@@ -110,6 +124,8 @@ const ACCESS_TABLE: Record<string, Case[]> = {
       target: 'a reply to a message that does not exist',
       input: (f) => ({ conversationId: f.ownGroup, clientId: randomUUID(), body: 'hi', replyToId: f.unknown }),
     },
+    // Files someone else uploaded, named in a conversation of the caller's own.
+    ...foreignAttachment((id, f) => ({ conversationId: f.ownGroup, clientId: randomUUID(), body: '', attachmentIds: [id] }), 'attachmentIds'),
   ],
   'messages.edit': foreignMessage((messageId) => ({ messageId, body: 'mine now' })),
   'messages.delete': foreignMessage((messageId) => ({ messageId })),
@@ -191,7 +207,8 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
   let outsiderWs: ParleyClient;
 
   beforeAll(async () => {
-    t = await startTestServer({ db });
+    // The fixture's calls must still ring when the last row of the table runs, however loaded the machine.
+    t = await startTestServer({ db, env: { CALL_RING_TIMEOUT_MS: '600000' } });
     owner = await signUp(t, 'Owner');
     member = await signUp(t, 'Member');
     outsider = await signUp(t, 'Outsider');
@@ -200,13 +217,26 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     const direct = await owner.client.api.conversations.openDirect.mutate({ userId: member.user.id });
     const message = await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'secret' });
     await member.client.api.messages.react.mutate({ messageId: message.id, emoji: '👍' });
-    const call = await owner.client.api.calls.start.mutate({ conversationId: direct.id, media: 'audio' });
     const ownGroup = await outsider.client.api.conversations.createGroup.mutate({ title: 'Mine', memberIds: [owner.user.id] });
     const session = (await owner.client.api.auth.sessions.query()).find((s) => s.current)!.id;
     const [g1, g2] = await Promise.all([signUp(t, 'G1'), signUp(t, 'G2')]);
     const theirGroup = await g1.client.api.conversations.createGroup.mutate({ title: 'Theirs', memberIds: [g2.user.id] });
     const groupCall = await g1.client.api.calls.start.mutate({ conversationId: theirGroup.id, media: 'audio' });
     await g2.client.api.calls.join.mutate({ callId: groupCall.id });
+    const uploadTo = async (conversationId: string) => {
+      const slot = await owner.client.api.attachments.createUpload.mutate({ conversationId, name: 'p.png', size: 100, contentType: 'image/png' });
+      // A 1×1 PNG.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+      const res = await fetch(`${t.url}${slot.uploadUrl}`, { method: 'PUT', headers: slot.headers, body: new Blob([new Uint8Array(png)]) });
+      expect(res.status).toBe(200);
+      return slot.attachmentId;
+    };
+    const attachment = await uploadTo(group.id);
+    await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: '', attachmentIds: [attachment] });
+    // Uploaded to the group the outsider shares with the owner, so only "whose upload" stops it.
+    const unsentAttachment = await uploadTo(ownGroup.id);
+    // Started last: it rings for CALL_RING_TIMEOUT_MS, and the table must run within that.
+    const call = await owner.client.api.calls.start.mutate({ conversationId: direct.id, media: 'audio' });
     f = {
       group: group.id,
       direct: direct.id,
@@ -216,6 +246,8 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
       ownGroup: ownGroup.id,
       member: member.user.id,
       session,
+      attachment,
+      unsentAttachment,
       self: outsider.user.id,
       unknown: randomUUID(),
     };
@@ -235,10 +267,11 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     const group = await owner.client.api.conversations.byId.query({ id: f.group });
     expect(group.title).toBe('Private');
     expect(group.members.map((m) => m.id).sort()).toEqual([owner.user.id, member.user.id].sort());
-    const [message] = (await owner.client.api.messages.list.query({ conversationId: f.group })).items;
+    const [message, withFile] = (await owner.client.api.messages.list.query({ conversationId: f.group })).items;
     expect(message).toMatchObject({ body: 'secret', editedAt: null, deletedAt: null, reactions: [{ emoji: '👍', userIds: [f.member] }] });
     // And no search of the outsider's finds it.
     expect((await outsider.client.api.messages.search.query({ query: 'secret' })).items).toEqual([]);
+    expect(withFile!.attachments.map((a) => a.id)).toEqual([f.attachment]);
     expect((await owner.client.api.conversations.byId.query({ id: f.direct })).members).toHaveLength(2);
     // Still ringing: the callee can answer it.
     expect((await member.client.api.calls.accept.mutate({ callId: f.call })).state).toBe('active');

@@ -154,7 +154,7 @@ describe.skipIf(!TOOL)(`docker-compose.yml checked by ${TOOL ? [TOOL.cmd, ...TOO
       'server-1',
       'server-2',
     ]);
-    expect(compose(['config', '--volumes']).stdout.split('\n').filter(Boolean).sort()).toEqual(['pgdata', 'server-1-data', 'server-2-data']);
+    expect(compose(['config', '--volumes']).stdout.split('\n').filter(Boolean).sort()).toEqual(['files', 'pgdata', 'server-1-data', 'server-2-data']);
   });
 
   it('refuses to start without the secrets .env must provide', () => {

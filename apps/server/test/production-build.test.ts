@@ -27,12 +27,17 @@ const pnpm = (args: string[]) => {
 };
 
 type Listed = { dependencies?: Record<string, Listed> };
+/**
+ * Optional peers pnpm fills from the workspace's own dev dependencies, which `pnpm list` then
+ * shows under the package: sharp's @types/node (type declarations; nothing runs them).
+ */
+const OPTIONAL_PEERS: Record<string, string[]> = { sharp: ['@types/node'] };
 /** Every package name in a `pnpm list --json` tree. */
-function closure(deps: Record<string, Listed> | undefined, into = new Set<string>()) {
+function closure(deps: Record<string, Listed> | undefined, into = new Set<string>(), parent = '') {
   for (const [name, dep] of Object.entries(deps ?? {})) {
-    if (into.has(name)) continue;
+    if (into.has(name) || OPTIONAL_PEERS[parent]?.includes(name)) continue;
     into.add(name);
-    closure(dep.dependencies, into);
+    closure(dep.dependencies, into, name);
   }
   return into;
 }

@@ -14,3 +14,5 @@ export { newRefreshToken, TokenService, type AccessClaims } from './auth/tokens.
 export { createCallerFactory, errorShape, limited, MAX_FRAME_CALLS, MAX_HTTP_BATCH, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, RetryAfter, subscriptionOverHttp, tooManyRequests } from './trpc.js';
 export { highlight, positiveTerms } from './services/message-search.js';
 export { FairShare } from './fair-share.js';
+export { AttachmentService, FileRouteError, type Download, type FileSelector, type Variant } from './services/attachments.js';
+export { toAttachment, type Attachment } from './presenters.js';

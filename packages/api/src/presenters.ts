@@ -1,4 +1,4 @@
-import type { MessageDetails, MessageRow, UserRow } from '@parley/db';
+import type { AttachmentRow, MessageDetails, MessageRow, UserRow } from '@parley/db';
 
 /** Timestamps leave the API as ISO-8601 UTC, whatever text form the driver returned. */
 export const iso = (value: string | Date) => new Date(value).toISOString();
@@ -14,17 +14,51 @@ export function toUser(row: UserRow) {
     emailVerified: row.emailVerifiedAt !== null,
     about: row.about,
     totpEnabled: row.totpSecret !== null,
+    avatarUrl: avatarUrl(row.avatarAttachmentId),
   };
 }
 export type User = ReturnType<typeof toUser>;
 
-export function toPublicUser(row: Pick<UserRow, 'id' | 'displayName' | 'lastSeenAt' | 'about'>, online: boolean) {
-  return { id: row.id, displayName: row.displayName, about: row.about, online, lastSeenAt: isoOrNull(row.lastSeenAt) };
+/** A profile picture is its upload's thumbnail; any signed-in user may load it. */
+const avatarUrl = (attachmentId: string | null | undefined) => (attachmentId ? `/files/${attachmentId}/thumbnail` : null);
+
+export function toPublicUser(
+  row: Pick<UserRow, 'id' | 'displayName' | 'lastSeenAt' | 'about'> & { avatarAttachmentId?: string | null },
+  online: boolean,
+) {
+  return {
+    id: row.id,
+    displayName: row.displayName,
+    about: row.about,
+    online,
+    lastSeenAt: isoOrNull(row.lastSeenAt),
+    avatarUrl: avatarUrl(row.avatarAttachmentId),
+  };
 }
 export type PublicUser = ReturnType<typeof toPublicUser>;
 
 export type ReplyTo = { id: string; seq: number; senderId: string; excerpt: string | null };
 export type Reaction = { emoji: string; userIds: string[] };
+
+/** Download paths on this server (cookie or bearer); `attachments.signedUrl` gives ones that need neither. */
+export const fileUrl = (id: string) => `/files/${id}`;
+export const thumbnailUrl = (id: string) => `/files/${id}/thumbnail`;
+
+export function toAttachment(row: AttachmentRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    size: row.size,
+    contentType: row.contentType ?? 'application/octet-stream',
+    kind: row.kind ?? 'file',
+    width: row.width,
+    height: row.height,
+    durationMs: row.durationMs,
+    url: fileUrl(row.id),
+    thumbnailUrl: row.thumbnailKey ? thumbnailUrl(row.id) : null,
+  };
+}
+export type Attachment = ReturnType<typeof toAttachment>;
 
 /** `details` from messageDetails (services/message-view.ts loads them for a page of rows). */
 export function toMessage(row: MessageRow, details: MessageDetails) {
@@ -40,6 +74,7 @@ export function toMessage(row: MessageRow, details: MessageDetails) {
     deletedAt: isoOrNull(row.deletedAt),
     replyTo: (details.replyTo satisfies ReplyTo | null) as ReplyTo | null,
     reactions: details.reactions as Reaction[],
+    attachments: details.attachments.map(toAttachment),
   };
 }
 export type Message = ReturnType<typeof toMessage>;
@@ -50,7 +85,16 @@ export interface ConversationSnapshot {
   kind: 'direct' | 'group';
   title: string | null;
   /** mutedUntil: absent in events logged before muting existed. */
-  members: { id: string; displayName: string; lastSeenAt: string | null; lastReadSeq: number; about: string; mutedUntil?: string | null }[];
+  members: {
+    id: string;
+    displayName: string;
+    lastSeenAt: string | null;
+    lastReadSeq: number;
+    about: string;
+    mutedUntil?: string | null;
+    /** Absent in events logged before profile pictures existed. */
+    avatarAttachmentId?: string | null;
+  }[];
   lastMessage: Message | null;
   lastSeq: number;
   updatedAt: string;

@@ -1,4 +1,5 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { attachmentsRouter } from './routers/attachments.js';
 import { authRouter } from './routers/auth.js';
 import { callsRouter } from './routers/calls.js';
 import { conversationsRouter } from './routers/conversations.js';
@@ -16,6 +17,7 @@ export const appRouter = router({
   presence: presenceRouter,
   calls: callsRouter,
   notifications: notificationsRouter,
+  attachments: attachmentsRouter,
 });
 
 export type AppRouter = typeof appRouter;

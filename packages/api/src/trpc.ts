@@ -235,4 +235,6 @@ export const RATE_LIMITS = {
   mailLink: { limit: 30, windowMs: 10 * 60_000 },
   /** Every query of a signed-in user (lists, byId, me, sessions, search, iceServers), one budget. */
   read: { limit: 600, windowMs: 60_000 },
+  /** Upload slots: each may bring up to MAX_UPLOAD_BYTES. */
+  upload: { limit: 60, windowMs: 60_000 },
 } satisfies Record<string, RateWindow>;

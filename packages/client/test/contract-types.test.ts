@@ -17,6 +17,7 @@ describe('AppRouter contract', () => {
       emailVerified: boolean;
       about: string;
       totpEnabled: boolean;
+      avatarUrl: string | null;
     }>();
     expectTypeOf<RouterOutputs['auth']['login']>().toEqualTypeOf<{
       user: RouterOutputs['auth']['me'];
@@ -29,6 +30,19 @@ describe('AppRouter contract', () => {
       about: string;
       online: boolean;
       lastSeenAt: string | null;
+      avatarUrl: string | null;
+    }>();
+    expectTypeOf<RouterOutputs['messages']['send']['attachments'][number]>().toEqualTypeOf<{
+      id: string;
+      name: string;
+      size: number;
+      contentType: string;
+      kind: 'image' | 'video' | 'audio' | 'file';
+      width: number | null;
+      height: number | null;
+      durationMs: number | null;
+      url: string;
+      thumbnailUrl: string | null;
     }>();
     expectTypeOf<RouterInputs['auth']['register']>().toEqualTypeOf<{
       email: string;

@@ -63,6 +63,22 @@ const envSchema = z.object({
   WEBAUTHN_RP_ID: z.string().optional(),
   WEBAUTHN_RP_NAME: z.string().default('Parley'),
   WEBAUTHN_ORIGINS: list,
+  /** Where uploaded files live: a folder under DATA_DIR (default) or an S3-compatible store. */
+  STORAGE: z.enum(['disk', 's3']).default('disk'),
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** The store's URL for anything but AWS itself (MinIO, Garage, SeaweedFS, R2, ...). */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Path-style URLs (endpoint/bucket/key); on by default for self-hosted stores. */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true'),
+  /** The largest upload accepted, in bytes (25 MiB). */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).max(5 * 1024 ** 3).default(25 * 1024 * 1024),
+  /** An upload never sent in a message is deleted this long after it was created (12 h). */
+  UPLOAD_ORPHAN_TTL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(12 * 3_600_000),
+  /** How often the orphan sweeper runs (hourly); orphans are thus gone within TTL + this. */
+  UPLOAD_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(3_600_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -102,6 +118,16 @@ export interface Config {
   };
   mail: { smtpUrl: string | undefined; from: string; publicUrl: string };
   webauthn: { rpId: string; rpName: string; origins: string[] };
+  storage: { kind: 'disk'; dir: string } | {
+    kind: 's3';
+    bucket: string;
+    endpoint: string | undefined;
+    region: string;
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    forcePathStyle: boolean;
+  };
+  uploads: { maxBytes: number; orphanTtlMs: number; sweepMs: number };
 }
 
 /** The push services browsers subscribe to today (Chrome/Edge via FCM, Firefox, Safari, Windows). */
@@ -213,6 +239,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError('Invalid configuration:\n  PRESENCE_DEAD_AFTER_MS must be at least twice PRESENCE_HEARTBEAT_MS');
   }
 
+  if (env.STORAGE === 's3' && !env.S3_BUCKET) {
+    throw new ConfigError('Invalid configuration:\n  S3_BUCKET is required when STORAGE=s3');
+  }
+
   const port = env.PORT;
   const allowedOrigins =
     env.ALLOWED_ORIGINS.length > 0
@@ -261,5 +291,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       rpName: env.WEBAUTHN_RP_NAME,
       origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : allowedOrigins,
     },
+    storage:
+      env.STORAGE === 's3'
+        ? {
+            kind: 's3' as const,
+            bucket: env.S3_BUCKET!,
+            endpoint: env.S3_ENDPOINT,
+            region: env.S3_REGION,
+            accessKeyId: env.S3_ACCESS_KEY_ID,
+            secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+            forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+          }
+        : { kind: 'disk' as const, dir: join(dataDir, 'files') },
+    uploads: { maxBytes: env.MAX_UPLOAD_BYTES, orphanTtlMs: env.UPLOAD_ORPHAN_TTL_MS, sweepMs: env.UPLOAD_SWEEP_MS },
   });
 }

@@ -1,6 +1,6 @@
 export * from './client.js';
 export * as schema from './schema.js';
-export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow } from './schema.js';
+export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow, AttachmentRow } from './schema.js';
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isSqlState, isUniqueViolation } from './errors.js';
@@ -16,3 +16,5 @@ export * from './queries/push.js';
 export * from './queries/accounts.js';
 export * from './queries/blocks.js';
 export * from './queries/seed.js';
+
+export * from './queries/attachments.js';

@@ -40,6 +40,8 @@ export const users = pgTable(
     totpLastStep: bigint('totp_last_step', { mode: 'number' }),
     /** Set when the account was deleted: the row stays so that its messages keep a sender. */
     deletedAt: timestamp('deleted_at', { withTimezone: true, mode: 'string' }),
+    /** An `attachments` row of purpose avatar (no foreign key: the two tables point at each other). */
+    avatarAttachmentId: uuid('avatar_attachment_id'),
   },
   (t) => [
     // Case-insensitive uniqueness is enforced by the database, so concurrent sign-ups cannot both win.
@@ -366,6 +368,44 @@ export const blocks = pgTable(
   (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index('blocks_blocked_idx').on(t.blockedId)],
 );
 
+/**
+ * An uploaded file. Created `pending` by attachments.createUpload, `ready` once its bytes are
+ * stored and checked; `message_id` is set when a message names it (it has no foreign key: the
+ * claim is taken just before the message row is written, see MessageService.send), and avatars
+ * have no conversation. Rows without a message past the orphan deadline are swept.
+ */
+export const attachments = pgTable(
+  'attachments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    uploaderId: uuid('uploader_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').references(() => conversations.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id'),
+    purpose: text('purpose', { enum: ['message', 'avatar'] }).notNull(),
+    state: text('state', { enum: ['pending', 'ready'] }).notNull(),
+    name: text('name').notNull(),
+    /** What the client declared; the sniffed type is `content_type`. */
+    declaredType: text('declared_type').notNull(),
+    contentType: text('content_type'),
+    kind: text('kind', { enum: ['image', 'video', 'audio', 'file'] }),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    width: integer('width'),
+    height: integer('height'),
+    durationMs: integer('duration_ms'),
+    /** Storage keys; every byte anyone downloads is under one of these. */
+    storageKey: text('storage_key').notNull(),
+    thumbnailKey: text('thumbnail_key'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('attachments_message_idx').on(t.messageId),
+    index('attachments_uploader_idx').on(t.uploaderId),
+    index('attachments_unsent_idx').on(t.createdAt).where(sql`${t.messageId} is null`),
+  ],
+);
+
 /** Presence across instances is a Redis/in-memory concern; this table only remembers the last sighting. */
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
@@ -377,3 +417,4 @@ export type CallRow = typeof calls.$inferSelect;
 export type CallParticipantRow = typeof callParticipants.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;
+export type AttachmentRow = typeof attachments.$inferSelect;

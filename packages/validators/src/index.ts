@@ -46,7 +46,12 @@ export const about = z
   .trim()
   .max(500, 'About must be at most 500 characters')
   .refine(storable, NOT_STORABLE);
-export const updateProfileInput = z.strictObject({ displayName: displayName.optional(), about: about.optional() });
+export const updateProfileInput = z.strictObject({
+  displayName: displayName.optional(),
+  about: about.optional(),
+  /** An uploaded image (attachments.createUpload without a conversation); null removes the picture. */
+  avatarAttachmentId: id.nullable().optional(),
+});
 
 export const groupTitle = z
   .string()
@@ -79,13 +84,50 @@ export const messageBody = z
   .min(1, 'Message cannot be empty')
   .max(4000, 'Message must be at most 4000 characters')
   .refine(storable, NOT_STORABLE);
-export const sendMessageInput = z.strictObject({
-  conversationId: id,
-  clientId: id,
-  body: messageBody,
-  /** A message of the same conversation that this one answers. */
-  replyToId: id.optional(),
+/** Files one message may carry. */
+export const MAX_ATTACHMENTS = 10;
+export const sendMessageInput = z
+  .strictObject({
+    conversationId: id,
+    clientId: id,
+    // With attachments the body may be empty; the check below says so.
+    body: z.string().trim().max(4000, 'Message must be at most 4000 characters').refine(storable, NOT_STORABLE),
+    attachmentIds: z
+      .array(id)
+      .max(MAX_ATTACHMENTS, `At most ${MAX_ATTACHMENTS} files per message`)
+      .refine((ids) => new Set(ids).size === ids.length, 'The same file twice')
+      .optional(),
+    /** A message of the same conversation that this one answers. */
+    replyToId: id.optional(),
+  })
+  .refine((m) => m.body.length > 0 || (m.attachmentIds?.length ?? 0) > 0, {
+    message: 'Message cannot be empty',
+    path: ['body'],
+  });
+
+/** A file name as people see it: no path, no control characters. */
+export const fileName = z
+  .string()
+  .trim()
+  .min(1, 'The file needs a name')
+  .max(255, 'File name must be at most 255 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f/\\]/.test(s), 'File name cannot contain slashes or control characters')
+  .refine(storable, NOT_STORABLE);
+export const createUploadInput = z.strictObject({
+  /** Absent for a profile picture. */
+  conversationId: id.optional(),
+  name: fileName,
+  /** Bytes, as the client knows them; the server counts what actually arrives. */
+  size: z.number().int().min(1, 'The file is empty').max(Number.MAX_SAFE_INTEGER),
+  contentType: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(255)
+    .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(;.*)?$/, 'Not a media type')
+    .refine(storable, NOT_STORABLE),
 });
+export const signedUrlInput = z.strictObject({ attachmentId: id, thumbnail: z.boolean().default(false) });
 const seqBound = z.number().int().min(0).max(2_147_483_647);
 export const listMessagesInput = z.strictObject({
   conversationId: id,

@@ -209,6 +209,7 @@ export class ConversationService {
           lastSeenAt: m.lastSeenAt === null ? null : iso(m.lastSeenAt),
           lastReadSeq: m.lastReadSeq,
           mutedUntil: m.mutedUntil === null ? null : iso(m.mutedUntil),
+          avatarAttachmentId: m.avatarAttachmentId,
         })),
       lastMessage: lastMessage ? toMessage(lastMessage, details.get(lastMessage.id)!) : null,
       lastSeq: conversation.lastSeq,

@@ -25,6 +25,9 @@ import { MailService } from './mail.js';
 import { AccountService } from './accounts.js';
 import { TotpService } from './totp.js';
 import { BlockService } from './blocks.js';
+import { clearAvatar } from '@parley/db';
+import { createFileStore } from '@parley/storage';
+import { AttachmentService } from './attachments.js';
 
 export interface Services {
   config: Config;
@@ -55,6 +58,8 @@ export interface Services {
   accounts: AccountService;
   totp: TotpService;
   blocks: BlockService;
+  /** Uploads, downloads and deletion of files; `attachments.deleteFiles` is the one deletion. */
+  attachments: AttachmentService;
   /** Starts the background readers (the event log); call once before serving. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -130,7 +135,7 @@ export function createServices(opts: {
     onRegistered: (user) => accounts.sendVerification(user),
     secondFactor: (user, code) => totp.verify(user, code),
   });
-  const users = new UserService({ db, presence });
+  const users = new UserService({ db, presence, deleteFiles: (where) => attachments.deleteFiles(where) });
   const events = new EventLog({ db, bus, logger });
   const typing = new EphemeralHub<Typing>(bus, 'typing');
   const conversations = new ConversationService({ db, events, presence });
@@ -150,6 +155,15 @@ export function createServices(opts: {
   calls.onRinging = (call, rung) => push.callIncoming(call, config.callRingTimeoutMs, rung);
   const messageChanges = new MessageChangeService({ db, events });
   const messageSearch = new MessageSearchService({ db });
+  const attachments = new AttachmentService({ db, config, store: createFileStore(config.storage), logger });
+  // A deleted message's files: rows in the delete's transaction, bytes after its commit.
+  messageChanges.onDelete = async (tx, messageId) =>
+    (await attachments.eraseInTransaction(tx, { messageIds: [messageId] })).deleteBytes;
+  // A deleted account's uploads (its messages' files and its picture): the same deletion.
+  accounts.erasers.push(async (tx, userId) => {
+    await clearAvatar(tx, userId);
+    return (await attachments.eraseInTransaction(tx, { uploaderId: userId })).deleteBytes;
+  });
 
   return {
     config,
@@ -179,13 +193,16 @@ export function createServices(opts: {
     accounts,
     totp,
     blocks,
+    attachments,
     start: async () => {
       mail.warnIfDisabled();
       await presence.start();
       await events.start();
+      attachments.start();
     },
     async close() {
       events.stop();
+      attachments.close();
       typing.close();
       calls.close();
       push.close();

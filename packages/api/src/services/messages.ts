@@ -3,6 +3,8 @@ import { tracked, TRPCError } from '@trpc/server';
 import {
   advanceReadSeq,
   appendEvent,
+  claimAttachments,
+  releaseAttachments,
   eventsForUserAfter,
   findConversationForMember,
   findMessageByClientId,
@@ -15,7 +17,7 @@ import {
 import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog, LoggedEvent } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
-import type { Conversation, Message } from '../presenters.js';
+import { toAttachment, type Conversation, type Message } from '../presenters.js';
 import { MessageStore } from './message-store.js';
 import { presentMessage, presentMessages } from './message-view.js';
 import { notFound, type ConversationService, type ConversationUpdated } from './conversations.js';
@@ -79,25 +81,63 @@ export class MessageService {
    */
   async send(
     senderId: string,
-    input: { conversationId: string; clientId: string; body: string; replyToId?: string | undefined },
+    input: {
+      conversationId: string;
+      clientId: string;
+      body: string;
+      replyToId?: string | undefined;
+      attachmentIds?: string[] | undefined;
+    },
   ): Promise<Message> {
     await this.blockRules?.guardDirect(senderId, input.conversationId);
+    const id = randomUUID();
+    const attachmentIds = input.attachmentIds ?? [];
+    // The files are claimed for this message id first (all or none), so two sends cannot both
+    // carry one; a send that then stores nothing gives them back.
+    let claimed: Message['attachments'] = [];
+    if (attachmentIds.length > 0) {
+      const rows = await claimAttachments(this.deps.db, attachmentIds, {
+        uploaderId: senderId,
+        conversationId: input.conversationId,
+        messageId: id,
+      });
+      if (!rows) {
+        // A retry of a send that already carried them answers the original.
+        const existing = await findMessageByClientId(this.deps.db, input.conversationId, senderId, input.clientId);
+        if (existing) return presentMessage(this.deps.db, existing);
+        throw new TRPCError({
+          code: 'NOT_FOUND',
+          message: 'A file was not found: not uploaded by you to this conversation, not finished uploading, or already sent.',
+        });
+      }
+      // In upload order, as messages.list answers them.
+      const ordered = [...rows].sort((a, b) => +new Date(a.createdAt) - +new Date(b.createdAt) || a.id.localeCompare(b.id));
+      claimed = ordered.map(toAttachment);
+    }
     const message = {
-      id: randomUUID(),
+      id,
       conversationId: input.conversationId,
       senderId,
       clientId: input.clientId,
       body: input.body,
       createdAt: new Date().toISOString(),
       replyToId: input.replyToId ?? null,
+      // Carried into the stored message.new event as they are.
+      attachments: claimed,
     };
     for (let attempt = 0; ; attempt++) {
       let stored: StoreResult;
       try {
         stored = await this.store.store(message);
       } catch (err) {
-        if (!isUniqueViolation(err, 'messages_sender_client_key')) throw err;
+        if (!isUniqueViolation(err, 'messages_sender_client_key')) {
+          if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
+          throw err;
+        }
         stored = { kind: 'duplicate' };
+      }
+      if (stored.kind === 'duplicate' || stored.kind === 'not-member' || stored.kind === 'bad-reply') {
+        if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
       }
       switch (stored.kind) {
         case 'stored': {
@@ -128,6 +168,7 @@ export class MessageService {
         case 'members-changed':
           // Members joined or left while this waited: store it against the new member list.
           if (attempt < 10) continue;
+          if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
           throw new TRPCError({ code: 'CONFLICT', message: 'The conversation is changing; please send again.' });
       }
     }

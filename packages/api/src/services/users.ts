@@ -1,11 +1,18 @@
 import { TRPCError } from '@trpc/server';
-import { findUserById, findUsersByIds, searchUsers, updateUser, type Db } from '@parley/db';
+import { findUserById, findUsersByIds, searchUsers, setAvatar, updateUser, type Db } from '@parley/db';
 import { toPublicUser, toUser, type PublicUser } from '../presenters.js';
 import type { BlockRules } from './blocks.js';
 import type { Presence } from './presence.js';
 
 export class UserService {
-  constructor(private readonly deps: { db: Db; presence: Presence }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      presence: Presence;
+      /** Deletes a replaced profile picture (AttachmentService.deleteFiles). */
+      deleteFiles?: (where: { ids: string[] }) => Promise<unknown>;
+    },
+  ) {}
 
   async search(callerId: string, query: string, limit: number) {
     const rows = await searchUsers(this.deps.db, query, callerId, limit);
@@ -30,7 +37,15 @@ export class UserService {
     return this.withPresence(await findUsersByIds(this.deps.db, ids));
   }
 
-  async updateProfile(userId: string, values: { displayName?: string | undefined; about?: string | undefined }) {
+  async updateProfile(
+    userId: string,
+    values: { displayName?: string | undefined; about?: string | undefined; avatarAttachmentId?: string | null | undefined },
+  ) {
+    if (values.avatarAttachmentId !== undefined) {
+      const set = await setAvatar(this.deps.db, userId, values.avatarAttachmentId);
+      if (!set.ok) throw new TRPCError({ code: 'NOT_FOUND', message: 'That picture was not found (upload it first, as an image).' });
+      if (set.previous) await this.deps.deleteFiles?.({ ids: [set.previous] });
+    }
     const changes = {
       ...(values.displayName === undefined ? {} : { displayName: values.displayName }),
       ...(values.about === undefined ? {} : { about: values.about }),

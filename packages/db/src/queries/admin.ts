@@ -20,6 +20,7 @@ const tables = [
   schema.passkeys,
   schema.webauthnChallenges,
   schema.blocks,
+  schema.attachments,
 ];
 
 /** Row counts of every table: lets tests show that a rejected call changed nothing. */

@@ -52,6 +52,7 @@ export async function membersOf(db: Executor, conversationIds: string[]) {
       about: users.about,
       lastSeenAt: users.lastSeenAt,
       mutedUntil: members.mutedUntil,
+      avatarAttachmentId: users.avatarAttachmentId,
     })
     .from(members)
     .innerJoin(users, eq(users.id, members.userId))

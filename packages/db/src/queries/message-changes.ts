@@ -1,7 +1,8 @@
 /** Edits, deletes and reactions, and what a presented message needs beside its row. */
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor, Tx } from '../client.js';
-import { messageReactions, messages } from '../schema.js';
+import { messageReactions, messages, type AttachmentRow } from '../schema.js';
+import { attachmentsOfMessages } from './attachments.js';
 import { EXCERPT_LENGTH, messageColumns, type StoredReplyTo } from './messages.js';
 
 /**
@@ -77,6 +78,8 @@ export async function removeReaction(tx: Tx, messageId: string, userId: string, 
 
 export interface MessageDetails {
   replyTo: StoredReplyTo | null;
+  /** In upload order. */
+  attachments: AttachmentRow[];
   /** In the order each emoji was first used; users in the order they reacted. */
   reactions: { emoji: string; userIds: string[] }[];
 }
@@ -109,7 +112,10 @@ export async function messageDetails(
     .from(messageReactions)
     .where(inArray(messageReactions.messageId, rows.map((r) => r.id)))
     .orderBy(asc(messageReactions.createdAt), asc(messageReactions.userId));
-  for (const r of rows) out.set(r.id, { replyTo: (r.replyToId && byId.get(r.replyToId)) || null, reactions: [] });
+  const files = await attachmentsOfMessages(db, rows.map((r) => r.id));
+  for (const r of rows) {
+    out.set(r.id, { replyTo: (r.replyToId && byId.get(r.replyToId)) || null, reactions: [], attachments: files.filter((f) => f.messageId === r.id) });
+  }
   for (const r of reactions) {
     const list = out.get(r.messageId)!.reactions;
     const entry = list.find((e) => e.emoji === r.emoji);
