@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, hasChromium, launchBrowser, newContext, signUp, startWebServer, visible } from './browser-helpers.js';
+import { eventually, hasChromium, launchBrowser, newContext, signIn, signUp, startWebServer, visible } from './browser-helpers.js';
 import { signUp as apiSignUp, type TestServer } from './helpers.js';
 
 type Shown = { title: string; body: string; tag: string; actions: string[] };
@@ -46,6 +46,7 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
   let cdp: CDPSession;
   let alice: Awaited<ReturnType<typeof apiSignUp>>;
   let bobId: string;
+  let bobEmail: string;
   let conversationId: string;
   const registrations = new Map<string, string>(); // scope URL → registration id
 
@@ -61,7 +62,7 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
     });
     await cdp.send('ServiceWorker.enable');
 
-    const email = `bob-${randomUUID().slice(0, 8)}@example.test`;
+    const email = (bobEmail = `bob-${randomUUID().slice(0, 8)}@example.test`);
     await signUp(page, 'Bob', email);
     bobId = (await page.evaluate(() => fetch('/trpc/auth.me', { credentials: 'include' }).then((r) => r.json()))).result.data.id;
     alice = await apiSignUp(t, 'Alice');
@@ -72,6 +73,33 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+  });
+
+  it('asks for notification permission only when the user says so, never on load', async () => {
+    const other = await newContext(browser, origin);
+    try {
+      const tab = await other.newPage();
+      // Headless Chromium denies notifications outright; a real browser would ask: set it to "ask".
+      const { targetInfo } = await (await other.newCDPSession(tab)).send('Target.getTargetInfo');
+      const browserCdp = await browser.newBrowserCDPSession();
+      await browserCdp.send('Browser.setPermission', {
+        permission: { name: 'notifications' },
+        setting: 'prompt',
+        origin,
+        browserContextId: targetInfo.browserContextId!,
+      });
+      await signIn(tab, 'Bob', bobEmail);
+      const prompt = tab.getByRole('region', { name: 'Notifications' });
+      await visible(prompt.getByRole('button', { name: 'Turn on notifications' }));
+      expect(await tab.evaluate(() => Notification.permission)).toBe('default');
+      await prompt.getByRole('button', { name: 'Not now' }).click();
+      await tab.reload();
+      await visible(tab.getByRole('heading', { name: 'Hi, Bob' }));
+      expect(await tab.getByRole('region', { name: 'Notifications' }).count()).toBe(0);
+      expect(await tab.evaluate(() => Notification.permission)).toBe('default');
+    } finally {
+      await other.close();
+    }
   });
 
   it('has a manifest with what installing needs, and a service worker in control', async () => {

@@ -42,7 +42,8 @@ async function showSystem(payload: Record<string, unknown>) {
 function messageAlert(me: string, c: Conversation, m: Message) {
   const sender = c.members.find((u) => u.id === m.senderId)?.displayName ?? i18n.t('common:someone');
   const title = c.kind === 'group' && c.title ? c.title : sender;
-  const text = c.kind === 'group' ? `${sender}: ${m.body}` : m.body;
+  const content = m.body || i18n.t('notifications:attachment');
+  const text = c.kind === 'group' ? `${sender}: ${content}` : content;
   return {
     type: 'message',
     conversationId: c.id,

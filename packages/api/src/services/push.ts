@@ -143,7 +143,9 @@ export class PushService {
       const context = await pushContext(this.deps.db, message.conversationId, message.senderId);
       if (!context) return;
       const title = context.kind === 'group' && context.title ? context.title : context.senderName;
-      const text = message.body.length > MAX_BODY_CHARS ? `${message.body.slice(0, MAX_BODY_CHARS)}…` : message.body;
+      // Cut by code points (never half a surrogate pair); a message of attachments only has no text.
+      const chars = [...message.body];
+      const text = chars.length === 0 ? 'Sent an attachment' : chars.length > MAX_BODY_CHARS ? `${chars.slice(0, MAX_BODY_CHARS).join('')}…` : message.body;
       const preview = context.kind === 'group' ? `${context.senderName}: ${text}` : text;
       for (const target of targets) {
         const payload: PushPayload = {
