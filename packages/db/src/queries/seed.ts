@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { conversations, members, refreshTokens, sessions, users } from '../schema.js';
 
@@ -60,4 +61,27 @@ export async function seedGroups(db: Db, groups: { title: string; memberIds: str
     });
   }
   return ids;
+}
+
+/**
+ * `perConversation` messages in each conversation (the search benchmark's seeding path): bodies
+ * of 4-24 words drawn from `words` inside PostgreSQL, senders taken in turn from the members,
+ * dense seqs, timestamps a second apart, and each conversation's last_seq set to match. The
+ * search vector is computed by the database as for any insert.
+ */
+export async function seedMessages(db: Db, conversationIds: string[], perConversation: number, words: string[]) {
+  const vocabulary = JSON.stringify(words);
+  for (const conversationId of conversationIds) {
+    await db.execute(sql`
+      with vocab as (select array(select jsonb_array_elements_text(${vocabulary}::jsonb)) as w),
+      senders as (select array_agg(user_id order by user_id) as ids from conversation_members where conversation_id = ${conversationId})
+      insert into messages (conversation_id, sender_id, client_id, seq, body, created_at)
+      select ${conversationId}::uuid, s.ids[1 + (n % array_length(s.ids, 1))], gen_random_uuid(), n,
+        -- "+ k * 0" ties the aggregate to the inner query (with outer columns only, it would be the outer query's).
+        (select string_agg(v.w[1 + floor(random() * array_length(v.w, 1))::int + k * 0], ' ')
+           from generate_series(1, 4 + (random() * 20)::int + n * 0) as k),
+        now() - make_interval(secs => ${perConversation} - n)
+      from generate_series(1, ${perConversation}) as n, vocab v, senders s`);
+    await db.execute(sql`update conversations set last_seq = ${perConversation} where id = ${conversationId}`);
+  }
 }
