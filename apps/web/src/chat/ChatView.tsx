@@ -1,8 +1,10 @@
 import { messageBody } from '@parley/validators';
 import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { CallButtons, OngoingCall } from '../calls/CallButtons';
+import { CallEntry, withCalls, type TimelineCall } from '../calls/CallEntry';
 import type { CallStore } from '../calls/callStore';
-import { useCall } from '../calls/callStore';
+import { useCallHistory } from '../calls/history';
 import { Avatar } from '../components/Avatar';
 import { dayKey, formatDay, formatFull, formatList, formatNumber, formatRelative, formatTime } from '../format';
 import { fitLength } from '../text';
@@ -45,11 +47,12 @@ export function ChatView({ store, calls, id }: { store: ChatStore; calls: CallSt
 type Row =
   | { kind: 'day'; key: string; label: string }
   | { kind: 'msg'; key: string; m: Message; first: boolean }
+  | { kind: 'call'; key: string; call: TimelineCall }
   | { kind: 'pending'; key: string; p: PendingMessage }
   | { kind: 'unread'; key: string; count: number };
 
 function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conversation }) {
-  const inCall = useCall(calls, (s) => s.phase !== 'idle');
+  const callLog = useCallHistory(calls.history, c.id);
   const { t, i18n } = useTranslation('chat');
   const me = useChat(store, (s) => s.me);
   const thread = useChat(store, (s) => s.threads[c.id]);
@@ -113,17 +116,24 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     let lastDay: number | null = null;
     let lastSender: string | null = null;
     let divider = unreadAtOpen.count === 0 || !firstUnreadLoaded;
-    for (const m of items) {
-      if (!divider && m.seq > unreadAtOpen.after && m.senderId !== me) {
+    for (const entry of withCalls(items, callLog, Boolean(thread?.hasMore))) {
+      if (entry.kind === 'msg' && !divider && entry.m.seq > unreadAtOpen.after && entry.m.senderId !== me) {
         out.push({ kind: 'unread', key: 'unread', count: unreadAtOpen.count });
         divider = true;
       }
-      const d = dayKey(m.createdAt);
+      const at = entry.kind === 'msg' ? entry.m.createdAt : entry.call.createdAt;
+      const d = dayKey(at);
       if (d !== lastDay) {
-        out.push({ kind: 'day', key: `d${d}`, label: formatDay(m.createdAt) });
+        out.push({ kind: 'day', key: `d${d}`, label: formatDay(at) });
         lastDay = d;
         lastSender = null;
       }
+      if (entry.kind === 'call') {
+        out.push({ kind: 'call', key: `call-${entry.call.id}`, call: entry.call });
+        lastSender = null;
+        continue;
+      }
+      const m = entry.m;
       out.push({ kind: 'msg', key: m.id, m, first: m.senderId !== lastSender });
       lastSender = m.senderId;
     }
@@ -218,16 +228,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
           <h1>{title}</h1>
           <p className="muted small">{subtitle}</p>
         </div>
-        {c.kind === 'direct' && other && (
-          <div className="call-buttons">
-            <button type="button" className="icon-button" aria-label={t('view.voiceCallWith', { title })} title={t('view.voiceCall')} disabled={inCall} onClick={() => void calls.startCall(c.id, 'audio', title)}>
-              <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" /></svg>
-            </button>
-            <button type="button" className="icon-button" aria-label={t('view.videoCallWith', { title })} title={t('view.videoCall')} disabled={inCall} onClick={() => void calls.startCall(c.id, 'video', title)}>
-              <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M4 6h11a2 2 0 0 1 2 2v2.5l4-3v9l-4-3V16a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2z" /></svg>
-            </button>
-          </div>
-        )}
+        <CallButtons calls={calls} c={c} title={title} />
         <MuteButton store={store} c={c} />
         {c.kind === 'group' && (
           <button type="button" className="ghost small" onClick={() => setInfoOpen(true)} aria-haspopup="dialog">
@@ -235,6 +236,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
           </button>
         )}
       </header>
+      <OngoingCall calls={calls} c={c} title={title} />
 
       <div className="messages" ref={scroller} onScroll={onScroll} role="log" aria-label={t('view.messages')} aria-live="polite" tabIndex={0}>
         <div ref={topSentinel} className="top-sentinel" />
@@ -265,6 +267,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
                 <span>{t('unread.divider', { count: r.count })}</span>
               </div>
             );
+          if (r.kind === 'call') return <CallEntry key={r.key} call={r.call} me={me} />;
           if (r.kind === 'msg') {
             const mine = r.m.senderId === me;
             return (

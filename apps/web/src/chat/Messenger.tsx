@@ -16,6 +16,7 @@ import { NewGroupDialog } from './GroupDialog';
 import { PeopleResults } from './PeopleSearch';
 import { ShortcutsDialog, useShortcuts } from './Shortcuts';
 import { MessageSearchLauncher } from './SearchPanel';
+import { conversationTitle } from './helpers';
 import { chatStoreFor, useChat } from './store';
 
 const CHAT_PATH = /^\/c\/([0-9a-f-]{36})$/i;
@@ -43,6 +44,10 @@ export function Messenger() {
         if (m) return m.displayName;
       }
       return null;
+    };
+    calls.titles = (id) => {
+      const c = store.getState().conversations[id];
+      return c ? conversationTitle(c, user.id) : null;
     };
     calls.start();
     return () => calls.stop();

@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from 'react';
 import { translateIssue } from '../errors';
+import { callLogged } from '../calls/history';
 import { i18n } from '../i18n';
 import { outbox } from '../notifications/offline';
 import { parley, recheckSession, type RouterOutputs } from '../trpc';
@@ -300,6 +301,10 @@ export class ChatStore {
         });
         break;
       }
+      case 'call.logged':
+        // A call ended (replayed after a gap like messages): the timeline's entry.
+        callLogged(this.state.me, event.call);
+        break;
       case 'conversation.updated': {
         const c = event.conversation;
         if (!c.members.some((m) => m.id === this.state.me)) {
