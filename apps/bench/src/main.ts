@@ -113,6 +113,7 @@ interface TargetResult {
   best: RateRun | null;
   storm: { run: RateRun; logins: { ok: number; failed: number; perSec: number; latency: Summary } } | null;
   calls: { setup: Summary; offerAnswer: Summary; failed: number; firstError: string | null } | null;
+  groupCalls: { setup: Summary; offerAnswer: Summary; failed: number; firstError: string | null } | null;
   error?: string;
 }
 
@@ -199,7 +200,7 @@ const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)} 
  * search; in the last round also the login storm, calls and memory (each run once).
  */
 async function benchTarget(name: TargetName, round: number, last: boolean): Promise<TargetResult> {
-  const result: TargetResult = { name, setupMs: 0, memory: null, fixed: null, steps: [], best: null, storm: null, calls: null };
+  const result: TargetResult = { name, setupMs: 0, memory: null, fixed: null, steps: [], best: null, storm: null, calls: null, groupCalls: null };
   console.log(`\n=== ${name}, round ${round + 1} of ${opts.rounds} ===`);
   const { target, child, pid } = await startTarget(name, round);
   try {
@@ -275,6 +276,16 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
       );
     }
 
+    if (target.groupCallSignaling) {
+      const n = Math.max(1, Math.round(opts.calls / 4));
+      const c = await target.groupCallSignaling(n, (done) => progressLine(`  group calls: ${done}/${n}`));
+      result.groupCalls = { setup: summarize(c.setup), offerAnswer: summarize(c.offerAnswer), failed: c.failed, firstError: c.firstError };
+      statusDone(
+        `  group calls: ${c.setup.length} calls of 4, start → all joined ${fmtMs(result.groupCalls.setup)}; addressed offer/answer ${fmtMs(result.groupCalls.offerAnswer)}` +
+          (c.failed ? `; ${c.failed} failed, first: ${c.firstError}` : ''),
+      );
+    }
+
     // Memory (last, so that tearing the sockets down disturbs no other phase): extra authenticated sockets, each holding the message subscription.
     // Two halves: the first may only reuse heap that earlier phases freed but the process kept
     // (no RSS growth), so the cost per socket is read off the second half.
@@ -329,6 +340,9 @@ function rows(results: Partial<Record<TargetName, TargetResult>>): Row[] {
     { metric: 'call: calls.start → call.accepted p99', unit: 'ms', values: v((r) => r.calls?.setup.p99) },
     { metric: 'call: offer/answer round trip p50', unit: 'ms', values: v((r) => r.calls?.offerAnswer.p50) },
     { metric: 'call: offer/answer round trip p99', unit: 'ms', values: v((r) => r.calls?.offerAnswer.p99) },
+    { metric: 'group call of 4: start → all joined p50', unit: 'ms', values: v((r) => r.groupCalls?.setup.p50) },
+    { metric: 'group call of 4: start → all joined p99', unit: 'ms', values: v((r) => r.groupCalls?.setup.p99) },
+    { metric: 'group call: addressed offer/answer round trip p50', unit: 'ms', values: v((r) => r.groupCalls?.offerAnswer.p50) },
     { metric: 'login storm: logins/s (bcrypt 12)', unit: '/s', values: v((r) => r.storm?.logins.perSec) },
     { metric: `login storm: delivery p99 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.storm?.run.latency.p99) },
     { key: 'storm', metric: 'login storm: delivery p99 ÷ without storm', unit: '×', values: v((r) => (r.storm && r.fixed ? r.storm.run.latency.p99 / r.fixed.latency.p99 : null)) },

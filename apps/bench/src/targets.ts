@@ -28,6 +28,8 @@ export interface Target {
   loginStorm?(concurrency: number, until: number): Promise<{ ok: number; failed: number; latencies: number[] }>;
   /** Rings `count` calls between pairs of users: start → accepted, then an offer/answer round trip. */
   callSignaling?(count: number, progress: (done: number) => void): Promise<{ setup: number[]; offerAnswer: number[]; failed: number; firstError: string | null }>;
+  /** Group calls of 4: start → the 3 others joined (as the caller hears it), then an addressed offer/answer round trip. */
+  groupCallSignaling?(count: number, progress: (done: number) => void): Promise<{ setup: number[]; offerAnswer: number[]; failed: number; firstError: string | null }>;
   close(): Promise<void>;
 }
 
@@ -54,7 +56,7 @@ function makeGroups(users: number, groupSize: number): number[][] {
   return groups;
 }
 
-type CallEvent = { type: string; call?: { id: string }; callId?: string; signal?: { type: string } };
+type CallEvent = { type: string; call?: { id: string }; callId?: string; userId?: string; signal?: { type: string } };
 
 /**
  * What a client holds: the message stream (followEvents), presence and call events. Resolves once
@@ -206,7 +208,8 @@ export class ParleyTarget implements Target {
           },
           (event) => {
             const callId = event.call?.id ?? event.callId;
-            this.mailbox.deliver(`${event.type}${event.signal ? ':' + event.signal.type : ''}:${callId}:${i}`);
+            const who = event.type === 'call.joined' ? `:${event.userId}` : '';
+            this.mailbox.deliver(`${event.type}${event.signal ? ':' + event.signal.type : ''}${who}:${callId}:${i}`);
           },
         );
         progress(++done, this.users.length, 'subscribed');
@@ -296,6 +299,53 @@ export class ParleyTarget implements Target {
             const answered = await this.mailbox.expect(`signal:answer:${call.id}:${a}`);
             offerAnswer.push(answered - t1);
             await caller.client.api.calls.hangup.mutate({ callId: call.id });
+            progress(++done);
+          } catch (err) {
+            failed++;
+            firstError ??= err instanceof Error ? err.message : String(err);
+          }
+        }
+      }),
+    );
+    return { setup, offerAnswer, failed, firstError };
+  }
+
+  async groupCallSignaling(count: number, progress: (done: number) => void) {
+    const setup: number[] = [];
+    const offerAnswer: number[] = [];
+    let failed = 0;
+    let firstError: string | null = null;
+    let done = 0;
+    const SDP = `v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n${'a=x\r\n'.repeat(60)}`;
+    // Groups of at least 4 members, each ringing its own calls one at a time; 4 people in each call.
+    const groups = this.groups.map((g, i) => ({ g, i })).filter(({ g }) => g.length >= 4).slice(0, 4);
+    const perGroup = Math.ceil(count / Math.max(1, groups.length));
+    await Promise.all(
+      groups.map(async ({ g, i }) => {
+        const [a, ...rest] = g.slice(0, 4) as [number, number, number, number];
+        const caller = this.users[a]!;
+        const conversationId = this.conversationIds[i]!;
+        for (let k = 0; k < perGroup && done + failed < count; k++) {
+          try {
+            const t0 = performance.now();
+            const call = await caller.client.api.calls.start.mutate({ conversationId, media: 'video' });
+            // Each joins as soon as it rings; the caller hears every join.
+            await Promise.all(
+              rest.map(async (m) => {
+                await this.mailbox.expect(`call.incoming:${call.id}:${m}`);
+                await this.users[m]!.client.api.calls.join.mutate({ callId: call.id });
+              }),
+            );
+            const joined = await Promise.all(rest.map((m) => this.mailbox.expect(`call.joined:${this.users[m]!.id}:${call.id}:${a}`)));
+            setup.push(Math.max(...joined) - t0);
+            const b = rest[0];
+            const t1 = performance.now();
+            await caller.client.api.calls.signal.mutate({ callId: call.id, toUserId: this.users[b]!.id, signal: { type: 'offer', sdp: SDP } });
+            await this.mailbox.expect(`signal:offer:${call.id}:${b}`);
+            await this.users[b]!.client.api.calls.signal.mutate({ callId: call.id, toUserId: caller.id, signal: { type: 'answer', sdp: SDP } });
+            const answered = await this.mailbox.expect(`signal:answer:${call.id}:${a}`);
+            offerAnswer.push(answered - t1);
+            for (const m of [a, ...rest]) await this.users[m]!.client.api.calls.hangup.mutate({ callId: call.id });
             progress(++done);
           } catch (err) {
             failed++;

@@ -104,7 +104,7 @@ function SelfTile({ s, video, compact }: { s: CallState; video: boolean; compact
   return (
     <div role="group" aria-label={t('tile.you')} className={`tile self${compact ? ' compact' : ''}`}>
       {showVideo ? (
-        <VideoOf stream={s.localStream} label={t('screen.yourCamera')} className="tile-video local-video" mirror />
+        <VideoOf stream={s.localStream} label={t('screen.yourCamera')} className="tile-video self-video" mirror />
       ) : (
         <div className="tile-avatar">
           <Avatar name={t('tile.you')} seed="self" size={compact ? 44 : 72} />

@@ -143,7 +143,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       for (const p of pending) out.push({ kind: 'pending', key: p.clientId, p });
     }
     return out;
-  }, [items, pending, i18n.language, unreadAtOpen, firstUnreadLoaded, me]);
+  }, [items, pending, callLog, thread?.hasMore, i18n.language, unreadAtOpen, firstUnreadLoaded, me]);
 
   // Keep the view where the reader expects it.
   useLayoutEffect(() => {
