@@ -120,7 +120,7 @@ describe.skipIf(!hasChromium)('calls in a browser', () => {
     await visible(alice.getByRole('timer', { name: 'Call duration' }).getByText(/^0:0[1-9]$/));
 
     // Mute and camera off are toggles.
-    const mute = alice.getByRole('button', { name: 'Mute' });
+    const mute = alice.getByRole('button', { name: 'Mute', exact: true });
     await mute.click();
     expect(await mute.getAttribute('aria-pressed')).toBe('true');
     const camera = alice.getByRole('button', { name: 'Camera off' });

@@ -117,7 +117,7 @@ describe.skipIf(!hasChromium)('group calls in a browser', () => {
     await visible(aliceCall.getByRole('img', { name: /^Network: (good|fair|poor)$/ }));
 
     // Mute and camera off on Alice's side: Bob sees her muted, and her avatar instead of video.
-    const mute = alice.getByRole('button', { name: 'Mute' });
+    const mute = alice.getByRole('button', { name: 'Mute', exact: true });
     await mute.click();
     expect(await mute.getAttribute('aria-pressed')).toBe('true');
     const camera = alice.getByRole('button', { name: 'Camera off' });
