@@ -28,7 +28,7 @@ export const notificationsRouter = router({
   settings: authedProcedure.query(({ ctx }) => ctx.services.push.settings(ctx.auth.userId)),
 
   updateSettings: authedProcedure
-    .use(limited('profile', { limit: 30, windowMs: 60_000 }, 'user'))
+    .use(limited('notificationSettings', { limit: 30, windowMs: 60_000 }, 'user'))
     .input(notificationSettingsInput)
     .mutation(({ ctx, input }) => ctx.services.push.updateSettings(ctx.auth.userId, input)),
 
