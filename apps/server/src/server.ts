@@ -17,7 +17,7 @@ import {
   tooManyRequests,
   payloadTooLarge,
   subscriptionOverHttp,
-  RetryAfter,
+  RateLimited,
   type AppRouter,
   type Context,
   type CookieJar,
@@ -237,7 +237,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
       },
       // A rate-limited answer says when to try again, in the standard header as well as in error.data.
       responseMeta: ({ errors }) => {
-        const waits = errors.flatMap((e) => (e.cause instanceof RetryAfter ? [e.cause.retryAfterMs] : []));
+        const waits = errors.flatMap((e) => (e.cause instanceof RateLimited ? [e.cause.retryAfterMs] : []));
         return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))) } } : {};
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],

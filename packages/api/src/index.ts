@@ -11,7 +11,8 @@ export {
   type LiveConnection,
 } from './realtime/connections.js';
 export { newRefreshToken, TokenService, type AccessClaims } from './auth/tokens.js';
-export { createCallerFactory, errorShape, limited, MAX_FRAME_CALLS, MAX_HTTP_BATCH, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, RetryAfter, subscriptionOverHttp, tooManyRequests } from './trpc.js';
+export { createCallerFactory, errorShape, limited, MAX_FRAME_CALLS, MAX_HTTP_BATCH, MAX_INPUT_BYTES, payloadTooLarge, RATE_LIMITS, subscriptionOverHttp, tooManyRequests } from './trpc.js';
+export * from './errors.js';
 export { highlight, positiveTerms } from './services/message-search.js';
 export { FairShare } from './fair-share.js';
 export { AttachmentService, FileRouteError, type Download, type FileSelector, type Variant } from './services/attachments.js';

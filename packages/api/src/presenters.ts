@@ -1,4 +1,7 @@
 import type { AttachmentRow, MessageDetails, MessageRow, UserRow } from '@parley/db';
+import type { Attachment, Conversation, ConversationSnapshot, Message, PublicUser, Reaction, ReplyTo } from '@parley/protocol';
+
+export type { Attachment, Conversation, ConversationSnapshot, Message, PublicUser, Reaction, ReplyTo } from '@parley/protocol';
 
 /** Timestamps leave the API as ISO-8601 UTC, whatever text form the driver returned. */
 export const iso = (value: string | Date) => new Date(value).toISOString();
@@ -25,7 +28,7 @@ const avatarUrl = (attachmentId: string | null | undefined) => (attachmentId ? `
 export function toPublicUser(
   row: Pick<UserRow, 'id' | 'displayName' | 'lastSeenAt' | 'about'> & { avatarAttachmentId?: string | null },
   online: boolean,
-) {
+): PublicUser {
   return {
     id: row.id,
     displayName: row.displayName,
@@ -35,16 +38,12 @@ export function toPublicUser(
     avatarUrl: avatarUrl(row.avatarAttachmentId),
   };
 }
-export type PublicUser = ReturnType<typeof toPublicUser>;
-
-export type ReplyTo = { id: string; seq: number; senderId: string; excerpt: string | null };
-export type Reaction = { emoji: string; userIds: string[] };
 
 /** Download paths on this server (cookie or bearer); `attachments.signedUrl` gives ones that need neither. */
 export const fileUrl = (id: string) => `/files/${id}`;
 export const thumbnailUrl = (id: string) => `/files/${id}/thumbnail`;
 
-export function toAttachment(row: AttachmentRow) {
+export function toAttachment(row: AttachmentRow): Attachment {
   return {
     id: row.id,
     name: row.name,
@@ -58,10 +57,9 @@ export function toAttachment(row: AttachmentRow) {
     thumbnailUrl: row.thumbnailKey ? thumbnailUrl(row.id) : null,
   };
 }
-export type Attachment = ReturnType<typeof toAttachment>;
 
 /** `details` from messageDetails (services/message-view.ts loads them for a page of rows). */
-export function toMessage(row: MessageRow, details: MessageDetails) {
+export function toMessage(row: MessageRow, details: MessageDetails): Message {
   return {
     id: row.id,
     conversationId: row.conversationId,
@@ -77,28 +75,6 @@ export function toMessage(row: MessageRow, details: MessageDetails) {
     attachments: details.attachments.map(toAttachment),
   };
 }
-export type Message = ReturnType<typeof toMessage>;
-
-/** What every member sees alike; the per-viewer fields are computed from it. */
-export interface ConversationSnapshot {
-  id: string;
-  kind: 'direct' | 'group';
-  title: string | null;
-  /** mutedUntil: absent in events logged before muting existed. */
-  members: {
-    id: string;
-    displayName: string;
-    lastSeenAt: string | null;
-    lastReadSeq: number;
-    about: string;
-    mutedUntil?: string | null;
-    /** Absent in events logged before profile pictures existed. */
-    avatarAttachmentId?: string | null;
-  }[];
-  lastMessage: Message | null;
-  lastSeq: number;
-  updatedAt: string;
-}
 
 /** `conversations.mute` with `until: null` ("until I unmute") stores this instant. */
 export const MUTED_FOREVER = '9999-12-31T23:59:59.999Z';
@@ -110,8 +86,11 @@ function activeMute(until: string | null) {
   return Date.parse(at) > Date.now() ? at : null;
 }
 
-/** `hidden`: members who blocked the viewer; their last sighting is not shown to them. */
-export function toConversation(snapshot: ConversationSnapshot, viewerId: string, online: Set<string>, hidden?: Set<string>) {
+/**
+ * A snapshot as one viewer sees it: their unread count, read position and mute; who is online.
+ * `hidden`: members who blocked the viewer; their last sighting is not shown to them.
+ */
+export function toConversation(snapshot: ConversationSnapshot, viewerId: string, online: Set<string>, hidden?: Set<string>): Conversation {
   const me = snapshot.members.find((m) => m.id === viewerId);
   const lastReadSeq = me?.lastReadSeq ?? 0;
   return {
@@ -129,4 +108,3 @@ export function toConversation(snapshot: ConversationSnapshot, viewerId: string,
     mutedUntil: activeMute(me?.mutedUntil ?? null),
   };
 }
-export type Conversation = ReturnType<typeof toConversation>;

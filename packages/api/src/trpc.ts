@@ -1,6 +1,8 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
+import type { ErrorData } from '@parley/protocol';
 import type { Context } from './context.js';
+import { DomainError, PayloadTooLarge, RateLimited, Unauthorized } from './errors.js';
 import type { RateWindow } from './rate-limit.js';
 
 type Issue = { path: PropertyKey[]; message: string };
@@ -28,6 +30,7 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const zodError = error.code === 'BAD_REQUEST' && hasIssues(error.cause) ? flattenIssues(error.cause.issues) : null;
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
+    const domain = error.cause instanceof DomainError ? error.cause : null;
     return {
       ...shape,
       message: internal ? 'Something went wrong on our side. Please try again.' : shape.message,
@@ -36,31 +39,45 @@ const t = initTRPC.context<Context>().create({
         httpStatus: shape.data.httpStatus,
         path: shape.data.path,
         zodError,
-        retryAfterMs: error.cause instanceof RetryAfter ? error.cause.retryAfterMs : null,
-        // Set when the password was right but the account's second factor is missing or wrong.
-        ...(error.cause instanceof MfaRequired ? { mfaRequired: true } : {}),
-      },
+        retryAfterMs: domain instanceof RateLimited ? domain.retryAfterMs : null,
+        // e.g. mfaRequired: the password was right but the second factor is missing or wrong.
+        ...domain?.details,
+      } satisfies ErrorData,
     };
   },
 });
 
-/** Carried as a TOO_MANY_REQUESTS error's cause, so clients know when to try again. */
-export class RetryAfter extends Error {
-  constructor(readonly retryAfterMs: number) {
-    super(`Retry after ${retryAfterMs} ms`);
+/** A domain error as the tRPC error that carries it (its cause, which the formatter reads). */
+export function toTRPCError(error: DomainError) {
+  return new TRPCError({ code: error.code, message: error.message, cause: error });
+}
+
+async function* mappingErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw err instanceof DomainError ? toTRPCError(err) : err;
   }
 }
 
-/** Carried as the cause of the UNAUTHORIZED a sign-in without (or with a wrong) second factor gets. */
-export class MfaRequired extends Error {
-  constructor() {
-    super('A second factor is required');
-  }
-}
-
+/** A TOO_MANY_REQUESTS raised outside a procedure (transport limits), shaped like a domain one. */
 export function tooManyRequests(retryAfterMs: number, message = 'Too many attempts. Please wait and try again.') {
-  return new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: new RetryAfter(retryAfterMs) });
+  return toTRPCError(new RateLimited(retryAfterMs, message));
 }
+
+/**
+ * The one place domain errors (errors.ts) become tRPC errors: thrown by a resolver or an inner
+ * middleware (tRPC hands them here as an INTERNAL_SERVER_ERROR's cause), or by a subscription's
+ * generator after it started.
+ */
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    if (result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
+    return result;
+  }
+  return isAsyncIterable(result.data) ? { ...result, data: mappingErrors(result.data) } : result;
+});
 
 /**
  * The largest input one procedure call may carry (its JSON, in UTF-8 bytes). The biggest inputs the
@@ -79,10 +96,7 @@ export const MAX_HTTP_BATCH = 10;
 export const MAX_FRAME_CALLS = 50;
 
 export function payloadTooLarge() {
-  return new TRPCError({
-    code: 'PAYLOAD_TOO_LARGE',
-    message: `This request is too large (at most ${MAX_INPUT_BYTES / 1024} KiB per call).`,
-  });
+  return toTRPCError(new PayloadTooLarge(`This request is too large (at most ${MAX_INPUT_BYTES / 1024} KiB per call).`));
 }
 
 /** The error body a procedure would answer, for errors raised before tRPC runs (e.g. an HTTP body over the hard cap). */
@@ -179,11 +193,17 @@ const fairShare = t.middleware(async ({ ctx, type, next }) => {
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(socketOnly).use(inputSize).use(subscriptionSlot).use(fairShare).use(backpressure);
+export const publicProcedure = t.procedure
+  .use(domainErrors)
+  .use(socketOnly)
+  .use(inputSize)
+  .use(subscriptionSlot)
+  .use(fairShare)
+  .use(backpressure);
 
 export const authedProcedure = publicProcedure
   .use(({ ctx, next }) => {
-    if (!ctx.auth) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    if (!ctx.auth) throw new Unauthorized('Please sign in.');
     return next({ ctx: { ...ctx, auth: ctx.auth } });
   })
   // Reads cost memory (answers up to MBs) and database time like writes do: one budget per user.

@@ -13,8 +13,11 @@ describe('EventLog', () => {
   });
   afterAll(() => database?.close());
 
-  const commit = (n: number) =>
-    database.db.transaction((tx) => appendEvent(tx, [user], { n })).then((id) => ({ id, recipients: [user], payload: { n } }));
+  // Appended without publishing: each test decides which notifications arrive.
+  const commit = (n: number) => {
+    const event = { type: 'message.read', conversationId: user, userId: user, seq: n } as const;
+    return database.db.transaction((tx) => appendEvent(tx, [user], event)).then((id) => ({ id, recipients: [user], event }));
+  };
 
   it('delivers in id order, once, when notifications arrive late, out of order or never', async () => {
     const log = new EventLog({ db: database.db, bus: new LocalBus(), logger: createLogger('silent'), pollIntervalMs: 60_000 });

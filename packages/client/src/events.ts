@@ -1,13 +1,8 @@
 import type { TRPCClient } from '@trpc/client';
-import type { AppRouter, RouterOutputs } from '@parley/api';
+import type { AppRouter } from '@parley/api';
+import type { ParleyEvent } from '@parley/protocol';
 
-type Delivered = RouterOutputs['messages']['onEvent'] extends AsyncIterable<infer T, unknown, unknown> ? T : never;
-type Unwrapped = Exclude<Delivered, { id: string }> | Extract<Delivered, { id: string }>['data'];
-/**
- * An event of `messages.onEvent`, unwrapped from its tracking envelope. `ready` only carries the
- * stream's starting position, which the follower keeps; handlers never see it.
- */
-export type ParleyEvent = Exclude<Unwrapped, { type: 'ready' }>;
+export type { ParleyEvent } from '@parley/protocol';
 
 export interface EventFollower {
   /** The id of the last tracked event handed to `onEvent`: persist it to resume later. */
@@ -26,6 +21,8 @@ export function followEvents(
     lastEventId?: string | null;
     onEvent: (event: ParleyEvent, id: string | null) => void;
     onStarted?: () => void;
+    /** The server could not resume from the cursor: reload the state, then go on. */
+    onResync?: () => void;
     onError?: (err: unknown) => void;
   },
 ): EventFollower {
@@ -45,7 +42,8 @@ export function followEvents(
         if (typeof envelope === 'object' && envelope !== null && 'id' in envelope && 'data' in envelope) {
           if (last !== null && Number(envelope.id) <= Number(last)) return;
           last = envelope.id;
-          if (envelope.data.type !== 'ready') handlers.onEvent(envelope.data, envelope.id);
+          if (envelope.data.type === 'resync') handlers.onResync?.();
+          else if (envelope.data.type !== 'ready') handlers.onEvent(envelope.data, envelope.id);
         } else handlers.onEvent(envelope, null);
       },
       onError: (err) => {

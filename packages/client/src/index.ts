@@ -10,9 +10,11 @@ import {
   type TRPCLink,
 } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
+import { CLOSE_TOO_MANY_SOCKETS } from '@parley/protocol';
 import { withCookieJar } from './cookie-jar.js';
 
 export { withCookieJar } from './cookie-jar.js';
+export * from '@parley/protocol';
 export { TRPCClientError } from '@trpc/client';
 export type { AppRouter, RouterInputs, RouterOutputs } from '@parley/api';
 
@@ -24,11 +26,10 @@ const marginFor = (s: { expiresAt: number; issuedAt: number }) =>
   Math.min(REFRESH_MARGIN_MS, (s.expiresAt - s.issuedAt) / 4);
 const AUTH_RESULT_PATHS = new Set(['auth.login', 'auth.register', 'auth.refresh']);
 /**
- * The server closed the socket because this user holds too many (MAX_SOCKETS_PER_USER): final for
- * now. Reconnecting at once would be refused again, so WebSocket calls fail fast with
- * TOO_MANY_REQUESTS for this long, then the next call opens a new socket.
+ * After CLOSE_TOO_MANY_SOCKETS (the user holds MAX_SOCKETS_PER_USER sockets): reconnecting at once
+ * would be refused again, so WebSocket calls fail fast with TOO_MANY_REQUESTS for this long, then
+ * the next call opens a new socket.
  */
-export const CLOSE_TOO_MANY_SOCKETS = 4029;
 /** The server's cap on calls in one HTTP batch (MAX_HTTP_BATCH in packages/api/src/trpc.ts). */
 const MAX_BATCH = 10;
 const TOO_MANY_SOCKETS_BACKOFF_MS = 30_000;

@@ -1,19 +1,24 @@
+import type { z } from 'zod';
+import type { Logger } from '../logger.js';
 import type { Bus, Channel } from './bus.js';
 import { UserListeners } from './listeners.js';
+import { parseWire } from './wire.js';
 
-/** A notice for some users that is not logged: typing, call signals. Lost if nobody listens. */
-export interface Ephemeral<T> {
-  recipients: string[];
-  payload: T;
-}
-
-/** Fans ephemeral notices out to the listening users on every instance. */
+/** Fans ephemeral notices (typing, call events) out to the listening users on every instance. Lost if nobody listens. */
 export class EphemeralHub<T> {
   private readonly listeners = new UserListeners<T>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly bus: Bus, private readonly channel: Channel) {
-    this.unsubscribe = bus.subscribe(channel, (raw) => this.deliver(JSON.parse(raw) as Ephemeral<T>));
+  constructor(
+    private readonly bus: Bus,
+    private readonly channel: Channel,
+    envelope: z.ZodType<{ recipients: string[]; payload: T }>,
+    logger: Logger,
+  ) {
+    this.unsubscribe = bus.subscribe(channel, (raw) => {
+      const notice = parseWire(envelope, raw, (msg) => logger.warn({ channel }, msg));
+      if (notice) this.listeners.deliver(notice.recipients, notice.payload);
+    });
   }
 
   send(recipients: string[], payload: T) {
@@ -22,10 +27,6 @@ export class EphemeralHub<T> {
 
   listen(userId: string, listener: (payload: T) => void): () => void {
     return this.listeners.add(userId, listener);
-  }
-
-  private deliver({ recipients, payload }: Ephemeral<T>) {
-    this.listeners.deliver(recipients, payload);
   }
 
   close() {

@@ -1,27 +1,41 @@
-import { eventsBetween, latestEventId, type Db } from '@parley/db';
+import { appendEvent, eventsBetween, latestEventId, type Db, type Tx } from '@parley/db';
+import { storedEvent, type StoredEvent } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { Bus } from './bus.js';
 import { UserListeners } from './listeners.js';
+import { loggedEnvelope, parseWire, type LoggedEvent } from './wire.js';
 
-/** An event of the log of record, as it travels between instances. */
-export interface LoggedEvent {
-  id: number;
-  recipients: string[];
-  payload: unknown;
-}
+export type { LoggedEvent } from './wire.js';
 
 type Listener = (event: LoggedEvent) => void;
+/** A position of the log as the reader takes it in; `event` null for a row that no longer parses. */
+type Ingested = { id: number; recipients: string[]; event: StoredEvent | null };
+
+/** A stored payload as its schema reads it, or null (logged) for one that does not parse. */
+export function parseStored(payload: unknown, id: number, logger: Logger): StoredEvent | null {
+  const parsed = storedEvent.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  logger.error({ eventId: id, issue: parsed.error.issues[0]?.message }, 'Stored event does not match the protocol; skipped');
+  return null;
+}
 
 /**
- * This instance's reader of the event log. Ids are dense (see `events` in the schema), so the
- * reader knows when it has missed one: it then reads the gap from PostgreSQL before going on,
- * and a periodic look at the clock catches notifications that Redis dropped. Listeners thus see
- * every event once, in id order.
+ * The event log: how services emit events, and this instance's reader of them.
+ *
+ * Writing: `transaction(work)` runs `work` in a transaction in which `emit(tx, recipients, event)`
+ * appends events; once it commits, they are published (delivered here, and announced on the bus).
+ * The event is parsed with its schema once, when emitted, and that one object is what is stored
+ * and what is published: replay and live delivery hand out the same thing.
+ *
+ * Reading: ids are dense (see `events` in the schema), so the reader knows when it has missed one:
+ * it then reads the gap from PostgreSQL before going on, and a periodic look at the clock catches
+ * notifications that Redis dropped. Listeners thus see every event once, in id order.
  */
 export class EventLog {
   private head = 0;
-  private readonly pending = new Map<number, LoggedEvent>();
+  private readonly pending = new Map<number, Ingested>();
   private readonly listeners = new UserListeners<LoggedEvent>();
+  private readonly outboxes = new WeakMap<Tx, LoggedEvent[]>();
   private catchingUp: Promise<void> | null = null;
   private catchUpAgain = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -31,7 +45,10 @@ export class EventLog {
 
   async start() {
     this.head = await latestEventId(this.deps.db);
-    this.unsubscribe = this.deps.bus.subscribe('events', (raw) => this.ingest(JSON.parse(raw) as LoggedEvent));
+    this.unsubscribe = this.deps.bus.subscribe('events', (raw) => {
+      const event = parseWire(loggedEnvelope, raw, (msg) => this.deps.logger.warn(msg));
+      if (event) this.ingest(event);
+    });
     this.pollTimer = setInterval(() => this.catchUp(), this.deps.pollIntervalMs ?? 1000).unref();
   }
 
@@ -40,7 +57,35 @@ export class EventLog {
     return this.head;
   }
 
-  /** Called after commit: delivers here at once and tells the other instances. */
+  /** Runs `work` in a transaction; the events it emitted are published once it has committed. */
+  async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const outbox: LoggedEvent[] = [];
+    const result = await this.deps.db.transaction(async (tx) => {
+      this.outboxes.set(tx, outbox);
+      return work(tx);
+    });
+    for (const event of outbox) this.published(event);
+    return result;
+  }
+
+  /**
+   * Appends an event inside a transaction of `transaction()`; it is published after commit. Call
+   * it last in the transaction: from here to commit it holds the log's clock row.
+   */
+  async emit(tx: Tx, recipients: string[], event: StoredEvent): Promise<LoggedEvent> {
+    const outbox = this.outboxes.get(tx);
+    if (!outbox) throw new Error('emit() needs a transaction opened by EventLog.transaction()');
+    const parsed = storedEvent.parse(event);
+    const unique = [...new Set(recipients)];
+    const logged: LoggedEvent = { id: await appendEvent(tx, unique, parsed), recipients: unique, event: parsed };
+    outbox.push(logged);
+    return logged;
+  }
+
+  /**
+   * Publishes an event committed by a statement of its own (the sends' group commit, which
+   * appends in SQL): delivers here at once and tells the other instances.
+   */
   published(event: LoggedEvent) {
     this.ingest(event);
     this.deps.bus.publish('events', JSON.stringify(event));
@@ -51,7 +96,7 @@ export class EventLog {
     return this.listeners.add(userId, listener);
   }
 
-  private ingest(event: LoggedEvent) {
+  private ingest(event: Ingested) {
     if (event.id <= this.head) return;
     if (event.id === this.head + 1 && this.pending.size === 0) {
       this.dispatch(event);
@@ -69,9 +114,9 @@ export class EventLog {
     }
   }
 
-  private dispatch(event: LoggedEvent) {
-    this.head = event.id;
-    this.listeners.deliver(event.recipients, event);
+  private dispatch({ id, recipients, event }: Ingested) {
+    this.head = id;
+    if (event) this.listeners.deliver(recipients, { id, recipients, event });
   }
 
   /** Reads from PostgreSQL whatever this instance has not seen yet. One reader at a time. */
@@ -86,7 +131,9 @@ export class EventLog {
         const latest = await latestEventId(this.deps.db);
         if (latest <= this.head) continue;
         const rows = await eventsBetween(this.deps.db, this.head, Math.min(latest, this.head + 1000));
-        for (const row of rows) this.ingest({ id: row.id, recipients: row.recipients, payload: row.payload });
+        for (const row of rows) {
+          this.ingest({ id: row.id, recipients: row.recipients, event: parseStored(row.payload, row.id, this.deps.logger) });
+        }
         if (latest > this.head) this.catchUpAgain = true;
       } while (this.catchUpAgain);
     })()

@@ -1,13 +1,10 @@
 import { findInactiveSessionIds, type Db } from '@parley/db';
+import { CLOSE_SESSION_REVOKED, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_MANY_SOCKETS } from '@parley/protocol';
 import type { Bus } from '../events/bus.js';
+import { parseWire, revokedSessions } from '../events/wire.js';
 import type { Logger } from '../logger.js';
 
-/** Close codes the client understands: reconnect with a fresh token, or stop. */
-export const CLOSE_TOKEN_EXPIRED = 4001;
-export const CLOSE_SESSION_REVOKED = 4003;
-export const CLOSE_GOING_AWAY = 1012; // "service restart": reconnect elsewhere
-/** Too many sockets for this user on this instance: the client stops reconnecting for a while. */
-export const CLOSE_TOO_MANY_SOCKETS = 4029;
+export { CLOSE_GOING_AWAY, CLOSE_SESSION_REVOKED, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_MANY_SOCKETS } from '@parley/protocol';
 
 export interface LiveConnection {
   userId: string;
@@ -44,8 +41,8 @@ export class ConnectionRegistry {
     auditIntervalMs = 30_000,
   ) {
     this.unsubscribe = deps.bus.subscribe('sessions', (payload) => {
-      const ids = JSON.parse(payload) as string[];
-      this.closeSessions(ids, CLOSE_SESSION_REVOKED, 'Session ended');
+      const ids = parseWire(revokedSessions, payload, (msg) => deps.logger.warn(msg));
+      if (ids) this.closeSessions(ids, CLOSE_SESSION_REVOKED, 'Session ended');
     });
     // A revocation notice can be lost (Redis down); the audit catches what it missed.
     this.auditTimer = setInterval(() => void this.audit(), auditIntervalMs).unref();

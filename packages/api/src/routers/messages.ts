@@ -9,7 +9,14 @@ import {
   searchMessagesInput,
   sendMessageInput,
 } from '@parley/validators';
+import { tracked } from '@trpc/server';
+import type { StreamItem } from '../services/messages.js';
 import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
+
+/** Logged events travel `tracked` (their id is the resume cursor); typing does not. */
+async function* delivering(items: AsyncIterable<StreamItem>) {
+  for await (const item of items) yield item.id === null ? item.event : tracked(item.id, item.event);
+}
 
 export const messagesRouter = router({
   list: authedProcedure
@@ -57,5 +64,7 @@ export const messagesRouter = router({
 
   onEvent: authedProcedure
     .input(onEventInput)
-    .subscription(({ ctx, input, signal }) => ctx.services.messages.events(ctx.auth.userId, input?.lastEventId, signal)),
+    .subscription(({ ctx, input, signal }) =>
+      delivering(ctx.services.messages.events(ctx.auth.userId, input?.lastEventId, signal)),
+    ),
 });

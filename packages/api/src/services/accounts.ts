@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import type { Config } from '@parley/config';
 import {
   claimEmailToken,
@@ -21,7 +20,7 @@ import {
 import type { PasswordHasher } from '../auth/passwords.js';
 import { toUser, type User } from '../presenters.js';
 import type { RateLimiter } from '../rate-limit.js';
-import { tooManyRequests } from '../trpc.js';
+import { BadRequest, RateLimited, Unauthorized } from '../errors.js';
 import { linkMail, type MailService } from './mail.js';
 
 export const VERIFY_TTL_MS = 24 * 60 * 60_000;
@@ -41,13 +40,11 @@ function newMailToken() {
 }
 
 const badLink = (purpose: EmailTokenPurpose) =>
-  new TRPCError({
-    code: 'BAD_REQUEST',
-    message:
-      purpose === 'reset'
-        ? 'This reset link is not valid any more. Ask for a new one.'
-        : 'This verification link is not valid any more. Send yourself a new one from Settings.',
-  });
+  new BadRequest(
+    purpose === 'reset'
+      ? 'This reset link is not valid any more. Ask for a new one.'
+      : 'This verification link is not valid any more. Send yourself a new one from Settings.',
+  );
 
 export interface AccountServiceDeps {
   db: Db;
@@ -113,9 +110,9 @@ export class AccountService {
 
   async resendVerification(userId: string) {
     const { retryAfterMs } = await this.deps.limiter.hit(`verify:user:${userId}`, VERIFY_RESEND);
-    if (retryAfterMs !== null) throw tooManyRequests(retryAfterMs);
+    if (retryAfterMs !== null) throw new RateLimited(retryAfterMs);
     const user = await findUserById(this.deps.db, userId);
-    if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    if (!user) throw new Unauthorized('Please sign in.');
     if (user.emailVerifiedAt === null) this.sendVerification(user);
   }
 
@@ -138,7 +135,7 @@ export class AccountService {
       this.deps.limiter.hit(`reset:ip:${ip}`, RESET_PER_IP),
     ]);
     const retry = byEmail.retryAfterMs ?? byIp.retryAfterMs;
-    if (retry !== null) throw tooManyRequests(retry);
+    if (retry !== null) throw new RateLimited(retry);
     this.deps.mail.enqueue(() => this.resetMail(email));
   }
 
@@ -191,12 +188,12 @@ export class AccountService {
   async checkPassword(userId: string, password: string): Promise<UserRow> {
     const key = `password:user:${userId}`;
     const soFar = await this.deps.limiter.count(key);
-    if (soFar.count >= PASSWORD_FAILURES.limit) throw tooManyRequests(soFar.retryAfterMs);
+    if (soFar.count >= PASSWORD_FAILURES.limit) throw new RateLimited(soFar.retryAfterMs);
     const user = await findUserById(this.deps.db, userId);
-    if (!user || user.deletedAt !== null) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    if (!user || user.deletedAt !== null) throw new Unauthorized('Please sign in.');
     if (!(await this.deps.hasher.compare(password, user.passwordHash))) {
       await this.deps.limiter.hit(key, PASSWORD_FAILURES);
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'That password is not correct.' });
+      throw new Unauthorized('That password is not correct.');
     }
     await this.deps.limiter.reset(key);
     return user;

@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import {
   createSession,
   findActiveSession,
@@ -23,9 +22,9 @@ import {
   type AccessClaims,
   type TokenService,
 } from '../auth/tokens.js';
+import { Conflict, NotFound, RateLimited, Unauthorized } from '../errors.js';
 import { iso, toUser, type User } from '../presenters.js';
 import type { RateLimiter } from '../rate-limit.js';
-import { tooManyRequests } from '../trpc.js';
 
 export interface IssuedSession {
   user: User;
@@ -73,7 +72,7 @@ export class AuthService {
       return this.startSession(user, userAgent);
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new TRPCError({ code: 'CONFLICT', message: 'An account with this email already exists.' });
+        throw new Conflict('An account with this email already exists.');
       }
       throw err;
     }
@@ -83,8 +82,8 @@ export class AuthService {
     const emailKey = `login:email:${input.email.toLowerCase()}`;
     const ipKey = `login:ip:${ip}`;
     const [byEmail, byIp] = await Promise.all([this.deps.limiter.count(emailKey), this.deps.limiter.count(ipKey)]);
-    if (byEmail.count >= LOGIN_FAILURES.limit) throw tooManyRequests(byEmail.retryAfterMs);
-    if (byIp.count >= LOGIN_FAILURES_PER_IP.limit) throw tooManyRequests(byIp.retryAfterMs);
+    if (byEmail.count >= LOGIN_FAILURES.limit) throw new RateLimited(byEmail.retryAfterMs);
+    if (byIp.count >= LOGIN_FAILURES_PER_IP.limit) throw new RateLimited(byIp.retryAfterMs);
 
     const user = await findUserByEmail(this.deps.db, input.email);
     const ok = await this.deps.hasher.compare(input.password, user?.passwordHash ?? (await this.dummyHash));
@@ -93,7 +92,7 @@ export class AuthService {
         this.deps.limiter.hit(emailKey, LOGIN_FAILURES),
         this.deps.limiter.hit(ipKey, LOGIN_FAILURES_PER_IP),
       ]);
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: INVALID_LOGIN });
+      throw new Unauthorized(INVALID_LOGIN);
     }
     await this.deps.secondFactor?.(user, input.totp);
     await this.deps.limiter.reset(emailKey);
@@ -101,7 +100,7 @@ export class AuthService {
   }
 
   async refresh(refreshToken: string | undefined): Promise<IssuedSession> {
-    const expired = new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session has ended. Please sign in again.' });
+    const expired = new Unauthorized('Your session has ended. Please sign in again.');
     if (!refreshToken) throw expired;
     const next = newRefreshToken();
     const expiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000).toISOString();
@@ -141,7 +140,7 @@ export class AuthService {
   /** Signs out one device of the user (another one, from the sessions page). */
   async revokeSession(userId: string, sessionId: string) {
     if (!(await revokeUserSession(this.deps.db, userId, sessionId))) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'That session has already ended.' });
+      throw new NotFound('That session has already ended.');
     }
     this.deps.onSessionsRevoked([sessionId]);
   }
@@ -153,7 +152,7 @@ export class AuthService {
 
   async me(userId: string): Promise<User> {
     const user = await findUserById(this.deps.db, userId);
-    if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    if (!user) throw new Unauthorized('Please sign in.');
     return toUser(user);
   }
 

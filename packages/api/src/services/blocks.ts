@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import {
   blockersAmong,
   blocksBetween,
@@ -10,6 +9,7 @@ import {
   type Db,
 } from '@parley/db';
 import { iso } from '../presenters.js';
+import { BadRequest, Forbidden, NotFound } from '../errors.js';
 
 /**
  * What blocking means elsewhere (conversations, messages, calls, presence, users read these).
@@ -31,14 +31,14 @@ export class BlockService implements BlockRules {
   constructor(private readonly deps: { db: Db }) {}
 
   async block(userId: string, targetId: string) {
-    if (targetId === userId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot block yourself.' });
+    if (targetId === userId) throw new BadRequest('You cannot block yourself.');
     const target = await findUserById(this.deps.db, targetId);
-    if (!target || target.deletedAt) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+    if (!target || target.deletedAt) throw new NotFound('No such user.');
     await insertBlock(this.deps.db, userId, targetId);
   }
 
   async unblock(userId: string, targetId: string) {
-    if (!(await findUserById(this.deps.db, targetId))) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+    if (!(await findUserById(this.deps.db, targetId))) throw new NotFound('No such user.');
     await deleteBlock(this.deps.db, userId, targetId);
   }
 
@@ -50,9 +50,9 @@ export class BlockService implements BlockRules {
 
   async guardDirect(userId: string, conversationId: string) {
     const { blockedMe, iBlocked } = await directBlocks(this.deps.db, conversationId, userId);
-    if (blockedMe) throw new TRPCError({ code: 'NOT_FOUND', message: 'Conversation not found.' });
+    if (blockedMe) throw new NotFound('Conversation not found.');
     if (iBlocked) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'You blocked this person. Unblock them in Settings to write or call.' });
+      throw new Forbidden('You blocked this person. Unblock them in Settings to write or call.');
     }
   }
 

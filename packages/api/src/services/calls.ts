@@ -1,9 +1,7 @@
-import { TRPCError } from '@trpc/server';
 import type { BlockRules } from './blocks.js';
 import type { Config } from '@parley/config';
 import {
   acceptCall,
-  appendEvent,
   busyAmong,
   callsInConversation,
   closeParticipants,
@@ -34,9 +32,11 @@ import {
   type Executor,
   type Tx,
 } from '@parley/db';
+import type { Call, CallEvent, CallSignalEvent, CallStateEvent } from '@parley/protocol';
 import type { CallMedia, CallSignal } from '@parley/validators';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { EphemeralHub } from '../events/ephemeral.js';
-import type { EventLog, LoggedEvent } from '../events/event-log.js';
+import type { EventLog } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import type { Logger } from '../logger.js';
 import { iso, isoOrNull } from '../presenters.js';
@@ -46,7 +46,7 @@ import { iceServersFor } from './turn.js';
 /** A mesh: every participant sends its media to every other one, so more would not hold up. */
 export const MAX_GROUP_CALL_PARTICIPANTS = 4;
 
-export function toCall(row: CallRow, participants: CallParticipantRow[]) {
+export function toCall(row: CallRow, participants: CallParticipantRow[]): Call {
   return {
     id: row.id,
     conversationId: row.conversationId,
@@ -68,24 +68,11 @@ export function toCall(row: CallRow, participants: CallParticipantRow[]) {
     busyUserIds: row.busyUserIds,
   };
 }
-export type Call = ReturnType<typeof toCall>;
-
-export type CallStateEvent = { type: 'call.incoming' | 'call.accepted' | 'call.declined' | 'call.ended'; call: Call };
-/** Someone joined or left a group call (sent to every member of its conversation). */
-export type CallParticipantEvent = { type: 'call.joined' | 'call.left'; call: Call; userId: string };
-/** A device of `userId` has received the call and rings: the caller's "Calling…" becomes "Ringing…". */
-export type CallRingingEvent = { type: 'call.ringing'; callId: string; userId: string };
-export type CallSignalEvent = { type: 'signal'; callId: string; fromUserId: string; signal: CallSignal };
-/** What `calls.onEvent` yields. */
-export type CallEvent = CallStateEvent | CallParticipantEvent | CallRingingEvent | CallSignalEvent;
 /** A call as the hub carries it: a signal may be meant for one device (session) only. */
 export type CallHubEvent = CallEvent | (CallSignalEvent & { toDeviceId: string });
 
-/** Tracked in `messages.onEvent` when a call ends: the conversation's timeline shows it. */
-export type CallLogged = { type: 'call.logged'; call: Call };
-
-const callNotFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'Call not found.' });
-const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message });
+const callNotFound = () => new NotFound('Call not found.');
+const conflict = (message: string, reason?: string) => new Conflict(message, reason ? { reason } : {});
 
 /**
  * The call state machine: ringing → active → ended, or ringing → ended (declined, missed,
@@ -141,13 +128,13 @@ export class CallService {
 
   async start(callerId: string, deviceId: string, input: { conversationId: string; media: CallMedia }): Promise<Call> {
     const found = await findConversationForMember(this.deps.db, input.conversationId, callerId);
-    if (!found) throw new TRPCError({ code: 'NOT_FOUND', message: 'Conversation not found.' });
+    if (!found) throw new NotFound('Conversation not found.');
     if (found.conversation.kind === 'group') return this.startGroup(callerId, deviceId, input);
     await this.blockRules?.guardDirect(callerId, input.conversationId);
     const calleeId = (await memberIds(this.deps.db, input.conversationId)).find((id) => id !== callerId);
-    if (!calleeId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'There is nobody to call here.' });
+    if (!calleeId) throw new BadRequest('There is nobody to call here.');
 
-    const result = await this.deps.db.transaction(async (tx) => {
+    const result = await this.deps.events.transaction(async (tx) => {
       await lockCallParticipants(tx, [callerId, calleeId]);
       const busy = await busyAmong(tx, [callerId, calleeId]);
       if (busy.has(callerId)) return { kind: 'caller-busy' as const };
@@ -159,11 +146,10 @@ export class CallService {
       await joinParticipant(tx, row.id, callerId, deviceId);
       return { kind: 'ringing' as const, row };
     });
-    if (result.kind === 'caller-busy') throw conflict('You are already in a call (busy).');
+    if (result.kind === 'caller-busy') throw conflict('You are already in a call (busy).', 'busy');
     if (result.kind === 'callee-busy') {
-      this.publishLogged(result.logged);
       this.notify([callerId], { type: 'call.ended', call: result.calls[0]!.call });
-      throw conflict('The person you are calling is busy in another call.');
+      throw conflict('The person you are calling is busy in another call.', 'busy');
     }
     const call = await this.view(result.row);
     this.notify([calleeId], { type: 'call.incoming', call });
@@ -177,8 +163,8 @@ export class CallService {
    */
   private async startGroup(callerId: string, deviceId: string, input: { conversationId: string; media: CallMedia }) {
     const others = (await memberIds(this.deps.db, input.conversationId)).filter((id) => id !== callerId);
-    if (others.length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'There is nobody to call here.' });
-    const result = await this.deps.db.transaction(async (tx) => {
+    if (others.length === 0) throw new BadRequest('There is nobody to call here.');
+    const result = await this.deps.events.transaction(async (tx) => {
       await lockConversationCalls(tx, input.conversationId);
       await lockCallParticipants(tx, [callerId]);
       const existing = await liveGroupCallIn(tx, input.conversationId);
@@ -208,7 +194,7 @@ export class CallService {
     const found = await findCall(this.deps.db, callId);
     if (!found || !(await findConversationForMember(this.deps.db, found.conversationId, userId))) throw callNotFound();
     if (found.kind === 'direct') return this.accept(userId, deviceId, callId);
-    const result = await this.deps.db.transaction(async (tx) => {
+    const result = await this.deps.events.transaction(async (tx) => {
       await lockCallParticipants(tx, [userId]);
       const locked = await lockCall(tx, callId);
       if (!locked || locked.call.state === 'ended' || (locked.call.state === 'ringing' && locked.overdue)) {
@@ -236,7 +222,7 @@ export class CallService {
   async accept(userId: string, deviceId: string, callId: string): Promise<Call> {
     const found = await findCall(this.deps.db, callId);
     if (found?.kind === 'group') return this.join(userId, deviceId, callId);
-    const row = await this.deps.db.transaction(async (tx) => {
+    const row = await this.deps.events.transaction(async (tx) => {
       const accepted = await acceptCall(tx, callId, userId);
       if (accepted) await joinParticipant(tx, callId, userId, deviceId);
       return accepted;
@@ -250,7 +236,7 @@ export class CallService {
   async decline(userId: string, callId: string): Promise<Call> {
     const found = await findCall(this.deps.db, callId);
     if (found?.kind === 'group') return this.declineGroup(userId, found);
-    const ended = await this.deps.db.transaction(async (tx) => {
+    const ended = await this.deps.events.transaction(async (tx) => {
       const row = await declineCall(tx, callId, userId);
       return row ? this.logEnded(tx, [row]) : null;
     });
@@ -273,7 +259,7 @@ export class CallService {
   async hangup(userId: string, callId: string): Promise<Call> {
     const found = await findCall(this.deps.db, callId);
     if (found?.kind === 'group') return this.leave(userId, found);
-    const ended = await this.deps.db.transaction(async (tx) => {
+    const ended = await this.deps.events.transaction(async (tx) => {
       const row = await hangupCall(tx, callId, userId);
       return row ? this.logEnded(tx, [row]) : null;
     });
@@ -292,7 +278,7 @@ export class CallService {
   }
 
   private async leaveGroupCall(userId: string, callId: string) {
-    const result = await this.deps.db.transaction(async (tx) => {
+    const result = await this.deps.events.transaction(async (tx) => {
       const locked = await lockCall(tx, callId);
       if (!locked || locked.call.state === 'ended') return { kind: 'ended' as const };
       if (!(await leaveParticipant(tx, callId, userId))) return { kind: 'not-in' as const };
@@ -301,7 +287,6 @@ export class CallService {
     });
     if (result.kind !== 'left') return result;
     if (result.ended) {
-      this.publishLogged(result.ended.logged);
       const { call, recipients } = result.ended.calls[0]!;
       this.notify(recipients, { type: 'call.left', call, userId });
       this.notify(recipients, { type: 'call.ended', call });
@@ -339,7 +324,7 @@ export class CallService {
     }
     if (row.state === 'ended') throw conflict('The call has ended.');
     if (toUserId === undefined) {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'In a group call, say whom the signal is for (toUserId).' });
+      throw new BadRequest('In a group call, say whom the signal is for (toUserId).');
     }
     const target = toUserId === userId ? undefined : inCall(toUserId);
     if (!target) throw conflict('That person is not in the call.');
@@ -357,7 +342,7 @@ export class CallService {
         : Boolean(await findConversationForMember(this.deps.db, row.conversationId, userId)));
     if (!row || !visible) throw callNotFound();
     if (row.callerId === userId) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'Only someone being called can say that it rings.' });
+      throw new Forbidden('Only someone being called can say that it rings.');
     }
     if (row.state === 'ended') throw conflict('The call has already ended.');
     this.notify([row.callerId], { type: 'call.ringing', callId, userId });
@@ -367,7 +352,7 @@ export class CallService {
   /** The conversation's calls, newest first: its call history. */
   async history(userId: string, input: { conversationId: string; before?: string | undefined; limit: number }) {
     if (!(await findConversationForMember(this.deps.db, input.conversationId, userId))) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'Conversation not found.' });
+      throw new NotFound('Conversation not found.');
     }
     const rows = await callsInConversation(this.deps.db, input.conversationId, input.before, input.limit);
     const participants = await participantsOf(this.deps.db, rows.map((r) => r.id));
@@ -415,7 +400,7 @@ export class CallService {
   /** Ends ringing calls past their deadline as missed; a row is won by one instance only. */
   async sweep() {
     try {
-      const ended = await this.deps.db.transaction(async (tx) => this.logEnded(tx, await endOverdueRingingCalls(tx)));
+      const ended = await this.deps.events.transaction(async (tx) => this.logEnded(tx, await endOverdueRingingCalls(tx)));
       this.announceAll(ended);
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'Ring sweep failed; will retry');
@@ -426,7 +411,7 @@ export class CallService {
   private async endAbandonedCalls(userId: string) {
     try {
       if ((await this.deps.presence.onlineAmong([userId])).has(userId)) return;
-      const ended = await this.deps.db.transaction(async (tx) => this.logEnded(tx, await endCallsAbandonedBy(tx, userId)));
+      const ended = await this.deps.events.transaction(async (tx) => this.logEnded(tx, await endCallsAbandonedBy(tx, userId)));
       this.announceAll(ended);
       for (const callId of await liveGroupCallsJoinedBy(this.deps.db, userId)) await this.leaveGroupCall(userId, callId);
     } catch (err) {
@@ -450,8 +435,8 @@ export class CallService {
 
   /**
    * Inside the transaction that ended `rows`: everyone still in them leaves, and each ended call
-   * is logged for its conversation's members (`call.logged`, replayed like messages). Returns
-   * what to publish after commit. Appends go last (see appendEvent).
+   * is logged for its conversation's members (`call.logged`, replayed like messages), published
+   * once the transaction commits. Emits go last (see EventLog.emit).
    */
   private async logEnded(tx: Tx, rows: CallRow[]) {
     await closeParticipants(tx, rows.map((r) => r.id));
@@ -464,27 +449,17 @@ export class CallService {
       const recipients = row.kind === 'direct' ? [row.callerId, row.calleeId!] : members;
       calls.push({ call, recipients, members });
     }
-    const logged: LoggedEvent[] = [];
-    for (const { call, members } of calls) {
-      const payload: CallLogged = { type: 'call.logged', call };
-      logged.push({ id: await appendEvent(tx, members, payload), recipients: members, payload });
-    }
-    return { calls, logged };
+    for (const { call, members } of calls) await this.deps.events.emit(tx, members, { type: 'call.logged', call });
+    return { calls };
   }
 
-  private publishLogged(logged: LoggedEvent[]) {
-    for (const event of logged) this.deps.events.published(event);
-  }
-
-  private announceEnded(ended: { calls: { call: Call; recipients: string[] }[]; logged: LoggedEvent[] }, type: CallStateEvent['type']) {
-    this.publishLogged(ended.logged);
+  private announceEnded(ended: { calls: { call: Call; recipients: string[] }[] }, type: CallStateEvent['type']) {
     const { call, recipients } = ended.calls[0]!;
     this.notify(recipients, { type, call });
     return call;
   }
 
-  private announceAll(ended: { calls: { call: Call; recipients: string[] }[]; logged: LoggedEvent[] }) {
-    this.publishLogged(ended.logged);
+  private announceAll(ended: { calls: { call: Call; recipients: string[] }[] }) {
     for (const { call, recipients } of ended.calls) this.notify(recipients, { type: 'call.ended', call });
   }
 
@@ -493,7 +468,7 @@ export class CallService {
     const row = await findCall(this.deps.db, callId);
     if (!row || (row.callerId !== userId && row.calleeId !== userId)) return callNotFound();
     if (role === 'callee' && row.calleeId !== userId) {
-      return new TRPCError({ code: 'FORBIDDEN', message: `Only the person called can ${verb} the call.` });
+      return new Forbidden(`Only the person called can ${verb} the call.`);
     }
     if (row.state === 'active') return conflict('The call was already answered.');
     if (row.state === 'ended') return conflict('The call has already ended.');

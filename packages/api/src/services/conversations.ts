@@ -1,7 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import {
   addMembers,
-  appendEvent,
   countExistingUsers,
   createGroup,
   findConversation,
@@ -22,17 +20,15 @@ import {
   type MessageRow,
   type Tx,
 } from '@parley/db';
+import { BadRequest, NotFound } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import { iso, toConversation, toMessage, type Conversation, type ConversationSnapshot } from '../presenters.js';
+import type { Conversation, ConversationSnapshot } from '@parley/protocol';
+import { iso, toConversation, toMessage } from '../presenters.js';
 import type { BlockRules } from './blocks.js';
 import type { Presence } from './presence.js';
 
 export const MAX_GROUP_MEMBERS = 256;
-export const notFound = () =>
-  new TRPCError({ code: 'NOT_FOUND', message: 'Conversation not found.' });
-
-/** The stored form of `conversation.updated`, projected per viewer on delivery. */
-export type ConversationUpdated = { type: 'conversation.updated'; conversation: ConversationSnapshot };
+export const notFound = () => new NotFound('Conversation not found.');
 
 export class ConversationService {
   /** Blocking's rules (set by createServices). */
@@ -61,25 +57,25 @@ export class ConversationService {
   }
 
   async openDirect(userId: string, otherId: string): Promise<Conversation> {
-    if (otherId === userId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot open a chat with yourself.' });
+    if (otherId === userId) throw new BadRequest('You cannot open a chat with yourself.');
     if ((await countExistingUsers(this.deps.db, [otherId])) !== 1 || (await this.blockRules?.isBlockedBy(userId, otherId))) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+      throw new NotFound('No such user.');
     }
-    const { snapshot, eventId } = await this.deps.db.transaction(async (tx) => {
+    const snapshot = await this.deps.events.transaction(async (tx) => {
       const { conversation, created } = await getOrCreateDirect(tx, userId, otherId);
       const snap = await this.snapshotOf(tx, conversation);
-      return { snapshot: snap, eventId: created ? await this.announce(tx, snap, []) : null };
+      if (created) await this.announce(tx, snap, []);
+      return snap;
     });
-    if (eventId !== null) this.published(eventId, snapshot, []);
     return (await this.project([snapshot], userId))[0]!;
   }
 
   async createGroup(userId: string, title: string, otherIds: string[]): Promise<Conversation> {
     const others = [...new Set(otherIds)].filter((id) => id !== userId);
-    if (others.length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Add at least one other member.' });
-    if (others.length > MAX_GROUP_MEMBERS - 1) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Too many members.' });
+    if (others.length === 0) throw new BadRequest('Add at least one other member.');
+    if (others.length > MAX_GROUP_MEMBERS - 1) throw new BadRequest('Too many members.');
     if ((await countExistingUsers(this.deps.db, others)) !== others.length) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'Some of these people do not exist.' });
+      throw new NotFound('Some of these people do not exist.');
     }
     return this.mutate(userId, async (tx) => {
       const conversation = await createGroup(tx, title, [userId, ...others]);
@@ -90,14 +86,14 @@ export class ConversationService {
   async addMembers(userId: string, conversationId: string, userIds: string[]): Promise<Conversation> {
     const wanted = [...new Set(userIds)];
     if ((await countExistingUsers(this.deps.db, wanted)) !== wanted.length) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'Some of these people do not exist.' });
+      throw new NotFound('Some of these people do not exist.');
     }
     return this.mutate(userId, async (tx) => {
       const conversation = await this.lockGroup(tx, conversationId, userId);
       const current = await memberIds(tx, conversationId);
       const fresh = wanted.filter((id) => !current.includes(id));
       if (current.length + fresh.length > MAX_GROUP_MEMBERS) {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: `A group has at most ${MAX_GROUP_MEMBERS} members.` });
+        throw new BadRequest(`A group has at most ${MAX_GROUP_MEMBERS} members.`);
       }
       await addMembers(tx, conversationId, fresh);
       return { conversation, formerMembers: [] };
@@ -126,13 +122,12 @@ export class ConversationService {
    * unmute), or unmutes it (null). Only the caller's own devices hear of it: a mute is private.
    */
   async setMute(userId: string, conversationId: string, until: string | null): Promise<Conversation> {
-    const { snapshot, eventId } = await this.deps.db.transaction(async (tx) => {
+    const snapshot = await this.deps.events.transaction(async (tx) => {
       if (!(await setMemberMute(tx, conversationId, userId, until))) throw notFound();
       const snap = await this.snapshotFor(tx, conversationId, userId);
-      const payload: ConversationUpdated = { type: 'conversation.updated', conversation: snap };
-      return { snapshot: snap, eventId: await appendEvent(tx, [userId], payload) };
+      await this.deps.events.emit(tx, [userId], { type: 'conversation.updated', conversation: snap });
+      return snap;
     });
-    this.deps.events.published({ id: eventId, recipients: [userId], payload: { type: 'conversation.updated', conversation: snapshot } });
     return (await this.project([snapshot], userId))[0]!;
   }
 
@@ -141,13 +136,13 @@ export class ConversationService {
     userId: string,
     change: (tx: Tx) => Promise<{ conversation: ConversationRow; formerMembers: string[] }>,
   ): Promise<Conversation> {
-    const { snapshot, eventId, formerMembers } = await this.deps.db.transaction(async (tx) => {
-      const { conversation, formerMembers: former } = await change(tx);
+    const snapshot = await this.deps.events.transaction(async (tx) => {
+      const { conversation, formerMembers } = await change(tx);
       // Read the row again: the change may have renamed or touched it.
       const snap = await this.snapshotOf(tx, (await findConversation(tx, conversation.id)) ?? conversation);
-      return { snapshot: snap, formerMembers: former, eventId: await this.announce(tx, snap, former) };
+      await this.announce(tx, snap, formerMembers);
+      return snap;
     });
-    this.published(eventId, snapshot, formerMembers);
     return (await this.project([snapshot], userId))[0]!;
   }
 
@@ -155,23 +150,15 @@ export class ConversationService {
     const conversation = await lockConversation(tx, conversationId);
     if (!conversation || !(await findConversationForMember(tx, conversationId, userId))) throw notFound();
     if (conversation.kind !== 'group') {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'Only group conversations can be changed.' });
+      throw new BadRequest('Only group conversations can be changed.');
     }
     return conversation;
   }
 
+  /** Tells every member, and those who just left, what the conversation is now. */
   private announce(tx: Tx, snapshot: ConversationSnapshot, formerMembers: string[]) {
-    const payload: ConversationUpdated = { type: 'conversation.updated', conversation: snapshot };
-    return appendEvent(tx, this.recipients(snapshot, formerMembers), payload);
-  }
-
-  private published(id: number, snapshot: ConversationSnapshot, formerMembers: string[]) {
-    const payload: ConversationUpdated = { type: 'conversation.updated', conversation: snapshot };
-    this.deps.events.published({ id, recipients: this.recipients(snapshot, formerMembers), payload });
-  }
-
-  private recipients(snapshot: ConversationSnapshot, formerMembers: string[]) {
-    return [...new Set([...snapshot.members.map((m) => m.id), ...formerMembers])];
+    const recipients = [...snapshot.members.map((m) => m.id), ...formerMembers];
+    return this.deps.events.emit(tx, recipients, { type: 'conversation.updated', conversation: snapshot });
   }
 
   /** The snapshot of a conversation the viewer belongs to; NOT_FOUND otherwise. */
@@ -240,5 +227,5 @@ function decodeCursor(cursor: string) {
   } catch {
     // fall through
   }
-  throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid cursor.' });
+  throw new BadRequest('Invalid cursor.');
 }

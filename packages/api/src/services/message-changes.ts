@@ -1,7 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import {
   addReaction,
-  appendEvent,
   lockMessage,
   memberIds,
   removeReaction,
@@ -14,12 +12,12 @@ import {
 import type { EventLog } from '../events/event-log.js';
 import type { Message } from '../presenters.js';
 import { presentMessage } from './message-view.js';
-import type { MessageUpdated } from './messages.js';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 
 /** Different emoji one message may carry: enough for any real reply, bounded for every reader. */
 export const MAX_DISTINCT_REACTIONS = 20;
 
-const messageNotFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'Message not found.' });
+const messageNotFound = () => new NotFound('Message not found.');
 
 /**
  * Edits, deletes and reactions. Each runs in one transaction that locks the message row (changes
@@ -66,10 +64,7 @@ export class MessageChangeService {
       if (row.deletedAt !== null) throw deleted();
       const outcome = await addReaction(tx, messageId, userId, emoji, MAX_DISTINCT_REACTIONS);
       if (outcome === 'too-many') {
-        throw new TRPCError({
-          code: 'BAD_REQUEST',
-          message: `A message can carry at most ${MAX_DISTINCT_REACTIONS} different reactions.`,
-        });
+        throw new BadRequest(`A message can carry at most ${MAX_DISTINCT_REACTIONS} different reactions.`);
       }
       return outcome === 'added' ? row : null;
     });
@@ -82,7 +77,7 @@ export class MessageChangeService {
 
   private mustBeSender(row: MessageRow, userId: string, what: 'edit' | 'delete') {
     if (row.senderId !== userId) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `Only the sender can ${what} this message.` });
+      throw new Forbidden(`Only the sender can ${what} this message.`);
     }
   }
 
@@ -97,19 +92,18 @@ export class MessageChangeService {
     messageId: string,
     apply: (tx: Tx, row: MessageRow) => Promise<MessageRow | null>,
   ): Promise<Message> {
-    const result = await this.deps.db.transaction(async (tx) => {
+    return this.deps.events.transaction(async (tx) => {
       const locked = await lockMessage(tx, messageId, userId);
       if (!locked || !locked.isMember) throw messageNotFound();
       const changed = await apply(tx, locked.message);
       const message = await presentMessage(tx, changed ?? locked.message);
-      if (!changed) return { message, event: null };
-      const recipients = await memberIds(tx, message.conversationId);
-      const payload: MessageUpdated = { type: 'message.updated', message };
-      return { message, event: { id: await appendEvent(tx, recipients, payload), recipients, payload } };
+      if (changed) {
+        const recipients = await memberIds(tx, message.conversationId);
+        await this.deps.events.emit(tx, recipients, { type: 'message.updated', message });
+      }
+      return message;
     });
-    if (result.event) this.deps.events.published(result.event);
-    return result.message;
   }
 }
 
-const deleted = () => new TRPCError({ code: 'CONFLICT', message: 'This message was deleted.' });
+const deleted = () => new Conflict('This message was deleted.');

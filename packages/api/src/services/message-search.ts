@@ -1,8 +1,8 @@
-import { TRPCError } from '@trpc/server';
 import { findConversationForMember, lexemesOf, searchMessages, type Db, type SearchCursor } from '@parley/db';
 import type { Message } from '../presenters.js';
 import { notFound } from './conversations.js';
 import { presentMessages } from './message-view.js';
+import { BadRequest } from '../errors.js';
 
 export interface SearchHit {
   message: Message;
@@ -117,5 +117,5 @@ function decodeCursor(cursor: string): SearchCursor {
   } catch {
     // falls through to the one answer for every bad cursor
   }
-  throw new TRPCError({ code: 'BAD_REQUEST', message: 'Not a search cursor.' });
+  throw new BadRequest('Not a search cursor.');
 }

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { tracked, TRPCError } from '@trpc/server';
 import {
   advanceReadSeq,
-  appendEvent,
   claimAttachments,
   releaseAttachments,
   eventsForUserAfter,
@@ -14,37 +12,23 @@ import {
   type Db,
   type StoreResult,
 } from '@parley/db';
+import type { Message, MessageNew, StoredEvent, Typing, UserEvent } from '@parley/protocol';
+import { Conflict, NotFound } from '../errors.js';
 import type { EphemeralHub } from '../events/ephemeral.js';
-import type { EventLog, LoggedEvent } from '../events/event-log.js';
+import { parseStored, type EventLog, type LoggedEvent } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
-import { toAttachment, type Conversation, type Message } from '../presenters.js';
+import type { Logger } from '../logger.js';
+import { toAttachment } from '../presenters.js';
 import { MessageStore } from './message-store.js';
 import { presentMessage, presentMessages } from './message-view.js';
-import { notFound, type ConversationService, type ConversationUpdated } from './conversations.js';
-import type { CallLogged } from './calls.js';
+import { notFound, type ConversationService } from './conversations.js';
 import type { BlockRules } from './blocks.js';
 
-export type MessageNew = { type: 'message.new'; message: Message };
-/** An edit, a delete or a reaction: the whole message as it now is. */
-export type MessageUpdated = { type: 'message.updated'; message: Message };
-export type MessageRead = { type: 'message.read'; conversationId: string; userId: string; seq: number };
-/** `at`: when the server relayed it, on the clock that stamps messages' createdAt (a client ignores typing older than the typist's last message). */
-export type Typing = { type: 'typing'; conversationId: string; userId: string; at: string };
-/**
- * The first event of a stream that starts without `lastEventId`. Its id is the position the
- * stream starts from, so that a reconnect before any other event resumes from there instead of
- * starting afresh and skipping what happened while disconnected.
- */
-export type Ready = { type: 'ready' };
-type StoredEvent = MessageNew | MessageUpdated | MessageRead | ConversationUpdated | CallLogged;
-/** What `messages.onEvent` yields, after per-viewer projection. */
-export type UserEvent =
-  | MessageNew
-  | MessageUpdated
-  | MessageRead
-  | { type: 'conversation.updated'; conversation: Conversation }
-  | CallLogged
-  | Ready;
+/** One item of a user's stream: a logged event with its id, or an ephemeral one (id null). */
+export type StreamItem = { id: string; event: Exclude<UserEvent, Typing> } | { id: null; event: Typing };
+
+/** The one place a `message.new` is built: what is stored, published and replayed. */
+export const messageNew = (message: Message): MessageNew => ({ type: 'message.new', message });
 
 const REPLAY_PAGE = 500;
 
@@ -69,6 +53,7 @@ export class MessageService {
       events: EventLog;
       typing: EphemeralHub<Typing>;
       conversations: ConversationService;
+      logger: Logger;
     },
   ) {
     this.store = new MessageStore(deps.db);
@@ -105,10 +90,7 @@ export class MessageService {
         // A retry of a send that already carried them answers the original.
         const existing = await findMessageByClientId(this.deps.db, input.conversationId, senderId, input.clientId);
         if (existing) return presentMessage(this.deps.db, existing);
-        throw new TRPCError({
-          code: 'NOT_FOUND',
-          message: 'A file was not found: not uploaded by you to this conversation, not finished uploading, or already sent.',
-        });
+        throw new NotFound('A file was not found: not uploaded by you to this conversation, not finished uploading, or already sent.');
       }
       // In upload order, as messages.list answers them.
       const ordered = [...rows].sort((a, b) => +new Date(a.createdAt) - +new Date(b.createdAt) || a.id.localeCompare(b.id));
@@ -125,10 +107,14 @@ export class MessageService {
       // Carried into the stored message.new event as they are.
       attachments: claimed,
     };
+    const { replyToId: _r, ...fields } = message;
+    const fresh = { ...fields, editedAt: null, deletedAt: null, reactions: [] };
+    // Built here, once; the statement fills in the seq and the quoted message (see storeMessages).
+    const event = messageNew({ ...fresh, seq: 0, replyTo: null });
     for (let attempt = 0; ; attempt++) {
       let stored: StoreResult;
       try {
-        stored = await this.store.store(message);
+        stored = await this.store.store({ ...message, event });
       } catch (err) {
         if (!isUniqueViolation(err, 'messages_sender_client_key')) {
           if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
@@ -141,17 +127,8 @@ export class MessageService {
       }
       switch (stored.kind) {
         case 'stored': {
-          const { replyToId: _r, ...fields } = message;
-          const sent: Message = {
-            ...fields,
-            seq: stored.seq,
-            editedAt: null,
-            deletedAt: null,
-            replyTo: stored.replyTo,
-            reactions: [],
-          };
-          const payload: MessageNew = { type: 'message.new', message: sent };
-          this.deps.events.published({ id: stored.eventId, recipients: stored.recipients, payload });
+          const sent: Message = { ...fresh, seq: stored.seq, replyTo: stored.replyTo };
+          this.deps.events.published({ id: stored.eventId, recipients: stored.recipients, event: messageNew(sent) });
           this.hooks.sent?.(sent);
           this.onStored?.(sent);
           return sent;
@@ -164,12 +141,12 @@ export class MessageService {
         case 'not-member':
           throw notFound();
         case 'bad-reply':
-          throw new TRPCError({ code: 'NOT_FOUND', message: 'The message you reply to is not in this conversation.' });
+          throw new NotFound('The message you reply to is not in this conversation.');
         case 'members-changed':
           // Members joined or left while this waited: store it against the new member list.
           if (attempt < 10) continue;
           if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
-          throw new TRPCError({ code: 'CONFLICT', message: 'The conversation is changing; please send again.' });
+          throw new Conflict('The conversation is changing; please send again.');
       }
     }
   }
@@ -184,17 +161,16 @@ export class MessageService {
   }
 
   async markRead(userId: string, conversationId: string, seq: number) {
-    const result = await this.deps.db.transaction(async (tx) => {
+    return this.deps.events.transaction(async (tx) => {
       const before = await findConversationForMember(tx, conversationId, userId);
       if (!before) throw notFound();
       const lastReadSeq = (await advanceReadSeq(tx, conversationId, userId, seq)) ?? before.lastReadSeq;
-      if (lastReadSeq <= before.lastReadSeq) return { lastReadSeq, event: null };
-      const recipients = await memberIds(tx, conversationId);
-      const payload: MessageRead = { type: 'message.read', conversationId, userId, seq: lastReadSeq };
-      return { lastReadSeq, event: { id: await appendEvent(tx, recipients, payload), recipients, payload } };
+      if (lastReadSeq > before.lastReadSeq) {
+        const recipients = await memberIds(tx, conversationId);
+        await this.deps.events.emit(tx, recipients, { type: 'message.read', conversationId, userId, seq: lastReadSeq });
+      }
+      return { lastReadSeq };
     });
-    if (result.event) this.deps.events.published(result.event);
-    return { lastReadSeq: result.lastReadSeq };
   }
 
   async typing(userId: string, conversationId: string) {
@@ -206,11 +182,11 @@ export class MessageService {
   }
 
   /**
-   * The user's event stream. Listens to the live log first, then replays what the client missed
-   * from PostgreSQL, then goes on with live events, skipping any id already yielded: the other
-   * order would lose what arrives in between.
+   * The user's event stream (the router wraps logged ones in `tracked`). Listens to the live log
+   * first, then replays what the client missed from PostgreSQL, then goes on with live events,
+   * skipping any id already yielded: the other order would lose what arrives in between.
    */
-  async *events(userId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined) {
+  async *events(userId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined): AsyncGenerator<StreamItem> {
     type Item = { logged: LoggedEvent } | { typing: Typing };
     const queue = new SubscriptionQueue<Item>(signal);
     const stopLive = this.deps.events.listen(userId, (logged) => queue.push({ logged }));
@@ -223,19 +199,20 @@ export class MessageService {
           const rows = await eventsForUserAfter(this.deps.db, userId, last, REPLAY_PAGE);
           for (const row of rows) {
             last = row.id;
-            yield tracked(String(row.id), await this.project(row.payload as StoredEvent, userId));
+            const event = parseStored(row.payload, row.id, this.deps.logger);
+            if (event) yield { id: String(row.id), event: await this.project(event, userId) };
           }
           if (rows.length < REPLAY_PAGE || signal?.aborted) break;
         }
-      } else yield tracked(String(last), { type: 'ready' } satisfies UserEvent);
+      } else yield { id: String(last), event: { type: 'ready' } };
       for await (const item of queue.drain()) {
         if ('typing' in item) {
-          yield item.typing;
+          yield { id: null, event: item.typing };
           continue;
         }
         if (item.logged.id <= last) continue;
         last = item.logged.id;
-        yield tracked(String(item.logged.id), await this.project(item.logged.payload as StoredEvent, userId));
+        yield { id: String(item.logged.id), event: await this.project(item.logged.event, userId) };
       }
     } finally {
       this.hooks.subscriptions?.(-1);
@@ -244,7 +221,8 @@ export class MessageService {
     }
   }
 
-  private async project(event: StoredEvent, viewerId: string): Promise<UserEvent> {
+  /** A stored event as this viewer receives it (conversation.updated carries their own fields). */
+  private async project(event: StoredEvent, viewerId: string): Promise<Exclude<UserEvent, Typing>> {
     if (event.type === 'message.new') this.hooks.delivered?.(event.message);
     if (event.type !== 'conversation.updated') return event;
     const [conversation] = await this.deps.conversations.project([event.conversation], viewerId);

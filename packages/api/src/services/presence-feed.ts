@@ -1,15 +1,9 @@
 import { blockersAmong, contactsOf, type Db } from '@parley/db';
+import type { PresenceEvent } from '@parley/protocol';
 import type { EventLog } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import { isoOrNull } from '../presenters.js';
 import type { Presence, PresenceChange } from './presence.js';
-
-export type PresenceSnapshot = {
-  type: 'snapshot';
-  users: { userId: string; online: boolean; lastSeenAt: string | null }[];
-};
-export type PresenceUpdate = { type: 'update'; userId: string; online: boolean; lastSeenAt: string | null };
-export type PresenceEvent = PresenceSnapshot | PresenceUpdate;
 
 /**
  * `presence.onChange`: a snapshot of everyone who shares a conversation with the viewer, then
@@ -25,11 +19,8 @@ export class PresenceFeed {
     const queue = new SubscriptionQueue<Item>(signal, 10_000);
     // Listen first, then read: a change between the two is queued, not lost.
     const stopPresence = this.deps.presence.onChange((change) => queue.push({ change }));
-    const stopEvents = this.deps.events.listen(viewerId, (event) => {
-      const payload = event.payload as { type?: string; conversation?: { members?: { id: string }[] } };
-      if (payload.type === 'conversation.updated' && payload.conversation?.members) {
-        queue.push({ joined: payload.conversation.members.map((m) => m.id) });
-      }
+    const stopEvents = this.deps.events.listen(viewerId, ({ event }) => {
+      if (event.type === 'conversation.updated') queue.push({ joined: event.conversation.members.map((m) => m.id) });
     });
     try {
       const contacts = await contactsOf(this.deps.db, viewerId);

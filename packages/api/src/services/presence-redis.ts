@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { setLastSeen, type Db } from '@parley/db';
 import type { Bus } from '../events/bus.js';
+import { parseWire, presenceChange } from '../events/wire.js';
 import type { Logger } from '../logger.js';
 import type { Presence, PresenceChange } from './presence.js';
 
@@ -122,7 +123,8 @@ export class RedisPresence implements Presence {
       count: `${prefix}count`,
     };
     this.unsubscribe = opts.bus.subscribe('presence', (raw) => {
-      this.emitter.emit('change', JSON.parse(raw) as PresenceChange);
+      const change = parseWire(presenceChange, raw, (msg) => opts.logger.warn(msg));
+      if (change) this.emitter.emit('change', change);
     });
   }
 

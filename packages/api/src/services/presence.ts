@@ -1,11 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { setLastSeen, type Db } from '@parley/db';
+import type { PresenceState } from '@parley/protocol';
 
-export interface PresenceChange {
-  userId: string;
-  online: boolean;
-  lastSeenAt: string | null;
-}
+/** A user came online or went offline (on any instance). */
+export type PresenceChange = PresenceState;
 
 /** Who is online: at least one live socket on any instance. */
 export interface Presence {

@@ -13,11 +13,11 @@ import {
   type Db,
   type PushTarget,
 } from '@parley/db';
-import { TRPCError } from '@trpc/server';
 import webpush from 'web-push';
 import type { Logger } from '../logger.js';
 import type { Message } from '../presenters.js';
-import type { Call } from './calls.js';
+import type { Call } from '@parley/protocol';
+import { BadRequest, Unauthorized } from '../errors.js';
 
 /** What the service worker receives (decrypted), and shows. */
 export type PushPayload =
@@ -58,7 +58,7 @@ const CONCURRENCY = 8;
 const MAX_ATTEMPTS = 4;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-const bad = (message: string) => new TRPCError({ code: 'BAD_REQUEST', message });
+const bad = (message: string) => new BadRequest(message);
 
 /**
  * Web Push (RFC 8030/8291/8292). Sends run on a queue of their own, off the request path: a
@@ -96,7 +96,7 @@ export class PushService {
     this.checkEndpoint(input.endpoint);
     // The session may have ended since its access token was issued.
     if (!(await findActiveSession(this.deps.db, sessionId))) {
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+      throw new Unauthorized('Please sign in.');
     }
     await upsertPushSubscription(this.deps.db, {
       endpoint: input.endpoint,

@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import {
   claimRecoveryCode,
   claimTotpStep,
@@ -13,7 +12,7 @@ import {
 } from '@parley/db';
 import { Secret, TOTP } from 'otpauth';
 import type { RateLimiter } from '../rate-limit.js';
-import { MfaRequired, tooManyRequests } from '../trpc.js';
+import { BadRequest, Conflict, RateLimited, Unauthorized } from '../errors.js';
 
 const PERIOD_S = 30;
 /** One step either side: a phone clock a little off still works. */
@@ -24,7 +23,7 @@ const FAILURES = { limit: 5, windowMs: 15 * 60_000 };
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 
 export const mfaRequired = (message = 'Enter the code from your authenticator app, or a recovery code.') =>
-  new TRPCError({ code: 'UNAUTHORIZED', message, cause: new MfaRequired() });
+  new Unauthorized(message, { mfaRequired: true });
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 const normalizeRecovery = (code: string) => code.toUpperCase().replace(/[\s-]/g, '');
@@ -52,7 +51,7 @@ export class TotpService {
   /** A fresh secret, pending until `enable` proves the app has it. */
   async setup(userId: string) {
     const user = await this.user(userId);
-    if (user.totpSecret) throw new TRPCError({ code: 'CONFLICT', message: 'Two-factor sign-in is already on. Turn it off first.' });
+    if (user.totpSecret) throw new Conflict('Two-factor sign-in is already on. Turn it off first.');
     const secret = new Secret({ size: 20 }).base32;
     await setTotpPending(this.deps.db, userId, secret);
     return { secret, otpauthUrl: totpFor(user, secret).toString() };
@@ -61,24 +60,24 @@ export class TotpService {
   /** Turns 2FA on with a code from the pending secret; answers the ten recovery codes, once. */
   async enable(userId: string, code: string) {
     const user = await this.user(userId);
-    if (user.totpSecret) throw new TRPCError({ code: 'CONFLICT', message: 'Two-factor sign-in is already on.' });
-    if (!user.totpPendingSecret) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Start the setup first.' });
+    if (user.totpSecret) throw new Conflict('Two-factor sign-in is already on.');
+    if (!user.totpPendingSecret) throw new BadRequest('Start the setup first.');
     await this.throttle(userId);
     const step = this.matchingStep(user, user.totpPendingSecret, code);
     if (step === null) {
       await this.failed(userId);
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'That code is not right. Check the time on your phone and try the next one.' });
+      throw new BadRequest('That code is not right. Check the time on your phone and try the next one.');
     }
     const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
     const hashes = codes.map((c) => sha256(normalizeRecovery(c)).toString('hex'));
     const ok = await this.deps.db.transaction((tx) => enableTotp(tx, userId, user.totpPendingSecret!, step, hashes));
-    if (!ok) throw new TRPCError({ code: 'CONFLICT', message: 'The setup changed meanwhile. Start it again.' });
+    if (!ok) throw new Conflict('The setup changed meanwhile. Start it again.');
     return { recoveryCodes: codes };
   }
 
   async disable(userId: string, password: string, code: string) {
     const user = await this.deps.checkPassword(userId, password);
-    if (!user.totpSecret) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Two-factor sign-in is not on.' });
+    if (!user.totpSecret) throw new BadRequest('Two-factor sign-in is not on.');
     await this.verify(user, code);
     await this.deps.db.transaction((tx) => disableTotp(tx, userId));
   }
@@ -122,7 +121,7 @@ export class TotpService {
 
   private async throttle(userId: string) {
     const { count, retryAfterMs } = await this.deps.limiter.count(`totp:user:${userId}`);
-    if (count >= FAILURES.limit) throw tooManyRequests(retryAfterMs, 'Too many wrong codes. Please wait and try again.');
+    if (count >= FAILURES.limit) throw new RateLimited(retryAfterMs, 'Too many wrong codes. Please wait and try again.');
   }
 
   private async failed(userId: string) {
@@ -131,7 +130,7 @@ export class TotpService {
 
   private async user(userId: string) {
     const user = await findUserById(this.deps.db, userId);
-    if (!user || user.deletedAt) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    if (!user || user.deletedAt) throw new Unauthorized('Please sign in.');
     return user;
   }
 }

@@ -1,5 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import { findUserById, findUsersByIds, searchUsers, setAvatar, updateUser, type Db } from '@parley/db';
+import { NotFound, Unauthorized } from '../errors.js';
 import { toPublicUser, toUser, type PublicUser } from '../presenters.js';
 import type { BlockRules } from './blocks.js';
 import type { Presence } from './presence.js';
@@ -28,7 +28,7 @@ export class UserService {
 
   async byId(id: string, viewerId?: string): Promise<PublicUser> {
     const row = await findUserById(this.deps.db, id);
-    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+    if (!row) throw new NotFound('No such user.');
     const [user] = await this.withPresence([row], viewerId);
     return user!;
   }
@@ -43,7 +43,7 @@ export class UserService {
   ) {
     if (values.avatarAttachmentId !== undefined) {
       const set = await setAvatar(this.deps.db, userId, values.avatarAttachmentId);
-      if (!set.ok) throw new TRPCError({ code: 'NOT_FOUND', message: 'That picture was not found (upload it first, as an image).' });
+      if (!set.ok) throw new NotFound('That picture was not found (upload it first, as an image).');
       if (set.previous) await this.deps.deleteFiles?.({ ids: [set.previous] });
     }
     const changes = {
@@ -52,7 +52,7 @@ export class UserService {
     };
     const row =
       Object.keys(changes).length > 0 ? await updateUser(this.deps.db, userId, changes) : await findUserById(this.deps.db, userId);
-    if (!row) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Please sign in.' });
+    if (!row) throw new Unauthorized('Please sign in.');
     return toUser(row);
   }
 

@@ -26,6 +26,12 @@ export interface NewMessage {
   createdAt: string;
   /** Must name a message of the same conversation that is not deleted. */
   replyToId: string | null;
+  /**
+   * The `message.new` event to log, built by the caller (the API's protocol). The statement sets
+   * the two things the caller cannot know: `message.seq` (the seq it assigns) and
+   * `message.replyTo` (the quoted message as it is now).
+   */
+  event: unknown;
 }
 
 export type StoreResult =
@@ -52,21 +58,13 @@ export type StoreResult =
  * racing another statement, fails the statement on the unique index.
  */
 export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
-  // The event carries each message as the API shapes it: these fields and its seq.
-  const input = JSON.stringify(
-    batch.map(({ replyToId, ...m }, ord) => ({
-      ...m,
-      replyToId,
-      ord,
-      msg: { ...m, editedAt: null, deletedAt: null, reactions: [] },
-    })),
-  );
+  const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord })));
   const result = await db.execute(sql`
     with
       input as (
         select * from jsonb_to_recordset(${input}::jsonb) as t(
           ord int, id uuid, "conversationId" uuid, "senderId" uuid, "clientId" uuid, body text, "createdAt" timestamptz,
-          "replyToId" uuid, msg jsonb)
+          "replyToId" uuid, event jsonb)
       ),
       checked as (
         select i.*,
@@ -125,14 +123,15 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
         returning value
       ),
       appended as (
-        select n.ord, n.seq, r.ids as recipients, n.msg, n.reply_to,
+        select n.ord, n.seq, r.ids as recipients, n.event, n.reply_to,
           clock.value - (select count(*) from numbered) + row_number() over (order by n.ord) as event_id
         from numbered n cross join clock join recipients r on r.conversation_id = n."conversationId"
       ),
-      event as (
+      logged as (
         insert into events (id, recipients, payload)
-        select event_id, recipients, jsonb_build_object('type', 'message.new', 'message', msg || jsonb_build_object('seq', seq, 'replyTo', reply_to))
-        from appended
+        select event_id, recipients,
+          jsonb_set(jsonb_set(a.event, '{message,seq}', to_jsonb(a.seq)), '{message,replyTo}', coalesce(a.reply_to, 'null'::jsonb))
+        from appended a
         returning id
       )
     select c.ord, c.is_member, c.is_duplicate, c.reply_to, c."replyToId" as reply_to_id, a.seq, a.event_id, a.recipients

@@ -1,0 +1,3 @@
+export * from './shapes.js';
+export * from './events.js';
+export * from './errors.js';
