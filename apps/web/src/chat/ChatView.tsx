@@ -16,6 +16,7 @@ import { drafts } from '../notifications/offline';
 import { statusOf, StatusTick } from './MessageStatus';
 import { MESSAGE_MAX, PasteNotice } from './PasteNotice';
 import { MessageRow } from './MessageRow';
+import { AttachButton, MAX_FILES, UploadTray, useUploads, VoiceRecorder } from './attachments/Attachments';
 import { DraftBar, NewerSentinel, replyToOf, useMessageJump, type Draft } from './RichThread';
 import { conversationTitle, isOnline, lastSeen, memberName, otherMembers } from './helpers';
 import { useChat, type ChatStore, type Conversation, type Message, type PendingMessage } from './store';
@@ -356,7 +357,17 @@ function Composer({
   const id = useId();
   /** A paste that would not fit, held until the person says what to do with it. */
   const [oversize, setOversize] = useState<{ text: string; start: number; end: number; length: number } | null>(null);
+  const uploads = useUploads(conversationId);
+  const { t: tf } = useTranslation('files');
+  const [dragging, setDragging] = useState(false);
   const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    // Pasted images (screenshots) become uploads.
+    const files = [...e.clipboardData.files];
+    if (files.length > 0) {
+      e.preventDefault();
+      uploads.add(files);
+      return;
+    }
     const pasted = e.clipboardData.getData('text/plain');
     const el = e.currentTarget;
     const length = el.value.length - (el.selectionEnd - el.selectionStart) + pasted.length;
@@ -404,6 +415,13 @@ function Composer({
 
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
+    const files = draft?.kind === 'edit' || uploads.busy ? [] : uploads.ready.map((a) => a.id);
+    if (files.length > 0 && text.trim().length === 0) {
+      // Files alone: the body may be empty.
+      for (let i = 0; i < files.length; i += MAX_FILES) store.send(conversationId, '', undefined, files.slice(i, i + MAX_FILES));
+      uploads.clear();
+      return;
+    }
     const parsed = messageBody.safeParse(text);
     if (!parsed.success) {
       if (text.trim().length > 0) setError(translateIssue(parsed.error.issues[0]?.message ?? t('composer.check')));
@@ -413,7 +431,10 @@ function Composer({
     if (draft?.kind === 'edit') {
       const m = draft.m;
       if (parsed.data !== m.body) store.edit(m, parsed.data).catch(() => setError(t('rich:errors.edit')));
-    } else store.send(conversationId, parsed.data, draft?.kind === 'reply' ? replyToOf(draft.m) : undefined);
+    } else {
+      store.send(conversationId, parsed.data, draft?.kind === 'reply' ? replyToOf(draft.m) : undefined, files.length > 0 ? files : undefined);
+      if (files.length > 0) uploads.clear();
+    }
     if (draft) onDraftDone();
     setText(draft?.kind === 'edit' ? (drafts.get(conversationId) ?? '') : '');
     ref.current?.focus();
@@ -430,7 +451,26 @@ function Composer({
   };
 
   return (
-    <form className="composer" onSubmit={submit}>
+    <form
+      className={`composer${dragging ? ' dragging' : ''}`}
+      onSubmit={submit}
+      onDragOver={(e) => {
+        if (!e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        if (e.dataTransfer.files.length === 0) return;
+        e.preventDefault();
+        setDragging(false);
+        uploads.add([...e.dataTransfer.files]);
+      }}
+      aria-describedby={dragging ? `${id}-drop` : undefined}
+    >
+      <UploadTray items={uploads.items} />
+      {dragging && <p className="visually-hidden" id={`${id}-drop`}>{tf('dropHere')}</p>}
+      <AttachButton onFiles={uploads.add} />
       <label htmlFor={id} className="visually-hidden">{t('composer.label', { title })}</label>
       <textarea
         id={id}
@@ -448,7 +488,21 @@ function Composer({
         }}
         onKeyDown={onKeyDown}
       />
-      <button type="submit" className="primary send" disabled={text.trim().length === 0} aria-label={t('composer.send')}>
+      <VoiceRecorder
+        onRecorded={(file) =>
+          void uploads.upload(file).then((a) => {
+            if (!a) return;
+            store.send(conversationId, '', undefined, [a.id]);
+            uploads.clear();
+          })
+        }
+      />
+      <button
+        type="submit"
+        className="primary send"
+        disabled={uploads.busy || (text.trim().length === 0 && uploads.ready.length === 0)}
+        aria-label={t('composer.send')}
+      >
         <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" /></svg>
       </button>
       {text.length > MESSAGE_MAX * 0.9 && (

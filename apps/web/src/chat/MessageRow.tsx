@@ -1,3 +1,4 @@
+import { MessageAttachments } from './attachments/Attachments';
 import { useCallback, useRef, useState, type KeyboardEvent, type PointerEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatFull, formatTime } from '../format';
@@ -129,7 +130,8 @@ export function MessageRow({
               <span className="visually-hidden"> {t('quote.show')}</span>
             </button>
           )}
-          {deleted ? <span className="body deleted-mark">{t('deleted')}</span> : <RichText body={m.body} />}
+          {!deleted && m.attachments.length > 0 && <MessageAttachments items={m.attachments} />}
+          {deleted ? <span className="body deleted-mark">{t('deleted')}</span> : m.body && <RichText body={m.body} />}
           <span className="stamp">
             {m.editedAt && !deleted && <span className="edited" title={formatFull(m.editedAt)}>{t('edited')} · </span>}
             <time dateTime={m.createdAt} title={formatFull(m.createdAt)}>{formatTime(m.createdAt)}</time>

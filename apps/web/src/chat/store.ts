@@ -21,6 +21,8 @@ export interface PendingMessage {
   error?: string;
   /** The message this one answers (shown as its quote while sending). */
   replyTo?: Message['replyTo'];
+  /** Uploaded files it carries (attachments/Attachments.tsx). */
+  attachmentIds?: string[];
 }
 
 export interface Thread {
@@ -592,12 +594,13 @@ export class ChatStore {
     parley.api.messages.typing.mutate({ conversationId: id }).catch(() => undefined);
   }
 
-  send(conversationId: string, body: string, replyTo?: Message['replyTo']) {
+  send(conversationId: string, body: string, replyTo?: Message['replyTo'], attachmentIds?: string[]) {
     const pending: PendingMessage = {
       clientId: crypto.randomUUID(),
       conversationId,
       body,
       ...(replyTo ? { replyTo } : {}),
+      ...(attachmentIds?.length ? { attachmentIds } : {}),
       createdAt: new Date().toISOString(),
       status: 'sending',
     };
@@ -646,6 +649,7 @@ export class ChatStore {
           clientId: p.clientId,
           body: p.body,
           ...(p.replyTo ? { replyToId: p.replyTo.id } : {}),
+          ...(p.attachmentIds ? { attachmentIds: p.attachmentIds } : {}),
         });
         void outbox.remove(p.clientId);
         this.onMessage(m);
