@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp as signUpByApi, type TestServer } from './helpers.js';
-import { axeSerious, eventually, hasChromium, launchBrowser, newContext, screenshots, signIn, startWebServer, visible } from './browser-helpers.js';
+import { axeSerious, eventually, hasChromium, hidden, launchBrowser, newContext, screenshots, signIn, startWebServer, visible } from './browser-helpers.js';
 
 describe.skipIf(!hasChromium)('rich messages in a browser', () => {
   let t: TestServer;
@@ -120,6 +120,13 @@ describe.skipIf(!hasChromium)('rich messages in a browser', () => {
     await composer(a).fill('🎉🎉');
     await composer(a).press('Enter');
     await visible(b.locator('.body.emoji-only', { hasText: '🎉🎉' }));
+    // ↑ in the empty composer edits one's latest message; Escape lets go of it.
+    await composer(a).press('ArrowUp');
+    await visible(a.getByText('Editing message'));
+    expect(await composer(a).inputValue()).toBe('🎉🎉');
+    await composer(a).press('Escape');
+    await hidden(a.getByText('Editing message'));
+    expect(await composer(a).inputValue()).toBe('');
     await screenshots(b, 'rich-chat');
 
     // Alice deletes it, after confirming: Bob sees the tombstone, and the quote says so.

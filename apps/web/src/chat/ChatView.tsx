@@ -309,7 +309,19 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       )}
       <div className="typing-line" aria-live="polite">{typingText ?? ''}</div>
       {draft && <DraftBar draft={draft} c={c} me={me} onCancel={() => setDraft(null)} />}
-      <Composer store={store} conversationId={c.id} title={title} draft={draft} onDraftDone={() => setDraft(null)} />
+      <Composer
+        store={store}
+        conversationId={c.id}
+        title={title}
+        draft={draft}
+        onDraftDone={() => setDraft(null)}
+        onEditLast={() => {
+          // ↑ in an empty composer: edit one's own latest message (as in most messengers).
+          const last = [...items].reverse().find((m) => m.senderId === me && m.deletedAt === null);
+          if (last) setDraft({ kind: 'edit', m: last });
+          return !!last;
+        }}
+      />
       {infoOpen && c.kind === 'group' && <GroupInfo store={store} c={c} onClose={() => setInfoOpen(false)} />}
     </section>
   );
@@ -343,12 +355,14 @@ function Composer({
   title,
   draft,
   onDraftDone,
+  onEditLast,
 }: {
   store: ChatStore;
   conversationId: string;
   title: string;
   draft: Draft;
   onDraftDone: () => void;
+  onEditLast: () => boolean;
 }) {
   const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
   const [error, setError] = useState<string | null>(null);
@@ -443,6 +457,8 @@ function Composer({
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       submit();
+    } else if (e.key === 'ArrowUp' && !draft && text === '' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      if (onEditLast()) e.preventDefault();
     } else if (e.key === 'Escape' && draft) {
       e.preventDefault();
       if (draft.kind === 'edit') setText(drafts.get(conversationId) ?? '');

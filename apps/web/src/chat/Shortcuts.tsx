@@ -16,6 +16,7 @@ export const SHORTCUTS: { keys: string[]; what: string }[] = [
   { keys: ['Esc'], what: 'close' },
   { keys: ['Enter'], what: 'send' },
   { keys: ['Shift', 'Enter'], what: 'newline' },
+  { keys: ['↑'], what: 'edit' },
   { keys: ['?'], what: 'help' },
 ];
 
