@@ -1,7 +1,7 @@
 /** Child processes and throwaway databases, all cleaned up on exit, error or Ctrl-C. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort, sleep } from '@parley/test-helpers';
 import pg from 'pg';
 
 export const ADMIN_PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -9,17 +9,7 @@ export const ADMIN_PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127
 const children = new Set<ChildProcess>();
 const databases = new Set<string>();
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, sleep };
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: ADMIN_PG_URL });
@@ -147,4 +137,4 @@ export function cleanup(): Promise<void> {
   return cleaning;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+

@@ -5,13 +5,12 @@
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { freePort, REPO_ROOT } from '@parley/test-helpers';
 import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import { startTestServer, type TestServerOptions } from './helpers.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export { freePort, REPO_ROOT };
 export const SCREENSHOT_DIR = `${REPO_ROOT}test-results/screenshots`;
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -25,16 +24,6 @@ export function ensureWebBuilt() {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A test server on a known port, so that http://127.0.0.1:<port> is an allowed origin. */
 export async function startWebServer(opts: Partial<TestServerOptions> = {}) {

@@ -10,11 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '@parley/test-helpers';
 import { generateVapidKeys, loadConfig } from '@parley/config';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO = REPO_ROOT;
 const read = (path: string) => readFileSync(join(REPO, path), 'utf8');
 const COMPOSE = read('docker-compose.yml');
 const ENV_EXAMPLE = read('.env.example');

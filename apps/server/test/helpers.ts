@@ -127,17 +127,7 @@ export async function errorCode(p: Promise<unknown>): Promise<string> {
 /** Counts rows in every table, to show that a rejected call changed nothing. */
 export const tableCounts = (t: TestServer) => countRows(t.server.database.db);
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20 } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error('waitFor timed out');
-    await sleep(intervalMs);
-  }
-}
+export { sleep, waitFor } from '@parley/test-helpers';
 
 /** A WebSocket client on server `t` signed in with an access token obtained elsewhere. */
 export function wsClientAs(t: TestServer, accessToken: string) {

@@ -3,27 +3,12 @@
  * so that SIGKILL and restarts are real. Every process started here is killed when the test
  * process exits, whatever happened.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort, hasCommand, REPO_ROOT, sleep, waitFor } from '@parley/test-helpers';
 import { Redis } from 'ioredis';
-import { sleep, waitFor } from './helpers.js';
 
-export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-
-export const hasCommand = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort, hasCommand };
+export const REPO = REPO_ROOT;
 
 export interface Proc {
   child: ChildProcess;

@@ -64,7 +64,7 @@ describe('the production build', () => {
     }
   });
 
-  it('runs the compiled server with node alone: migrations, the password worker, the API', async () => {
+  it('runs the compiled server with node alone: migrations, the password worker, the API', { timeout: 120_000 }, async () => {
     const port = await freePort();
     const main = join(REPO, 'apps', 'server', 'dist', 'main.js');
     expect(existsSync(main)).toBe(true);
@@ -81,7 +81,7 @@ describe('the production build', () => {
       },
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => !server!.running() || (await httpStatus(`${url}/readyz`)) === 200, { timeoutMs: 60_000 });
+    await waitFor(async () => !server!.running() || (await httpStatus(`${url}/readyz`)) === 200, { timeoutMs: 90_000 });
     expect(server.running(), server.output()).toBe(true);
 
     const res = await fetch(`${url}/trpc/auth.register`, {

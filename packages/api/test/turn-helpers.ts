@@ -7,17 +7,16 @@
  * client under test relays to itself through 127.0.0.1. Never copy these flags to production.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freePort as anyFreePort, REPO_ROOT, sleep } from '@parley/test-helpers';
 
 export const TURNSERVER_BIN = process.env.TURNSERVER_BIN ?? 'turnserver';
 export const UCLIENT_BIN = process.env.TURNUTILS_UCLIENT_BIN ?? 'turnutils_uclient';
 /** The repository's coturn directory (production config, template, entrypoint). */
-export const COTURN_DIR = fileURLToPath(new URL('../../../coturn/', import.meta.url));
+export const COTURN_DIR = `${REPO_ROOT}coturn/`;
 export const COTURN_ENTRYPOINT = join(COTURN_DIR, 'entrypoint.sh');
 
 export interface RunningCoturn {
@@ -28,26 +27,9 @@ export interface RunningCoturn {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago (on TCP and UDP) on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const address = srv.address();
-        srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket('udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('Could not find a free port for coturn');
-}
+
+/** coturn listens on TCP and UDP. */
+const freePort = () => anyFreePort({ udp: true });
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -60,7 +42,6 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startCoturn(opts: {
   secret: string;
