@@ -16,8 +16,12 @@ const server = await startServer(config);
 server.logger.info(`Parley is running at ${server.url}`);
 console.log(`\n  Parley is running at ${server.url}\n`);
 
+let closing = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    // Ctrl-C reaches this process from the terminal and again from `pnpm start`: one shutdown.
+    if (closing) return;
+    closing = true;
     server.logger.info({ signal }, 'Shutting down gracefully');
     server.close().then(
       () => process.exit(0),

@@ -146,6 +146,24 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     expect(me.status).toBe(401);
   });
 
+  it('resume: null (200, no error) when signed out or the cookie no longer works, a session when it does', async () => {
+    // A first visit: no cookie at all.
+    const none = await post(t, 'auth.resume', {});
+    expect(none.status).toBe(200);
+    expect((await none.json()).result.data).toBeNull();
+    // Signed in: resume rotates like refresh.
+    const { client, user } = await signUp(t);
+    const first = client.cookieJar!.get('parley_refresh');
+    const resumed = await post(t, 'auth.resume', {}, { cookie: `parley_refresh=${first}` });
+    expect(resumed.status).toBe(200);
+    expect((await resumed.json()).result.data.user.id).toBe(user.id);
+    // The rotated-away token: no session (and the reuse still revokes it), the cookies cleared, still no error.
+    const stale = await post(t, 'auth.resume', {}, { cookie: `parley_refresh=${first}` });
+    expect(stale.status).toBe(200);
+    expect((await stale.json()).result.data).toBeNull();
+    expect(stale.headers.getSetCookie().some((c) => c.startsWith('parley_refresh=;'))).toBe(true);
+  });
+
   it('logout revokes this session; logoutAll revokes every session', async () => {
     const a = await signUp(t);
     const b = t.client();

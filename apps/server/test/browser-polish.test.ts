@@ -179,8 +179,15 @@ describe.skipIf(!hasChromium)('web app polish in a browser', () => {
     const dana = await signUpByApi(t, 'Dana Dale');
     // A German browser gets the German UI…
     const de = await page('de-DE');
+    // A first visit, signed out: no failed request and no error in the console (the session is asked
+    // for with auth.resume, which answers null rather than 401).
+    const failures: string[] = [];
+    de.on('response', (r) => r.status() >= 400 && failures.push(`${r.status()} ${r.url()}`));
+    de.on('console', (m) => (m.type() === 'error' || m.type() === 'warning') && failures.push(`console ${m.type()}: ${m.text()}`));
     await de.goto('/');
     await visible(de.getByRole('heading', { name: 'Willkommen zurück' }));
+    await de.waitForLoadState('networkidle');
+    expect(failures).toEqual([]);
     expect(await de.evaluate(() => document.documentElement.lang)).toBe('de');
     // …and one who chose English in it gets English dates too, not the browser's German ones.
     await de.getByRole('button', { name: 'Anmelden', exact: true }).waitFor();

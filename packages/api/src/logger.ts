@@ -1,13 +1,19 @@
 import { pino } from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
-/** Anything that could carry a secret is redacted from every log line. */
+/**
+ * Anything that could carry a secret is redacted from every log line. `format: 'pretty'` (for
+ * development) writes readable lines, synchronously, instead of JSON.
+ */
 export function createLogger(
   level: string,
   base: Record<string, unknown> = {},
-  destination: pino.DestinationStream = pino.destination(1),
+  destination?: pino.DestinationStream,
+  format: 'json' | 'pretty' = 'json',
 ): Logger {
+  destination ??= format === 'pretty' ? pretty({ sync: true, ignore: 'pid,hostname,instance', translateTime: 'SYS:HH:MM:ss' }) : pino.destination(1);
   return pino({
     level,
     base,

@@ -24,7 +24,7 @@ export type AuthResult = RouterOutputs['auth']['login'];
 const REFRESH_MARGIN_MS = 60_000;
 const marginFor = (s: { expiresAt: number; issuedAt: number }) =>
   Math.min(REFRESH_MARGIN_MS, (s.expiresAt - s.issuedAt) / 4);
-const AUTH_RESULT_PATHS = new Set(['auth.login', 'auth.register', 'auth.refresh']);
+const AUTH_RESULT_PATHS = new Set(['auth.login', 'auth.register', 'auth.refresh', 'auth.resume']);
 /**
  * After CLOSE_TOO_MANY_SOCKETS (the user holds MAX_SOCKETS_PER_USER sockets): reconnecting at once
  * would be refused again, so WebSocket calls fail fast with TOO_MANY_REQUESTS for this long, then
@@ -118,10 +118,12 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   /** One refresh at a time: concurrent callers share it (a second would look like token theft). */
   const refresh = (): Promise<Session | null> => {
     if (refreshing) return refreshing;
-    refreshing = authClient.auth.refresh
-      .mutate()
+    // Without a session yet (a page load, or after signing out) we may simply be signed out:
+    // `resume` says so with null instead of an error. A session we had that fails to refresh has ended.
+    const exchange: Promise<AuthResult | null> = session ? authClient.auth.refresh.mutate() : authClient.auth.resume.mutate();
+    refreshing = exchange
       .then(
-        (result: AuthResult) => {
+        (result) => {
           adopt(result);
           return session;
         },

@@ -45,6 +45,8 @@ const envSchema = z.object({
   /** Concurrent subscriptions on one WebSocket; the next is answered TOO_MANY_REQUESTS. */
   MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty`: one readable line per entry (the default in development); `json`: one JSON object per line (otherwise). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   WEB_DIST_DIR: z.string().optional(),
   INSTANCE_ID: z.string().optional(),
   /** Web Push (VAPID, RFC 8292): the application server's P-256 key pair, base64url (web-push's format). */
@@ -105,6 +107,7 @@ export interface Config {
   maxSocketsPerUser: number;
   maxSubscriptionsPerSocket: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  logFormat: 'json' | 'pretty';
   webDistDir: string | undefined;
   instanceId: string;
   push: {
@@ -276,6 +279,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerSocket: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
     webDistDir: env.WEB_DIST_DIR,
     instanceId: env.INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString('hex')}`,
     push: {

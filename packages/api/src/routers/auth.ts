@@ -45,6 +45,24 @@ export const authRouter = router({
     }
   }),
 
+  /**
+   * Like refresh, for a page that does not know whether it is signed in: no refresh cookie, or one
+   * that no longer works, answers null (and clears the cookies) instead of UNAUTHORIZED, so a
+   * signed-out first load has no error in the browser's console.
+   */
+  resume: publicProcedure.use(limited('refresh', RATE_LIMITS.refresh, 'ip')).mutation(async ({ ctx }) => {
+    const token = ctx.cookies?.get(REFRESH_COOKIE);
+    if (!token) return null;
+    try {
+      return deliver(ctx, await ctx.services.auth.refresh(token));
+    } catch (err) {
+      // By code, not class: the refresh's "session ended" may become a domain error mapped later.
+      if ((err as { code?: unknown }).code !== 'UNAUTHORIZED') throw err;
+      clearCookies(ctx);
+      return null;
+    }
+  }),
+
   logout: authedProcedure.mutation(async ({ ctx }) => {
     await ctx.services.auth.logout(ctx.auth.sessionId);
     clearCookies(ctx);
