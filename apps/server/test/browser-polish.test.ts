@@ -252,10 +252,11 @@ describe.skipIf(!hasChromium)('web app polish in a browser', () => {
     expect(await p.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     expect(await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)).toBe('rgb(15, 18, 24)');
 
-    // Keyboard: Ctrl+K searches, Alt+↓/↑ walk the chat list, ? lists the shortcuts.
+    // Keyboard: Ctrl+K searches (the messages), Alt+↓/↑ walk the chat list, ? lists the shortcuts.
     await p.keyboard.press('Control+K');
-    await eventually(async () => expect(await p.getByLabel('Search people').evaluate((el) => el === document.activeElement)).toBe(true));
+    await visible(p.getByRole('dialog', { name: 'Search messages' }));
     await p.keyboard.press('Escape');
+    await hidden(p.getByRole('dialog', { name: 'Search messages' }));
     await p.goto('/');
     await visible(list);
     const order = await list.getByRole('link').evaluateAll((els) => els.map((e) => e.getAttribute('data-conversation-id')));
