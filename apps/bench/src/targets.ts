@@ -316,6 +316,7 @@ export class ParleyTarget implements Target {
     let failed = 0;
     let firstError: string | null = null;
     let done = 0;
+    let started = 0;
     const SDP = `v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n${'a=x\r\n'.repeat(60)}`;
     // Groups of at least 4 members, each ringing its own calls one at a time; 4 people in each call.
     const groups = this.groups.map((g, i) => ({ g, i })).filter(({ g }) => g.length >= 4).slice(0, 4);
@@ -325,7 +326,8 @@ export class ParleyTarget implements Target {
         const [a, ...rest] = g.slice(0, 4) as [number, number, number, number];
         const caller = this.users[a]!;
         const conversationId = this.conversationIds[i]!;
-        for (let k = 0; k < perGroup && done + failed < count; k++) {
+        for (let k = 0; k < perGroup && started < count; k++) {
+          started++;
           try {
             const t0 = performance.now();
             const call = await caller.client.api.calls.start.mutate({ conversationId, media: 'video' });
