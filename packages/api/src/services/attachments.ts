@@ -4,7 +4,6 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { TRPCError } from '@trpc/server';
 import type { Config } from '@parley/config';
 import {
   deleteAttachmentRows,
@@ -21,6 +20,7 @@ import {
 import type { FileStore } from '@parley/storage';
 import { fileTypeFromFile } from 'file-type';
 import sharp from 'sharp';
+import { BadRequest, NotFound, PayloadTooLarge } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toAttachment, type Attachment } from '../presenters.js';
 import { notFound } from './conversations.js';
@@ -114,11 +114,11 @@ export class AttachmentService {
 
   async createUpload(userId: string, input: CreateUploadInput) {
     if (input.size > this.maxBytes) {
-      throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `This file is too large (at most ${formatBytes(this.maxBytes)}).` });
+      throw new PayloadTooLarge(`This file is too large (at most ${formatBytes(this.maxBytes)}).`);
     }
     const purpose = input.conversationId ? 'message' : 'avatar';
     if (purpose === 'avatar' && !input.contentType.startsWith('image/')) {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'A profile picture must be an image.' });
+      throw new BadRequest('A profile picture must be an image.');
     }
     if (input.conversationId && !(await findConversationForMember(this.deps.db, input.conversationId, userId))) {
       throw notFound();
@@ -289,7 +289,7 @@ export class AttachmentService {
   /** A download URL that needs no cookie or token, good for SIGNED_URL_TTL_MS, for one file. */
   async signedUrl(userId: string, attachmentId: string, variant: Variant, ttlMs = SIGNED_URL_TTL_MS) {
     const ok = await this.download(attachmentId, variant, { userId, query: {} });
-    if (!ok) throw new TRPCError({ code: 'NOT_FOUND', message: 'File not found.' });
+    if (!ok) throw new NotFound('File not found.');
     const expires = Date.now() + ttlMs;
     const path = variant === 'thumbnail' ? `/files/${attachmentId}/thumbnail` : `/files/${attachmentId}`;
     return { url: `${path}?expires=${expires}&sig=${this.sign(`get:${variant}`, attachmentId, expires)}`, expiresAt: new Date(expires).toISOString() };
