@@ -29,7 +29,8 @@ const post = (t: TestServer, path: string, body: unknown, headers: Record<string
 describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ db });
+    // Reuse right after a rotation is tested here without the two-tab grace (session-guards.test.ts has it).
+    t = await startTestServer({ db, env: { REFRESH_GRACE_MS: '0' } });
   });
   afterAll(() => t?.close());
 
@@ -104,7 +105,7 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     }
   });
 
-  it('gives one UNAUTHORIZED answer for an unknown email and a wrong password, then TOO_MANY_REQUESTS', async () => {
+  it('gives one UNAUTHORIZED answer for an unknown email and a wrong password, then TOO_MANY_REQUESTS from an unknown device', async () => {
     const { email } = await signUp(t);
     const c = t.client();
     const unknown = await c.api.auth.login.mutate({ email: uniqueEmail(), password: 'whatever1' }).catch((e) => e);

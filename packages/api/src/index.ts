@@ -17,3 +17,4 @@ export { highlight, positiveTerms } from './services/message-search.js';
 export { FairShare } from './fair-share.js';
 export { AttachmentService, FileRouteError, type Download, type FileSelector, type Variant } from './services/attachments.js';
 export { toAttachment, type Attachment } from './presenters.js';
+export { LOGIN_SLOWDOWN_MAX_MS } from './auth/login-throttle.js';

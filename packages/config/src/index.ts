@@ -36,6 +36,8 @@ const envSchema = z.object({
   PRESENCE_DEAD_AFTER_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Access-token lifetime; 15 minutes unless a test needs to watch one expire. */
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(2).max(3600).default(900),
+  /** How long a just-rotated refresh token still answers with the same new pair (two tabs refreshing at once). */
+  REFRESH_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
   /** bcrypt cost; 12 in production. Tests may lower it to create many users quickly. */
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   /** Multiplies every rate limit (not the login-failure limits); tests that create many users raise it. */
@@ -103,6 +105,7 @@ export interface Config {
   presence: { heartbeatMs: number; deadAfterMs: number };
   bcryptCost: number;
   accessTokenTtlSeconds: number;
+  refreshGraceMs: number;
   rateLimitScale: number;
   maxSocketsPerUser: number;
   maxSubscriptionsPerSocket: number;
@@ -275,6 +278,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS, deadAfterMs: env.PRESENCE_DEAD_AFTER_MS },
     bcryptCost: env.BCRYPT_COST,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    refreshGraceMs: env.REFRESH_GRACE_MS,
     rateLimitScale: env.RATE_LIMIT_SCALE,
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerSocket: env.MAX_SUBSCRIPTIONS_PER_SOCKET,

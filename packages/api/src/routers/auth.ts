@@ -33,7 +33,7 @@ export const authRouter = router({
     .use(limited('login', RATE_LIMITS.login, 'ip'))
     .input(loginInput)
     .mutation(async ({ ctx, input }) =>
-      deliver(ctx, await ctx.services.auth.login(input, ctx.req.ip, ctx.req.userAgent)),
+      deliver(ctx, await ctx.services.auth.login(input, ctx.req.ip, ctx.req.userAgent, ctx.cookies?.get(REFRESH_COOKIE))),
     ),
 
   refresh: publicProcedure.use(limited('refresh', RATE_LIMITS.refresh, 'ip')).mutation(async ({ ctx }) => {

@@ -1,6 +1,7 @@
 import {
   createSession,
   findActiveSession,
+  findRefreshTokenOwner,
   findUserByEmail,
   findUserById,
   insertUser,
@@ -14,7 +15,10 @@ import {
   type UserRow,
 } from '@parley/db';
 import type { LoginInput, RegisterInput } from '@parley/validators';
+import { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
+import { RefreshGrace } from '../auth/refresh-grace.js';
+import type { KeyValue } from '../kv.js';
 import {
   hashRefreshToken,
   newRefreshToken,
@@ -34,8 +38,6 @@ export interface IssuedSession {
   refreshTokenExpiresAt: string;
 }
 
-const LOGIN_FAILURES = { limit: 5, windowMs: 15 * 60_000 };
-const LOGIN_FAILURES_PER_IP = { limit: 50, windowMs: 15 * 60_000 };
 const INVALID_LOGIN = 'Email or password is incorrect.';
 
 export interface AuthServiceDeps {
@@ -43,7 +45,10 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   tokens: TokenService;
   limiter: RateLimiter;
+  kv: KeyValue;
   bcryptCost: number;
+  /** How long a just-rotated refresh token still gets the same new pair (auth/refresh-grace.ts). */
+  refreshGraceMs: number;
   /** Tells every instance to end the live connections of these sessions. */
   onSessionsRevoked: (sessionIds: string[]) => void;
   /** A new account exists (the accounts service mails its verification link). */
@@ -55,9 +60,13 @@ export interface AuthServiceDeps {
 export class AuthService {
   /** Compared against when the email is unknown, so both failures take the same time. */
   private dummyHash: Promise<string>;
+  private readonly throttle: LoginThrottle;
+  private readonly grace: RefreshGrace<IssuedSession>;
 
   constructor(private readonly deps: AuthServiceDeps) {
     this.dummyHash = deps.hasher.hash('parley-timing-equaliser', deps.bcryptCost);
+    this.throttle = new LoginThrottle(deps.limiter, deps.kv);
+    this.grace = new RefreshGrace(deps.kv, deps.refreshGraceMs);
   }
 
   async register(input: RegisterInput, userAgent: string | null): Promise<IssuedSession> {
@@ -78,30 +87,30 @@ export class AuthService {
     }
   }
 
-  async login(input: LoginInput, ip: string, userAgent: string | null): Promise<IssuedSession> {
-    const emailKey = `login:email:${input.email.toLowerCase()}`;
-    const ipKey = `login:ip:${ip}`;
-    const [byEmail, byIp] = await Promise.all([this.deps.limiter.count(emailKey), this.deps.limiter.count(ipKey)]);
-    if (byEmail.count >= LOGIN_FAILURES.limit) throw new RateLimited(byEmail.retryAfterMs);
-    if (byIp.count >= LOGIN_FAILURES_PER_IP.limit) throw new RateLimited(byIp.retryAfterMs);
-
+  /** `refreshToken`: the device's refresh cookie, if any; the owner's own makes this a known device. */
+  async login(input: LoginInput, ip: string, userAgent: string | null, refreshToken?: string): Promise<IssuedSession> {
     const user = await findUserByEmail(this.deps.db, input.email);
+    const ownersCookie =
+      user !== undefined && refreshToken !== undefined && (await findRefreshTokenOwner(this.deps.db, hashRefreshToken(refreshToken))) === user.id;
+    const { known } = await this.throttle.before(input.email, ip, ownersCookie);
+
     const ok = await this.deps.hasher.compare(input.password, user?.passwordHash ?? (await this.dummyHash));
     if (!user || !ok) {
-      await Promise.all([
-        this.deps.limiter.hit(emailKey, LOGIN_FAILURES),
-        this.deps.limiter.hit(ipKey, LOGIN_FAILURES_PER_IP),
-      ]);
+      await this.throttle.failed(input.email, ip, known);
       throw new Unauthorized(INVALID_LOGIN);
     }
     await this.deps.secondFactor?.(user, input.totp);
-    await this.deps.limiter.reset(emailKey);
+    await this.throttle.succeeded(input.email, ip);
     return this.startSession(user, userAgent);
   }
 
   async refresh(refreshToken: string | undefined): Promise<IssuedSession> {
+    if (!refreshToken) throw new Unauthorized('Your session has ended. Please sign in again.');
+    return this.grace.run(refreshToken, () => this.rotate(refreshToken));
+  }
+
+  private async rotate(refreshToken: string): Promise<IssuedSession> {
     const expired = new Unauthorized('Your session has ended. Please sign in again.');
-    if (!refreshToken) throw expired;
     const next = newRefreshToken();
     const expiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000).toISOString();
     const result = await rotateRefreshToken(this.deps.db, hashRefreshToken(refreshToken), next.hash, expiresAt);

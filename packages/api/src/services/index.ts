@@ -10,6 +10,7 @@ import { EphemeralHub } from '../events/ephemeral.js';
 import { EventLog } from '../events/event-log.js';
 import { AuthService } from './auth.js';
 import { FairShare } from '../fair-share.js';
+import { MemoryKeyValue, RedisKeyValue, type KeyValue } from '../kv.js';
 import { ConversationService } from './conversations.js';
 import type { Typing } from '@parley/protocol';
 import { callEnvelope, typingEnvelope } from '../events/wire.js';
@@ -82,6 +83,7 @@ export function createServices(opts: {
   const limiter: RateLimiter = redisBus
     ? new RedisRateLimiter(redisBus.commands, `${redisPrefix}rl:`)
     : new MemoryRateLimiter();
+  const kv: KeyValue = redisBus ? new RedisKeyValue(redisBus.commands, `${redisPrefix}kv:`) : new MemoryKeyValue();
   const hasher = new PasswordHasher();
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const connections = new ConnectionRegistry({ db, bus, logger });
@@ -129,6 +131,8 @@ export function createServices(opts: {
     hasher,
     tokens,
     limiter,
+    kv,
+    refreshGraceMs: config.refreshGraceMs,
     bcryptCost: config.bcryptCost,
     onSessionsRevoked: (ids) => {
       connections.revoke(ids);

@@ -115,3 +115,13 @@ export async function findInactiveSessionIds(db: Executor, ids: string[]): Promi
   const active = new Set(rows.map((r) => r.id));
   return ids.filter((id) => !active.has(id));
 }
+
+/** The user whose active session holds this unused refresh token, or null (the sign-in throttle's "known device"). */
+export async function findRefreshTokenOwner(db: Executor, tokenHash: string): Promise<string | null> {
+  const [row] = await db
+    .select({ userId: sessions.userId })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt), activeSession()));
+  return row?.userId ?? null;
+}
