@@ -36,7 +36,7 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
 
   it('registers, answers AuthResult, and sets HttpOnly Lax cookies', async () => {
     const email = uniqueEmail();
-    const res = await post(t, 'auth.register', { email, password: 'password123', displayName: 'Ann' });
+    const res = await post(t, 'auth.register', { email, password: 'staple battery 123', displayName: 'Ann' });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { result: { data: Record<string, unknown> } };
     const data = body.result.data as { user: Record<string, unknown>; accessToken: string; accessTokenExpiresAt: string };
@@ -63,11 +63,11 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     const before = await tableCounts(t);
     const c = t.client();
     const bad = [
-      { email: 'not-an-email', password: 'password123', displayName: 'A' },
+      { email: 'not-an-email', password: 'staple battery 123', displayName: 'A' },
       { email: uniqueEmail(), password: 'short', displayName: 'A' },
       { email: uniqueEmail(), password: 'é'.repeat(37), displayName: 'A' }, // 74 bytes > 72
-      { email: uniqueEmail(), password: 'password123', displayName: '   ' },
-      { email: uniqueEmail(), password: 'password123', displayName: 'A', admin: true },
+      { email: uniqueEmail(), password: 'staple battery 123', displayName: '   ' },
+      { email: uniqueEmail(), password: 'staple battery 123', displayName: 'A', admin: true },
     ];
     for (const input of bad) {
       const err = await c.api.auth.register.mutate(input as never).catch((e: unknown) => e);
@@ -94,7 +94,7 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
       Array.from({ length: 8 }, (_, i) =>
         t.client().api.auth.register.mutate({
           email: i % 2 ? email.toUpperCase() : email.toLowerCase(),
-          password: 'password123',
+          password: 'staple battery 123',
           displayName: `Racer ${i}`,
         }),
       ),
@@ -205,7 +205,7 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
   it('refuses requests and WebSocket upgrades from foreign origins', async () => {
     const foreign = await post(t, 'auth.login', { email: 'a@b.co', password: 'x' }, { origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);
-    const allowed = await post(t, 'auth.login', { email: uniqueEmail(), password: 'password123' }, { origin: t.config.allowedOrigins[0]! });
+    const allowed = await post(t, 'auth.login', { email: uniqueEmail(), password: 'staple battery 123' }, { origin: t.config.allowedOrigins[0]! });
     expect(allowed.status).toBe(401);
     const wsUrl = `${t.url.replace('http', 'ws')}/trpc`;
     const status = await new Promise<number>((resolve) => {
@@ -351,7 +351,7 @@ describe('production start-up', () => {
       },
     });
     try {
-      const res = await post(t, 'auth.register', { email: uniqueEmail(), password: 'password123', displayName: 'Prod' });
+      const res = await post(t, 'auth.register', { email: uniqueEmail(), password: 'staple battery 123', displayName: 'Prod' });
       expect(res.status).toBe(200);
       for (const c of res.headers.getSetCookie()) expect(c).toMatch(/; Secure/i);
       const row = await t.server.services.database.db.query.users.findFirst();

@@ -123,7 +123,7 @@ for (const setup of rateLimitSetups) {
       await exhaust(t, 'register', (on) =>
         on
           .client({ headers: { 'x-forwarded-for': ip } })
-          .api.auth.register.mutate({ email: uniqueEmail(), password: 'password123', displayName: 'Many' }),
+          .api.auth.register.mutate({ email: uniqueEmail(), password: 'staple battery 123', displayName: 'Many' }),
       );
       // Another address is not affected.
       await signUp(t.b, 'Elsewhere', { headers: { 'x-forwarded-for': freshIp() } });

@@ -22,19 +22,37 @@ export const email = z
 export const password = z
   .string()
   .min(8, 'Password must be at least 8 characters')
-  .refine((p) => utf8Bytes(p) <= 72, 'Password must be at most 72 bytes');
+  .refine((p) => utf8Bytes(p) <= 72, 'Password must be at most 72 bytes')
+  .refine((p) => /\S/u.test(p), 'Password cannot be only spaces');
+
+/** Controls: C0, DEL and C1. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/u;
+/** Bidi embeddings, overrides and isolates, which reorder the text around a name, and the bare marks. */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+/**
+ * What draws nothing: spaces, format characters (zero-width space/joiners, BOM, soft hyphen, tags),
+ * combining marks alone, variation selectors, and the blank letters (Hangul fillers, braille blank).
+ */
+const INVISIBLE = /[\p{Z}\p{Cf}\p{M}\s\u115f\u1160\u3164\uffa0\u2800\u180b-\u180f\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 export const displayName = z
   .string()
   .trim()
   .min(1, 'Display name is required')
   .max(64, 'Display name must be at most 64 characters')
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'Display name cannot contain control characters')
+  .refine((s) => !CONTROLS.test(s), 'Display name cannot contain control characters')
+  .refine((s) => !BIDI.test(s), 'Display name cannot contain text-direction controls')
+  .refine((s) => s.replace(INVISIBLE, '').length > 0, 'Display name must contain visible characters')
   .refine(storable, NOT_STORABLE);
 
 export const registerInput = z.strictObject({ email, password, displayName });
 /** A 6-digit TOTP code or a recovery code (xxxx-xxxx-xxxx-xxxx); spaces are forgiven. */
 export const totpCode = z.string().trim().min(1, 'Enter the code').max(64, 'That code is too long');
-export const loginInput = z.strictObject({ email, password: z.string().min(1).max(1024), totp: totpCode.optional() });
+// bcrypt reads only 72 bytes: a longer password would match on its first 72, so refuse it as at sign-up.
+export const loginInput = z.strictObject({
+  email,
+  password: z.string().min(1).refine((p) => utf8Bytes(p) <= 72, 'Password must be at most 72 bytes'),
+  totp: totpCode.optional(),
+});
 
 export const userSearchInput = z.strictObject({
   query: z.string().trim().min(1, 'Type at least one character').max(254).refine(storable, NOT_STORABLE),

@@ -18,6 +18,7 @@ import {
   type UserRow,
 } from '@parley/db';
 import type { PasswordHasher } from '../auth/passwords.js';
+import { refuseCommonPassword } from '../auth/common-passwords.js';
 import { toUser, type User } from '../presenters.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { BadRequest, RateLimited, Unauthorized } from '../errors.js';
@@ -156,6 +157,7 @@ export class AccountService {
 
   /** Sets a new password from a reset link and ends every session of the account. */
   async resetPassword(token: string, password: string) {
+    refuseCommonPassword(password);
     // Hash before claiming: a slow hash after the claim would leave a used link and no new password if it failed.
     const passwordHash = await this.deps.hasher.hash(password, this.deps.config.bcryptCost);
     const row = await this.consume(token, 'reset');
@@ -171,6 +173,7 @@ export class AccountService {
 
   /** Checks the current password, sets the new one and ends every other session. */
   async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string) {
+    refuseCommonPassword(newPassword, 'newPassword');
     await this.checkPassword(userId, currentPassword);
     const passwordHash = await this.deps.hasher.hash(newPassword, this.deps.config.bcryptCost);
     const revoked = await this.deps.db.transaction(async (tx) => {

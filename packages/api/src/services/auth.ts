@@ -15,6 +15,7 @@ import {
   type UserRow,
 } from '@parley/db';
 import type { LoginInput, RegisterInput } from '@parley/validators';
+import { refuseCommonPassword } from '../auth/common-passwords.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { RefreshGrace } from '../auth/refresh-grace.js';
@@ -70,6 +71,7 @@ export class AuthService {
   }
 
   async register(input: RegisterInput, userAgent: string | null): Promise<IssuedSession> {
+    refuseCommonPassword(input.password);
     const passwordHash = await this.deps.hasher.hash(input.password, this.deps.bcryptCost);
     try {
       const user = await insertUser(this.deps.db, {
