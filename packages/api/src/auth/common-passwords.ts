@@ -5,7 +5,7 @@
  * Server-side only: the browser bundle does not carry 90 KB of words.
  */
 import { readFileSync } from 'node:fs';
-import { TRPCError } from '@trpc/server';
+import { BadRequest } from '../errors.js';
 
 let list: Set<string> | null = null;
 const common = () =>
@@ -17,9 +17,17 @@ export function isCommonPassword(password: string) {
   return common().has(password.toLowerCase());
 }
 
-/** Refuses a new password found in the list, as BAD_REQUEST with the reason on the field (like zod's). */
-export function refuseCommonPassword(password: string, field = 'password') {
-  if (isCommonPassword(password)) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: COMMON_PASSWORD, cause: { issues: [{ path: [field], message: COMMON_PASSWORD }] } });
+/** BAD_REQUEST with the reason on the field, as zod's issues are (error.data.zodError). */
+class CommonPassword extends BadRequest {
+  constructor(readonly field: string) {
+    super(COMMON_PASSWORD);
   }
+  get issues() {
+    return [{ path: [this.field], message: COMMON_PASSWORD }];
+  }
+}
+
+/** Refuses a new password found in the list. */
+export function refuseCommonPassword(password: string, field = 'password') {
+  if (isCommonPassword(password)) throw new CommonPassword(field);
 }
