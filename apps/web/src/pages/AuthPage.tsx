@@ -3,6 +3,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { fieldErrorsOf, humanError, translateIssue, type FieldErrors } from '../errors';
 import { linkHandler } from '../router';
+import { PasskeySignIn } from './PasskeySignIn';
 import { useSession } from '../session';
 import { trpc } from '../trpc';
 
@@ -19,12 +20,19 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
   const [clientErrors, setClientErrors] = useState<FieldErrors>({});
 
   const login = trpc.auth.login.useMutation({ onSuccess: (r) => signedIn(r.user) });
+  const [totp, setTotp] = useState('');
+  // The password was right and the account has two-factor sign-in: ask for the code.
+  const needsCode = mode === 'signIn' && Boolean(login.error?.data?.mfaRequired);
+  const [askedCode, setAskedCode] = useState(false);
+  if (needsCode && !askedCode) setAskedCode(true);
   const register = trpc.auth.register.useMutation({ onSuccess: (r) => signedIn(r.user) });
   const active = mode === 'signIn' ? login : register;
   const serverErrors = fieldErrorsOf(active.error);
   const errors: FieldErrors = { ...serverErrors, ...clientErrors };
   const formError = active.error && Object.keys(serverErrors).length === 0
-    ? humanError(active.error, mode === 'signIn' ? 'login' : 'register')
+    ? needsCode
+      ? totp ? 'That code is not right, or was already used. Try the next one.' : null
+      : humanError(active.error, mode === 'signIn' ? 'login' : 'register')
     : null;
 
   const switchMode = (m: Mode) => {
@@ -54,7 +62,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
       return;
     }
     setClientErrors({});
-    if (mode === 'signIn') login.mutate({ email, password });
+    if (mode === 'signIn') login.mutate({ email, password, ...(askedCode && totp.trim() ? { totp } : {}) });
     else register.mutate({ email, password, displayName });
   };
 
@@ -164,11 +172,19 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
             </p>
           )}
           {errorFor('password')}
+          {mode === 'signIn' && askedCode && (
+            <>
+              <label htmlFor={`${baseId}-totp`}>Code from your authenticator app</label>
+              <input id={`${baseId}-totp`} name="totp" inputMode="numeric" autoComplete="one-time-code" value={totp} onChange={(e) => setTotp(e.target.value)} autoFocus aria-describedby={`${baseId}-totp-hint`} />
+              <p className="hint" id={`${baseId}-totp-hint`}>Or one of your recovery codes.</p>
+            </>
+          )}
 
           <button type="submit" className="primary wide" disabled={active.isPending}>
             {active.isPending ? (mode === 'signIn' ? t('signingIn') : t('creating')) : mode === 'signIn' ? t('signIn') : t('createAccount')}
           </button>
         </form>
+        {mode === 'signIn' && <PasskeySignIn />}
       </div>
     </main>
   );

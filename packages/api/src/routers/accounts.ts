@@ -1,13 +1,18 @@
 import {
   changePasswordInput,
   deleteAccountInput,
+  byIdInput,
+  passkeyLoginInput,
+  passkeyRegisterInput,
   requestPasswordResetInput,
   resetPasswordInput,
   totpDisableInput,
   totpEnableInput,
   verifyEmailInput,
 } from '@parley/validators';
+import { REFRESH_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import { ACCESS_COOKIE, REFRESH_COOKIE, type Context } from '../context.js';
+import type { IssuedSession } from '../services/auth.js';
 import { authedProcedure, limited, publicProcedure, RATE_LIMITS, router } from '../trpc.js';
 
 /** As auth.logout clears them (the refresh cookie lives on /trpc). */
@@ -15,6 +20,38 @@ function clearCookies(ctx: Context) {
   ctx.cookies?.clear(ACCESS_COOKIE, '/');
   ctx.cookies?.clear(REFRESH_COOKIE, '/trpc');
 }
+
+/** As auth.login delivers a session: both cookies, and the AuthResult body. */
+function deliver(ctx: Context, issued: IssuedSession) {
+  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, { maxAgeSeconds: ctx.services.tokens.accessTtlSeconds, path: '/' });
+  ctx.cookies?.set(REFRESH_COOKIE, issued.refreshToken, { maxAgeSeconds: REFRESH_TOKEN_TTL_SECONDS, path: '/trpc' });
+  return { user: issued.user, accessToken: issued.accessToken, accessTokenExpiresAt: issued.accessTokenExpiresAt };
+}
+
+const passkeysRouter = router({
+  registerOptions: authedProcedure
+    .use(limited('passkeyOptions', RATE_LIMITS.profile, 'user'))
+    .mutation(({ ctx }) => ctx.services.passkeys.registerOptions(ctx.auth.userId)),
+  register: authedProcedure
+    .input(passkeyRegisterInput)
+    .mutation(({ ctx, input }) => ctx.services.passkeys.register(ctx.auth.userId, input.name, input.response)),
+  /** Discoverable sign-in: no email first. */
+  loginOptions: publicProcedure
+    .use(limited('login', RATE_LIMITS.login, 'ip'))
+    .mutation(({ ctx }) => ctx.services.passkeys.loginOptions()),
+  login: publicProcedure
+    .use(limited('login', RATE_LIMITS.login, 'ip'))
+    .input(passkeyLoginInput)
+    .mutation(async ({ ctx, input }) => {
+      const user = await ctx.services.passkeys.login(input.response);
+      return deliver(ctx, await ctx.services.auth.signInAs(user, ctx.req.userAgent));
+    }),
+  list: authedProcedure.query(({ ctx }) => ctx.services.passkeys.list(ctx.auth.userId)),
+  remove: authedProcedure.input(byIdInput).mutation(async ({ ctx, input }) => {
+    await ctx.services.passkeys.remove(ctx.auth.userId, input.id);
+    return { ok: true as const };
+  }),
+});
 
 const totpRouter = router({
   setup: authedProcedure
@@ -32,6 +69,7 @@ const totpRouter = router({
 /** The account procedures of the `auth` namespace (API.md "Accounts"), spread into the auth router. */
 export const accountProcedures = {
   totp: totpRouter,
+  passkeys: passkeysRouter,
 
   verifyEmail: publicProcedure
     .use(limited('verifyEmail', RATE_LIMITS.mailLink, 'ip'))

@@ -31,6 +31,7 @@ import { BlockService } from './blocks.js';
 import { clearAvatar } from '@parley/db';
 import { createFileStore } from '@parley/storage';
 import { AttachmentService } from './attachments.js';
+import { PasskeyService } from './passkeys.js';
 
 export interface Services {
   config: Config;
@@ -63,6 +64,7 @@ export interface Services {
   blocks: BlockService;
   /** Uploads, downloads and deletion of files; `attachments.deleteFiles` is the one deletion. */
   attachments: AttachmentService;
+  passkeys: PasskeyService;
   /** Starts the background readers (the event log); call once before serving. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -150,6 +152,7 @@ export function createServices(opts: {
   const calls = new CallService({ db, config, hub: callEvents, events, presence, logger });
   const messages = new MessageService({ db, events, typing, conversations, logger });
   const blocks = new BlockService({ db });
+  const passkeys = new PasskeyService({ db, config });
   conversations.blockRules = blocks;
   messages.blockRules = blocks;
   calls.blockRules = blocks;
@@ -200,6 +203,7 @@ export function createServices(opts: {
     totp,
     blocks,
     attachments,
+    passkeys,
     start: async () => {
       mail.warnIfDisabled();
       await presence.start();
