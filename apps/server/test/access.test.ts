@@ -74,6 +74,7 @@ const ACCESS_TABLE: Record<string, Case[]> = {
     { field: 'id', target: "someone else's session", input: (f) => ({ id: f.session }) },
     { field: 'id', target: 'a session that does not exist', input: (f) => ({ id: f.unknown }) },
   ],
+  'auth.passkeys.remove': [{ field: 'id', target: 'a passkey that does not exist (or is not the caller\'s)', input: (f) => ({ id: f.unknown }) }],
   'users.block': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
   'users.unblock': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
   'users.updateProfile': foreignAttachment((avatarAttachmentId) => ({ avatarAttachmentId }), 'avatarAttachmentId'),

@@ -1,3 +1,4 @@
+import { BlockButton, BlockedGate } from '../settings/blocking';
 import { messageBody } from '@parley/validators';
 import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -230,6 +231,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
           <p className="muted small">{subtitle}</p>
         </div>
         <CallButtons calls={calls} c={c} title={title} />
+        {c.kind === 'direct' && other && <BlockButton userId={other.id} name={title} />}
         <MuteButton store={store} c={c} />
         {c.kind === 'group' && (
           <button type="button" className="ghost small" onClick={() => setInfoOpen(true)} aria-haspopup="dialog">
@@ -273,6 +275,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
             const mine = r.m.senderId === me;
             return (
               <Fragment key={r.key}>
+                <BlockedGate senderId={r.m.senderId} group={c.kind === 'group'}>
                 <MessageRow
                   store={store}
                   c={c}
@@ -285,6 +288,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
                   onJump={(seq) => void jumpTo(seq)}
                   tick={mine ? <StatusTick status={statusOf(r.m.seq, c, me, reads)} group={c.kind === 'group'} /> : null}
                 />
+                </BlockedGate>
                 {myLast?.id === r.m.id && pending.length === 0 && (
                   <div className="receipt" aria-live="polite">{receipt}</div>
                 )}

@@ -56,6 +56,9 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
                     {/* Hidden from the name (which says what the button does), given as its description. */}
                     <span className="muted small" id={`${headingId}-${u.id}`} aria-hidden="true">
                       {online ? t('common:online') : u.lastSeenAt ? t('view.lastSeen', { when: formatRelative(u.lastSeenAt) }) : t('common:offline')}
+                      {/* Tells two people of the same name apart: the verified address's domain, else a short handle. */}
+                      {' · '}
+                      {u.emailDomain ?? `#${u.handle}`}
                     </span>
                   </span>
                   <span className="person-action" aria-hidden="true">{t('people.action')}</span>
