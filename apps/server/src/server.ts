@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -46,6 +47,15 @@ export const TRPC_PATH = '/trpc';
  * closes the socket (1009).
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** A WebSocket that did not authenticate within WS_AUTH_TIMEOUT_MS. */
+export const CLOSE_UNAUTHENTICATED = 4401;
+
+function bearerIs(header: string | undefined, token: string) {
+  const given = Buffer.from(header?.match(/^Bearer (.+)$/i)?.[1] ?? '');
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
 /** Every subscription of the router, refused over HTTP. */
 const SUBSCRIPTION_PATHS = new Set(
   Object.entries(appRouter._def.procedures as Record<string, { _def?: { type?: string } }>)
@@ -289,6 +299,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
         const remove = services.connections.add(conn, config.maxSocketsPerUser);
         // Refused (too many sockets): it is closing; nothing it sent meanwhile runs as the user.
         if (remove) {
+          authenticated.add(ws);
           ws.once('close', remove);
           setVisible = (visible) => services.connections.setVisible(conn, visible);
         } else auth = null;
@@ -310,8 +321,14 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   });
   const drain = new SocketDrain();
   const writables = new WeakMap<WebSocket, () => Promise<void>>();
+  const authenticated = new WeakSet<WebSocket>();
   wss.on('connection', (ws, req) => {
     drain.attach(ws);
+    // A socket that never signs in gets no data, but would hold memory: close it after a few seconds.
+    const authTimer = setTimeout(() => {
+      if (!authenticated.has(ws)) ws.close(CLOSE_UNAUTHENTICATED, 'Not signed in');
+    }, config.wsAuthTimeoutMs);
+    ws.once('close', () => clearTimeout(authTimer));
     writables.set(ws, sendBuffers.watchSocket(ws));
     capFrameCalls(ws);
     handleConnection(ws, req);
@@ -325,7 +342,13 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
     sockets: () => wss.clients.size,
     inFlight: () => drain.inFlight,
   });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  app.get('/metrics', async (req, reply) => {
+    // With METRICS_TOKEN set, only the monitoring system that holds it reads the instance's figures.
+    if (config.metricsToken && !bearerIs(req.headers.authorization, config.metricsToken)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Metrics need a token' });
+    }
+    return reply.type(metrics.contentType).send(await metrics.render());
+  });
 
   let accepting = true;
   const refuseUpgrade = (socket: Duplex, status: string) => {

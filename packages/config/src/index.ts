@@ -46,6 +46,10 @@ const envSchema = z.object({
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(20),
   /** Concurrent subscriptions on one WebSocket; the next is answered TOO_MANY_REQUESTS. */
   MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100).default(10),
+  /** A WebSocket that has not authenticated within this time is closed (4401). */
+  WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (else 401). */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty`: one readable line per entry (the default in development); `json`: one JSON object per line (otherwise). */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -109,6 +113,8 @@ export interface Config {
   rateLimitScale: number;
   maxSocketsPerUser: number;
   maxSubscriptionsPerSocket: number;
+  wsAuthTimeoutMs: number;
+  metricsToken: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
   webDistDir: string | undefined;
@@ -282,6 +288,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     rateLimitScale: env.RATE_LIMIT_SCALE,
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerSocket: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
+    wsAuthTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
+    metricsToken: env.METRICS_TOKEN,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
     webDistDir: env.WEB_DIST_DIR,
