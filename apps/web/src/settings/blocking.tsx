@@ -1,4 +1,5 @@
 import { useMemo, useState, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { humanError } from '../errors';
 import { trpc } from '../trpc';
 
@@ -10,13 +11,14 @@ export function useBlockedIds(): Set<string> {
 
 /** In groups, a blocked member's messages stay hidden until the reader asks to see one. */
 export function BlockedGate({ senderId, group, children }: { senderId: string; group: boolean; children: ReactNode }) {
+  const { t } = useTranslation('accounts');
   const blocked = useBlockedIds();
   const [shown, setShown] = useState(false);
   if (!group || shown || !blocked.has(senderId)) return <>{children}</>;
   return (
     <div className="bubble-row blocked-message">
       <button type="button" className="link small" onClick={() => setShown(true)}>
-        Message from a blocked user — show
+        {t('blocking.hidden')}
       </button>
     </div>
   );
@@ -24,6 +26,7 @@ export function BlockedGate({ senderId, group, children }: { senderId: string; g
 
 /** Block or unblock the other person of a direct chat (they are not told). */
 export function BlockButton({ userId, name }: { userId: string; name: string }) {
+  const { t } = useTranslation('accounts');
   const blocked = useBlockedIds();
   const utils = trpc.useUtils();
   const [confirming, setConfirming] = useState(false);
@@ -35,21 +38,21 @@ export function BlockButton({ userId, name }: { userId: string; name: string }) 
   if (isBlocked) {
     return (
       <button type="button" className="ghost small" disabled={unblock.isPending} onClick={() => unblock.mutate({ userId })}>
-        Unblock
+        {t('blocking.unblock')}
       </button>
     );
   }
   return confirming ? (
-    <span className="button-row" role="group" aria-label={`Block ${name}?`}>
+    <span className="button-row" role="group" aria-label={t('blocking.confirm', { name })}>
       <button type="button" className="danger small" autoFocus disabled={block.isPending} onClick={() => block.mutate({ userId })}>
-        Block {name}
+        {t('blocking.blockName', { name })}
       </button>
-      <button type="button" className="ghost small" onClick={() => setConfirming(false)}>Cancel</button>
+      <button type="button" className="ghost small" onClick={() => setConfirming(false)}>{t('common:cancel')}</button>
       {error && <span className="form-error small" role="alert">{humanError(error)}</span>}
     </span>
   ) : (
-    <button type="button" className="ghost small" onClick={() => setConfirming(true)} title="They will not be told">
-      Block
+    <button type="button" className="ghost small" onClick={() => setConfirming(true)} title={t('blocking.notTold')}>
+      {t('blocking.block')}
     </button>
   );
 }
