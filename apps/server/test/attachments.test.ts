@@ -211,6 +211,30 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     expect(res.headers.get('content-disposition')).toMatch(/^attachment;/);
   });
 
+  it('reads the duration of audio from its headers', async () => {
+    const { a, conv } = await pair();
+    // 1.5 s of silence, 8 kHz mono 16-bit PCM: a WAV header and its samples.
+    const samples = Buffer.alloc(8000 * 2 * 1.5);
+    const header = Buffer.alloc(44);
+    header.write('RIFF', 0);
+    header.writeUInt32LE(36 + samples.length, 4);
+    header.write('WAVEfmt ', 8);
+    header.writeUInt32LE(16, 16);
+    header.writeUInt16LE(1, 20);
+    header.writeUInt16LE(1, 22);
+    header.writeUInt32LE(8000, 24);
+    header.writeUInt32LE(16000, 28);
+    header.writeUInt16LE(2, 32);
+    header.writeUInt16LE(16, 34);
+    header.write('data', 36);
+    header.writeUInt32LE(samples.length, 40);
+    const { res, slot } = await upload(a, conv.id, Buffer.concat([header, samples]), 'note.wav', 'audio/wav');
+    expect(res.status).toBe(200);
+    const m = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [slot.attachmentId] });
+    expect(m.attachments[0]).toMatchObject({ kind: 'audio', durationMs: 1500, width: null, thumbnailUrl: null });
+    expect(m.attachments[0]!.contentType).toMatch(/^audio\/(wav|vnd\.wave|x-wav)$/);
+  });
+
   it('strips EXIF and GPS from images, gives width, height and a thumbnail', async () => {
     const { a, b, conv } = await pair();
     const jpeg = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#3366cc' } })

@@ -19,6 +19,7 @@ import {
 } from '@parley/db';
 import type { FileStore } from '@parley/storage';
 import { fileTypeFromFile } from 'file-type';
+import { parseFile } from 'music-metadata';
 import sharp from 'sharp';
 import { BadRequest, NotFound, PayloadTooLarge } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -194,7 +195,7 @@ export class AttachmentService {
         size: (await stat(facts.path)).size,
         width: facts.width,
         height: facts.height,
-        durationMs: null,
+        durationMs: facts.kind === 'audio' || facts.kind === 'video' ? await readDurationMs(facts.path) : null,
         thumbnailKey: facts.thumbnailPath ? `a/${id}/thumbnail` : null,
       });
       if (!ready) {
@@ -369,6 +370,19 @@ export class AttachmentService {
     const want = Buffer.from(this.sign(scope, id, expires));
     const got = Buffer.from(query.sig);
     return got.length === want.length && timingSafeEqual(got, want);
+  }
+}
+
+/**
+ * The duration from the container's headers, when they say it (MP3, Ogg, WAV, MP4, FLAC...):
+ * no full scan, so a recording that does not carry it (MediaRecorder's WebM) gets null.
+ */
+async function readDurationMs(path: string): Promise<number | null> {
+  try {
+    const { format } = await parseFile(path, { duration: false, skipCovers: true });
+    return format.duration !== undefined && Number.isFinite(format.duration) ? Math.round(format.duration * 1000) : null;
+  } catch {
+    return null;
   }
 }
 
