@@ -1,7 +1,7 @@
 /**
  * Logs never carry a password, a token or a cookie: a server logging at `trace` (every request,
  * every upgrade) goes through sign-up, sign-in, refresh, a socket and failures, and its whole
- * output is searched for each secret it saw.
+ * output is searched for each secret it saw, and for a searched email (query strings are not logged).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +71,9 @@ describe('logs', () => {
     // A socket authenticated by token, and a subscription on it.
     const sub = client.api.messages.onEvent.subscribe({}, { onData: () => {} });
     await client.api.auth.me.query();
+    // A search travels in the query string of a GET: the access log keeps only the path.
+    const searched = uniqueEmail('searched');
+    await client.api.users.search.query({ query: searched });
     await waitFor(() => lines.some((l) => l.includes('"msg"')));
     sub.unsubscribe();
     await client.close();
@@ -88,5 +91,8 @@ describe('logs', () => {
     const output = lines.join('');
     expect(output.length).toBeGreaterThan(0);
     for (const secret of secrets) expect(output).not.toContain(secret);
+    // Nor the searched email, in any encoding, while the request itself is logged.
+    expect(output).toContain('/trpc/users.search');
+    for (const form of [searched, encodeURIComponent(searched), searched.split('@')[0]!]) expect(output).not.toContain(form);
   });
 });

@@ -17,6 +17,7 @@ export function createLogger(
   return pino({
     level,
     base,
+    serializers: { req: requestWithoutQuery },
     redact: {
       paths: [
         'password',
@@ -36,4 +37,20 @@ export function createLogger(
       censor: '[redacted]',
     },
   }, destination);
+}
+
+/**
+ * A request as the access log shows it: the path without its query string, which carries tRPC
+ * GET inputs (searched emails and names, ids) that have no place in logs.
+ */
+function requestWithoutQuery(req: unknown) {
+  if (typeof req !== 'object' || req === null) return req;
+  const r = req as { method?: string; url?: string; host?: string; hostname?: string; ip?: string; remoteAddress?: string; socket?: { remotePort?: number }; remotePort?: number };
+  return {
+    method: r.method,
+    url: typeof r.url === 'string' ? r.url.split('?')[0] : r.url,
+    host: r.host ?? r.hostname,
+    remoteAddress: r.remoteAddress ?? r.ip,
+    remotePort: r.remotePort ?? r.socket?.remotePort,
+  };
 }
