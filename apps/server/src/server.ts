@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
@@ -137,7 +137,17 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   const stopWatchingDatabase = watchDatabase(database, logger);
   const stopWatchingRedis = config.redisUrl ? watchRedis(services.bus, logger) : () => {};
 
+  // Slow senders: the headers must arrive within 15 s and the whole request (body included) within
+  // REQUEST_TIMEOUT_MS (5 min by default: a 25 MiB upload on a slow line), else 408 and close.
+  // Node checks these every connectionsCheckingInterval, which only the constructor takes.
+  const headersTimeout = Math.min(15_000, config.requestTimeoutMs);
   const app = Fastify({
+    serverFactory: (handler) =>
+      createHttpServer(
+        { requestTimeout: config.requestTimeoutMs, headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+        handler,
+      ),
+    requestTimeout: config.requestTimeoutMs,
     loggerInstance: logger,
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { maxParamLength: 5000 },

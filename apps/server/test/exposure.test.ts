@@ -1,7 +1,9 @@
 /**
  * What an instance exposes to whoever reaches it: sockets that never sign in are closed after
- * WS_AUTH_TIMEOUT_MS (4401) while signed-in ones stay; /metrics needs METRICS_TOKEN when one is set.
+ * WS_AUTH_TIMEOUT_MS (4401) while signed-in ones stay; /metrics needs METRICS_TOKEN when one is set;
+ * a body that trickles in is cut at REQUEST_TIMEOUT_MS (408, closed).
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_UNAUTHENTICATED } from '../src/server.js';
 import { rawSocket, signUp, sleep, startTestServer, type TestServer } from './helpers.js';
@@ -11,7 +13,7 @@ const TOKEN = 'metrics-token-0123456789';
 describe('exposure', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ db: 'pglite', env: { WS_AUTH_TIMEOUT_MS: '300', METRICS_TOKEN: TOKEN } });
+    t = await startTestServer({ db: 'pglite', env: { WS_AUTH_TIMEOUT_MS: '300', METRICS_TOKEN: TOKEN, REQUEST_TIMEOUT_MS: '1500' } });
   });
   afterAll(() => t?.close());
 
@@ -35,4 +37,23 @@ describe('exposure', () => {
     expect(ok.status).toBe(200);
     expect(await ok.text()).toMatch(/^parley_websocket_connections/m);
   });
+
+  it('answers 408 and closes a connection whose body trickles in past REQUEST_TIMEOUT_MS', async () => {
+    const port = Number(new URL(t.url).port);
+    const socket = connect({ host: '127.0.0.1', port });
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('POST /trpc/auth.login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    // One byte every 200 ms: it never stops sending, it only never finishes.
+    const drip = setInterval(() => socket.writable && socket.write(' '), 200);
+    try {
+      await closed;
+    } finally {
+      clearInterval(drip);
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  }, 30_000);
 });

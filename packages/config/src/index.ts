@@ -46,6 +46,8 @@ const envSchema = z.object({
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(20),
   /** Concurrent subscriptions on one WebSocket; the next is answered TOO_MANY_REQUESTS. */
   MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100).default(10),
+  /** A request (headers and body) must arrive within this time, else 408 and the connection closes. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(3_600_000).default(300_000),
   /** A WebSocket that has not authenticated within this time is closed (4401). */
   WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (else 401). */
@@ -114,6 +116,7 @@ export interface Config {
   maxSocketsPerUser: number;
   maxSubscriptionsPerSocket: number;
   wsAuthTimeoutMs: number;
+  requestTimeoutMs: number;
   metricsToken: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
@@ -289,6 +292,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerSocket: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsAuthTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
