@@ -277,6 +277,12 @@ export async function startServer(config: Config, opts: { logger?: Logger; datab
   await registerFileRoutes(app, services);
 
   const webDist = config.webDistDir ?? defaultWebDist();
+  // Source maps (the build makes them) hand out the client's source: never served in production.
+  if (config.isProduction) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url.split('?')[0]!.endsWith('.map')) return reply.code(404).send({ error: 'Not found' });
+    });
+  }
   if (existsSync(webDist)) {
     await app.register(fastifyStatic, { root: webDist, wildcard: false });
     // The web app routes on the client: unknown paths get its page.
