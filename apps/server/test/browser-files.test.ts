@@ -97,6 +97,8 @@ describe.skipIf(!hasChromium)('files in a browser', () => {
     await audio.evaluate((el: HTMLAudioElement) => el.play());
     await eventually(async () => expect(await audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.2));
     expect(await audio.evaluate((el: HTMLAudioElement) => el.error)).toBeNull();
+    // The conversation list says what the last message was, though it has no text.
+    await eventually(async () => expect(await b.locator(`[data-conversation-id="${conv.id}"]`).textContent()).toContain('Voice message'));
     expect(await axeSerious(b)).toEqual([]);
     await screenshots(b, 'files-chat');
   });

@@ -1,3 +1,4 @@
+import { filesPreview } from './attachments/Attachments';
 import { memo, useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Avatar } from '../components/Avatar';
@@ -57,7 +58,7 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
       ? t('list.typing')
       : t('list.someoneTyping', { name: memberName(c, typers[0]!, me) })
     : last
-      ? `${last.senderId === me ? t('list.youPrefix') : c.kind === 'group' ? t('list.senderPrefix', { name: memberName(c, last.senderId, me) }) : ''}${excerpt(last.body)}`
+      ? `${last.senderId === me ? t('list.youPrefix') : c.kind === 'group' ? t('list.senderPrefix', { name: memberName(c, last.senderId, me) }) : ''}${last.body || last.attachments.length === 0 ? excerpt(last.body) : filesPreview(last.attachments, t)}`
       : c.kind === 'group'
         ? t('members', { count: c.members.length })
         : t('list.noMessages');

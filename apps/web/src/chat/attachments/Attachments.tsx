@@ -30,6 +30,12 @@ function FileIcon({ className }: { className: string }) {
   );
 }
 
+/** A message of files only, in the conversation list: "Photo", "3 files", "Voice message"... */
+export function filesPreview(items: Attachment[], t: TFunction<'files'> | TFunction<'chat'>) {
+  const kind = items.every((a) => a.kind === items[0]!.kind) ? items[0]!.kind : 'file';
+  return t(`files:preview.${kind}`, { count: items.length });
+}
+
 export interface UploadItem {
   key: string;
   name: string;
