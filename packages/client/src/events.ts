@@ -1,6 +1,6 @@
 import type { TRPCClient } from '@trpc/client';
 import type { AppRouter } from '@parley/api';
-import type { ParleyEvent } from '@parley/protocol';
+import { cursorCovers, type ParleyEvent } from '@parley/protocol';
 
 export type { ParleyEvent } from '@parley/protocol';
 
@@ -12,7 +12,9 @@ export interface EventFollower {
 
 /**
  * Follows the user's event stream and never loses or repeats an event: every (re)subscription
- * carries the last id seen, the server replays what was missed, and ids at or below it are dropped.
+ * carries the last cursor seen, the server replays what was missed, and events it already covers
+ * are dropped. When the server cannot resume (`resync`: the cursor is from an older version or
+ * older than the retained log), `onResync` says to reload the state; following goes on.
  * tRPC's socket resubscribes by itself after a drop; this also restarts after an error.
  */
 export function followEvents(
@@ -40,7 +42,8 @@ export function followEvents(
       onStarted: () => handlers.onStarted?.(),
       onData: (envelope) => {
         if (typeof envelope === 'object' && envelope !== null && 'id' in envelope && 'data' in envelope) {
-          if (last !== null && Number(envelope.id) <= Number(last)) return;
+          // The cursor is opaque; cursorCovers tells an event this follower has already seen.
+          if (last !== null && cursorCovers(last, envelope.id)) return;
           last = envelope.id;
           if (envelope.data.type === 'resync') handlers.onResync?.();
           else if (envelope.data.type !== 'ready') handlers.onEvent(envelope.data, envelope.id);

@@ -30,6 +30,12 @@ const envSchema = z.object({
   CALL_RING_TIMEOUT_MS: z.coerce.number().int().min(100).default(45_000),
   /** How long a call participant may have no socket anywhere before their live calls end. */
   CALL_ABANDON_GRACE_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Partitions of the event log, set when the log is created (docs/EVENTS.md). */
+  EVENT_PARTITIONS: z.coerce.number().int().min(1).max(256).default(16),
+  /** Events older than this are deleted; a client resuming from before then is told to resync. */
+  EVENT_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
+  /** How often each instance runs the retention sweep. */
+  EVENT_RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
   /** How often each instance renews its presence heartbeat in Redis and sweeps dead instances. */
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
   /** An instance without a heartbeat for this long is dead: its users go offline (unless online elsewhere). */
@@ -109,6 +115,7 @@ export interface Config {
   callRingTimeoutMs: number;
   callAbandonGraceMs: number;
   presence: { heartbeatMs: number; deadAfterMs: number };
+  events: { partitions: number; retentionMs: number; retentionIntervalMs: number };
   bcryptCost: number;
   accessTokenTtlSeconds: number;
   refreshGraceMs: number;
@@ -285,6 +292,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     callRingTimeoutMs: env.CALL_RING_TIMEOUT_MS,
     callAbandonGraceMs: env.CALL_ABANDON_GRACE_MS,
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS, deadAfterMs: env.PRESENCE_DEAD_AFTER_MS },
+    events: {
+      partitions: env.EVENT_PARTITIONS,
+      retentionMs: Math.round(env.EVENT_RETENTION_DAYS * 86_400_000),
+      retentionIntervalMs: env.EVENT_RETENTION_INTERVAL_MS,
+    },
     bcryptCost: env.BCRYPT_COST,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     refreshGraceMs: env.REFRESH_GRACE_MS,

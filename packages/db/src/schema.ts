@@ -177,25 +177,45 @@ export const messageReactions = pgTable(
 );
 
 /**
- * The log of record for live events. `id` comes from `event_clock`, a counter row that every
- * writer increments inside its own transaction: the row lock orders writers, so ids are dense
- * and become visible in id order (a sequence would hand out ids before commit, out of order).
+ * The log of record for live events, in partitions (`event_partitions`): an event goes to the
+ * partition of its conversation (or, for an event about one user, of that user). Within a
+ * partition, `id` comes from the partition's counter row, which every writer increments inside
+ * its own transaction: the row lock orders writers, so ids are dense and become visible in id
+ * order (a sequence would hand out ids before commit, out of order). Writers to different
+ * partitions never wait for each other.
  */
 export const events = pgTable(
   'events',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey(),
+    partition: integer('partition').notNull().default(0),
+    id: bigint('id', { mode: 'number' }).notNull(),
     recipients: uuid('recipients').array().notNull(),
     payload: jsonb('payload').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('events_recipients_idx').using('gin', t.recipients)],
+  (t) => [primaryKey({ columns: [t.partition, t.id] }), index('events_recipients_idx').using('gin', t.recipients)],
 );
+
+/** One dense counter per partition of the log: the id of its newest event. */
+export const eventPartitions = pgTable('event_partitions', {
+  partition: integer('partition').primaryKey(),
+  value: bigint('value', { mode: 'number' }).notNull().default(0),
+});
+
+/**
+ * How far retention has deleted each partition: every event with `id <= prunedThrough` is gone.
+ * Apart from the counters, so that pruning never takes a lock that a send waits for.
+ */
+export const eventHorizon = pgTable('event_horizon', {
+  partition: integer('partition').primaryKey(),
+  prunedThrough: bigint('pruned_through', { mode: 'number' }).notNull().default(0),
+});
 
 export const eventClock = pgTable(
   'event_clock',
   {
     id: integer('id').primaryKey(),
+    /** The single log's clock before partitions (0007): partition 0 took it over. Unused since. */
     value: bigint('value', { mode: 'number' }).notNull(),
     /**
      * Names this log (and so this deployment): event ids mean something only within one log, so

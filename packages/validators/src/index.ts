@@ -183,7 +183,15 @@ export const markReadInput = z.strictObject({
   seq: z.number().int().min(0).max(2_147_483_647),
 });
 export const onEventInput = z
-  .strictObject({ lastEventId: z.string().regex(/^\d{1,18}$/, 'Not a Parley event id').nullish() })
+  // A resume cursor (see @parley/protocol's cursor.ts), or a numeric id of the previous version
+  // (answered with `resync`). Bounded: at most 256 partitions of 12 base-36 digits.
+  .strictObject({
+    lastEventId: z
+      .string()
+      .max(3400)
+      .regex(/^(\d{1,18}|c1(\.[0-9a-z]{1,12}){1,256})$/, 'Not a Parley event id')
+      .nullish(),
+  })
   .optional();
 
 export const callMedia = z.enum(['audio', 'video']);

@@ -3,6 +3,7 @@ import { translateIssue } from '../errors';
 import { callLogged } from '../calls/history';
 import { i18n } from '../i18n';
 import { outbox } from '../notifications/offline';
+import { cursorCovers } from '@parley/protocol';
 import { parley, recheckSession, type RouterOutputs } from '../trpc';
 
 export type Conversation = RouterOutputs['conversations']['byId'];
@@ -233,9 +234,11 @@ export class ChatStore {
       },
       onData: (envelope) => {
         if (typeof envelope === 'object' && envelope !== null && 'id' in envelope && 'data' in envelope) {
-          if (this.lastEventId !== null && Number(envelope.id) <= Number(this.lastEventId)) return;
+          // The cursor is opaque: cursorCovers tells an event already seen.
+          if (this.lastEventId !== null && cursorCovers(this.lastEventId, envelope.id)) return;
           this.lastEventId = envelope.id;
-          this.apply(envelope.data);
+          if (envelope.data.type === 'resync') this.resync();
+          else this.apply(envelope.data);
         } else this.apply(envelope as ChatEvent);
       },
       onError: (err) => {
@@ -269,6 +272,12 @@ export class ChatStore {
   }
 
   // ---- events ----
+  /** The server could not resume our cursor: reload the list and the threads we hold, then go on live. */
+  private resync() {
+    void this.loadConversations();
+    for (const [id, thread] of Object.entries(this.state.threads)) if (thread.loaded) void this.loadLatest(id);
+  }
+
   private apply(event: ChatEvent) {
     switch (event.type) {
       case 'message.new':

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
-export type Channel = 'events' | 'sessions' | 'typing' | 'calls' | 'presence';
+/** One channel per event-log partition (so a sharded bus spreads them), and one per kind of notice. */
+export type Channel = `events.${number}` | 'sessions' | 'typing' | 'calls' | 'presence';
 
 /**
  * How instances tell each other that something happened. At most once, and it forgets: anything

@@ -1,15 +1,28 @@
-import { appendEvent, eventsBetween, latestEventId, type Db, type Tx } from '@parley/db';
-import { storedEvent, type StoredEvent } from '@parley/protocol';
+import {
+  appendEvents,
+  ensureEventPartitions,
+  eventsBetween,
+  eventsForUserAfter,
+  latestEventIds,
+  prunedThrough,
+  pruneEvents,
+  type Db,
+  type Tx,
+} from '@parley/db';
+import { eventScope, storedEvent, type StoredEvent } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { Bus } from './bus.js';
 import { UserListeners } from './listeners.js';
+import { partitionOf } from './partitions.js';
 import { loggedEnvelope, parseWire, type LoggedEvent } from './wire.js';
 
 export type { LoggedEvent } from './wire.js';
 
 type Listener = (event: LoggedEvent) => void;
-/** A position of the log as the reader takes it in; `event` null for a row that no longer parses. */
-type Ingested = { id: number; recipients: string[]; event: StoredEvent | null };
+/** A position of a partition as the reader takes it in; `event` null for a row that no longer parses. */
+type Ingested = { partition: number; id: number; recipients: string[]; event: StoredEvent | null };
+/** An event emitted in a transaction, appended when the transaction's work is done. */
+type Emitted = { partition: number; recipients: string[]; event: StoredEvent };
 
 /** A stored payload as its schema reads it, or null (logged) for one that does not parse. */
 export function parseStored(payload: unknown, id: number, logger: Logger): StoredEvent | null {
@@ -19,67 +32,118 @@ export function parseStored(payload: unknown, id: number, logger: Logger): Store
   return null;
 }
 
+const RETENTION_BATCH = 500;
+const CATCH_UP_PAGE = 1000;
+
+export interface EventLogOptions {
+  db: Db;
+  bus: Bus;
+  logger: Logger;
+  /** Partitions to create for a new log (EVENT_PARTITIONS); an existing log keeps its own. */
+  partitions?: number;
+  pollIntervalMs?: number;
+  /** Events older than this are deleted (EVENT_RETENTION_DAYS); none when unset. */
+  retentionMs?: number;
+  retentionIntervalMs?: number;
+}
+
 /**
  * The event log: how services emit events, and this instance's reader of them.
  *
  * Writing: `transaction(work)` runs `work` in a transaction in which `emit(tx, recipients, event)`
- * appends events; once it commits, they are published (delivered here, and announced on the bus).
- * The event is parsed with its schema once, when emitted, and that one object is what is stored
- * and what is published: replay and live delivery hand out the same thing.
+ * collects events; when `work` is done they are appended, still inside the transaction, to the
+ * partition of each event's scope (its conversation, or user), and once it commits they are
+ * published (delivered here, and announced on the bus, one channel per partition). The event is
+ * parsed with its schema once, when emitted, and that one object is what is stored and what is
+ * published: replay and live delivery hand out the same thing.
  *
- * Reading: ids are dense (see `events` in the schema), so the reader knows when it has missed one:
- * it then reads the gap from PostgreSQL before going on, and a periodic look at the clock catches
- * notifications that Redis dropped. Listeners thus see every event once, in id order.
+ * Reading: ids are dense within a partition (see `events` in the schema), so the reader knows
+ * when it has missed one: it then reads the gap from PostgreSQL before going on, and a periodic
+ * look at the counters catches notifications that Redis dropped. Listeners thus see every event
+ * once, in id order within its partition: a conversation's events in the order they were logged.
  */
 export class EventLog {
-  private head = 0;
-  private readonly pending = new Map<number, Ingested>();
+  private heads: number[] = [];
+  private pending: Map<number, Ingested>[] = [];
+  private partitions = 0;
   private readonly listeners = new UserListeners<LoggedEvent>();
-  private readonly outboxes = new WeakMap<Tx, LoggedEvent[]>();
+  private readonly gapListeners = new Set<(partition: number, head: number) => void>();
+  private readonly outboxes = new WeakMap<Tx, Emitted[]>();
   private catchingUp: Promise<void> | null = null;
   private catchUpAgain = false;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private pruning: Promise<number> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void)[] = [];
 
-  constructor(private readonly deps: { db: Db; bus: Bus; logger: Logger; pollIntervalMs?: number }) {}
+  constructor(private readonly deps: EventLogOptions) {}
 
   async start() {
-    this.head = await latestEventId(this.deps.db);
-    this.unsubscribe = this.deps.bus.subscribe('events', (raw) => {
-      const event = parseWire(loggedEnvelope, raw, (msg) => this.deps.logger.warn(msg));
-      if (event) this.ingest(event);
-    });
-    this.pollTimer = setInterval(() => this.catchUp(), this.deps.pollIntervalMs ?? 1000).unref();
+    const wanted = this.deps.partitions ?? 16;
+    this.partitions = await ensureEventPartitions(this.deps.db, wanted);
+    if (this.partitions !== wanted) {
+      this.deps.logger.warn(
+        { partitions: this.partitions, configured: wanted },
+        'The event log keeps the number of partitions it was created with; EVENT_PARTITIONS applies to a new log',
+      );
+    }
+    this.heads = await latestEventIds(this.deps.db);
+    this.pending = this.heads.map(() => new Map());
+    for (let p = 0; p < this.partitions; p++) {
+      this.unsubscribe.push(
+        this.deps.bus.subscribe(`events.${p}`, (raw) => {
+          const event = parseWire(loggedEnvelope, raw, (msg) => this.deps.logger.warn(msg));
+          if (event && event.partition < this.partitions) this.ingest(event);
+        }),
+      );
+    }
+    this.timers.push(setInterval(() => this.catchUp(), this.deps.pollIntervalMs ?? 1000).unref());
+    if (this.deps.retentionMs) {
+      const every = this.deps.retentionIntervalMs ?? 600_000;
+      this.timers.push(setInterval(() => void this.pruneOlderThan(this.deps.retentionMs!), every).unref());
+    }
   }
 
-  /** The id of the newest event delivered to this instance's listeners. */
-  get position() {
-    return this.head;
+  /** How many partitions the log has. */
+  get partitionCount() {
+    return this.partitions;
   }
 
-  /** Runs `work` in a transaction; the events it emitted are published once it has committed. */
+  /** The partition an event goes to. */
+  partitionOf(event: StoredEvent): number {
+    return partitionOf(eventScope(event), this.partitions);
+  }
+
+  /** The id of the newest event delivered to this instance's listeners, by partition. */
+  get positions(): number[] {
+    return [...this.heads];
+  }
+
+  /** Runs `work` in a transaction; the events it emitted are appended at its end and published once it has committed. */
   async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const outbox: LoggedEvent[] = [];
+    const appended: LoggedEvent[] = [];
     const result = await this.deps.db.transaction(async (tx) => {
+      const outbox: Emitted[] = [];
       this.outboxes.set(tx, outbox);
-      return work(tx);
+      const value = await work(tx);
+      this.outboxes.delete(tx);
+      const ids = await appendEvents(tx, outbox.map((e) => ({ partition: e.partition, recipients: e.recipients, payload: e.event })));
+      outbox.forEach((e, i) => appended.push({ ...e, id: ids[i]! }));
+      return value;
     });
-    for (const event of outbox) this.published(event);
+    for (const event of appended) this.published(event);
     return result;
   }
 
   /**
-   * Appends an event inside a transaction of `transaction()`; it is published after commit. Call
-   * it last in the transaction: from here to commit it holds the log's clock row.
+   * Emits an event from a transaction of `transaction()`: it is logged when the transaction's work
+   * is done (so the partition's counter row is held only from there to commit) and published
+   * after commit.
    */
-  async emit(tx: Tx, recipients: string[], event: StoredEvent): Promise<LoggedEvent> {
+  async emit(tx: Tx, recipients: string[], event: StoredEvent): Promise<void> {
     const outbox = this.outboxes.get(tx);
     if (!outbox) throw new Error('emit() needs a transaction opened by EventLog.transaction()');
     const parsed = storedEvent.parse(event);
-    const unique = [...new Set(recipients)];
-    const logged: LoggedEvent = { id: await appendEvent(tx, unique, parsed), recipients: unique, event: parsed };
-    outbox.push(logged);
-    return logged;
+    outbox.push({ partition: this.partitionOf(parsed), recipients: [...new Set(recipients)], event: parsed });
   }
 
   /**
@@ -88,7 +152,7 @@ export class EventLog {
    */
   published(event: LoggedEvent) {
     this.ingest(event);
-    this.deps.bus.publish('events', JSON.stringify(event));
+    this.deps.bus.publish(`events.${event.partition}`, JSON.stringify(event));
   }
 
   /** Listens to one user's events; returns the function that stops listening. */
@@ -96,27 +160,80 @@ export class EventLog {
     return this.listeners.add(userId, listener);
   }
 
+  /**
+   * Called when this instance skipped events that retention deleted before it could read them
+   * (it was that far behind): listeners may have missed some and must resync.
+   */
+  onGap(listener: (partition: number, head: number) => void): () => void {
+    this.gapListeners.add(listener);
+    return () => void this.gapListeners.delete(listener);
+  }
+
+  /** A user's logged events after `after` (a position per partition), parsed; see eventsForUserAfter. */
+  async replay(userId: string, after: number[], limit: number) {
+    const rows = await eventsForUserAfter(this.deps.db, userId, after, limit);
+    return rows.map((row) => ({ partition: row.partition, id: row.id, event: parseStored(row.payload, row.id, this.deps.logger) }));
+  }
+
+  /** Through which id retention has deleted each partition. */
+  horizon(): Promise<number[]> {
+    return prunedThrough(this.deps.db);
+  }
+
+  /**
+   * Retention: deletes the events older than `ageMs`, partition by partition in small batches
+   * (short transactions that take no lock a send waits for). One run at a time per instance.
+   */
+  pruneOlderThan(ageMs: number): Promise<number> {
+    if (this.pruning) return this.pruning;
+    this.pruning = (async () => {
+      const cutoff = new Date(Date.now() - ageMs).toISOString();
+      let total = 0;
+      for (let p = 0; p < this.partitions; p++) {
+        for (;;) {
+          const n = await pruneEvents(this.deps.db, p, cutoff, RETENTION_BATCH);
+          total += n;
+          if (n < RETENTION_BATCH) break;
+        }
+      }
+      if (total > 0) this.deps.logger.info({ deleted: total }, 'Event retention');
+      return total;
+    })()
+      .catch((err: Error) => {
+        this.deps.logger.warn({ err: err.message }, 'Event retention failed; will retry');
+        return 0;
+      })
+      .finally(() => {
+        this.pruning = null;
+      });
+    return this.pruning;
+  }
+
   private ingest(event: Ingested) {
-    if (event.id <= this.head) return;
-    if (event.id === this.head + 1 && this.pending.size === 0) {
+    const { partition, id } = event;
+    const head = this.heads[partition]!;
+    if (id <= head) return;
+    const pending = this.pending[partition]!;
+    if (id === head + 1 && pending.size === 0) {
       this.dispatch(event);
       return;
     }
-    this.pending.set(event.id, event);
-    this.drain();
-    if (this.pending.size > 0) this.catchUp();
+    pending.set(id, event);
+    this.drain(partition);
+    if (pending.size > 0) this.catchUp();
   }
 
-  private drain() {
-    for (let next = this.pending.get(this.head + 1); next; next = this.pending.get(this.head + 1)) {
-      this.pending.delete(next.id);
+  private drain(partition: number) {
+    const pending = this.pending[partition]!;
+    for (let next = pending.get(this.heads[partition]! + 1); next; next = pending.get(this.heads[partition]! + 1)) {
+      pending.delete(next.id);
       this.dispatch(next);
     }
   }
 
-  private dispatch({ id, recipients, event }: Ingested) {
-    this.head = id;
-    if (event) this.listeners.deliver(recipients, { id, recipients, event });
+  private dispatch({ partition, id, recipients, event }: Ingested) {
+    this.heads[partition] = id;
+    if (event) this.listeners.deliver(recipients, { partition, id, recipients, event });
   }
 
   /** Reads from PostgreSQL whatever this instance has not seen yet. One reader at a time. */
@@ -128,13 +245,18 @@ export class EventLog {
     this.catchingUp = (async () => {
       do {
         this.catchUpAgain = false;
-        const latest = await latestEventId(this.deps.db);
-        if (latest <= this.head) continue;
-        const rows = await eventsBetween(this.deps.db, this.head, Math.min(latest, this.head + 1000));
-        for (const row of rows) {
-          this.ingest({ id: row.id, recipients: row.recipients, event: parseStored(row.payload, row.id, this.deps.logger) });
+        const latest = await latestEventIds(this.deps.db);
+        for (let p = 0; p < this.partitions; p++) {
+          const head = this.heads[p]!;
+          const to = Math.min(latest[p] ?? 0, head + CATCH_UP_PAGE);
+          if (to <= head) continue;
+          const rows = await eventsBetween(this.deps.db, p, head, to);
+          if ((rows[0]?.id ?? to + 1) > head + 1) await this.skipPruned(p, head);
+          for (const row of rows) {
+            this.ingest({ partition: p, id: row.id, recipients: row.recipients, event: parseStored(row.payload, row.id, this.deps.logger) });
+          }
+          if ((latest[p] ?? 0) > this.heads[p]!) this.catchUpAgain = true;
         }
-        if (latest > this.head) this.catchUpAgain = true;
       } while (this.catchUpAgain);
     })()
       .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'Event log catch-up failed; will retry'))
@@ -143,8 +265,20 @@ export class EventLog {
       });
   }
 
+  /** The events after `head` are gone (retention deleted them before this instance read them): go on after them, and say so. */
+  private async skipPruned(partition: number, head: number) {
+    const pruned = (await prunedThrough(this.deps.db))[partition] ?? 0;
+    if (pruned <= head) return;
+    this.deps.logger.warn({ partition, from: head, to: pruned }, 'Events were deleted before this instance read them; its subscribers resync');
+    const pending = this.pending[partition]!;
+    for (const id of pending.keys()) if (id <= pruned) pending.delete(id);
+    this.heads[partition] = pruned;
+    for (const listener of this.gapListeners) listener(partition, pruned);
+    this.drain(partition);
+  }
+
   stop() {
-    this.unsubscribe?.();
-    clearInterval(this.pollTimer);
+    for (const u of this.unsubscribe) u();
+    for (const t of this.timers) clearInterval(t);
   }
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 /** An event of the log, committed: "look, there is something new". */
 export const loggedEnvelope = z.object({
+  partition: z.number().int().min(0),
   id: z.number().int().positive(),
   recipients: z.array(z.string()),
   event: storedEvent,

@@ -144,7 +144,14 @@ export function createServices(opts: {
     secondFactor: (user, code) => totp.verify(user, code),
   });
   const users = new UserService({ db, presence, deleteFiles: (where) => attachments.deleteFiles(where) });
-  const events = new EventLog({ db, bus, logger });
+  const events = new EventLog({
+    db,
+    bus,
+    logger,
+    partitions: config.events.partitions,
+    retentionMs: config.events.retentionMs,
+    retentionIntervalMs: config.events.retentionIntervalMs,
+  });
   const typing = new EphemeralHub<Typing>(bus, 'typing', typingEnvelope, logger);
   const conversations = new ConversationService({ db, events, presence });
   const presenceFeed = new PresenceFeed({ db, presence, events });

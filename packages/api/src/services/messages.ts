@@ -3,7 +3,6 @@ import {
   advanceReadSeq,
   claimAttachments,
   releaseAttachments,
-  eventsForUserAfter,
   findConversationForMember,
   findMessageByClientId,
   isUniqueViolation,
@@ -12,10 +11,10 @@ import {
   type Db,
   type StoreResult,
 } from '@parley/db';
-import type { Message, MessageNew, StoredEvent, Typing, UserEvent } from '@parley/protocol';
+import { decodeCursor, encodeCursor, type Message, type MessageNew, type StoredEvent, type Typing, type UserEvent } from '@parley/protocol';
 import { Conflict, NotFound } from '../errors.js';
 import type { EphemeralHub } from '../events/ephemeral.js';
-import { parseStored, type EventLog, type LoggedEvent } from '../events/event-log.js';
+import type { EventLog, LoggedEvent } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import type { Logger } from '../logger.js';
 import { toAttachment } from '../presenters.js';
@@ -114,7 +113,7 @@ export class MessageService {
     for (let attempt = 0; ; attempt++) {
       let stored: StoreResult;
       try {
-        stored = await this.store.store({ ...message, event });
+        stored = await this.store.store({ ...message, event, partition: this.deps.events.partitionOf(event) });
       } catch (err) {
         if (!isUniqueViolation(err, 'messages_sender_client_key')) {
           if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
@@ -128,7 +127,8 @@ export class MessageService {
       switch (stored.kind) {
         case 'stored': {
           const sent: Message = { ...fresh, seq: stored.seq, replyTo: stored.replyTo };
-          this.deps.events.published({ id: stored.eventId, recipients: stored.recipients, event: messageNew(sent) });
+          const { partition, eventId: id, recipients } = stored;
+          this.deps.events.published({ partition, id, recipients, event: messageNew(sent) });
           this.hooks.sent?.(sent);
           this.onStored?.(sent);
           return sent;
@@ -182,42 +182,76 @@ export class MessageService {
   }
 
   /**
-   * The user's event stream (the router wraps logged ones in `tracked`). Listens to the live log
-   * first, then replays what the client missed from PostgreSQL, then goes on with live events,
-   * skipping any id already yielded: the other order would lose what arrives in between.
+   * The user's event stream (the router wraps logged ones in `tracked`, with the cursor: every
+   * partition's position). Listens to the live log first, then replays what the client missed
+   * from PostgreSQL, then goes on with live events, skipping any id already yielded: the other
+   * order would lose what arrives in between. A cursor it cannot resume from (another version's,
+   * another log shape's, or older than retention kept) is answered with `resync`.
    */
   async *events(userId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined): AsyncGenerator<StreamItem> {
-    type Item = { logged: LoggedEvent } | { typing: Typing };
+    type Item = { logged: LoggedEvent } | { typing: Typing } | { gap: { partition: number; head: number } };
+    const log = this.deps.events;
     const queue = new SubscriptionQueue<Item>(signal);
-    const stopLive = this.deps.events.listen(userId, (logged) => queue.push({ logged }));
+    const stopLive = log.listen(userId, (logged) => queue.push({ logged }));
     const stopTyping = this.deps.typing.listen(userId, (typing) => queue.push({ typing }));
+    const stopGaps = log.onGap((partition, head) => queue.push({ gap: { partition, head } }));
     this.hooks.subscriptions?.(1);
     try {
-      let last = lastEventId ? Number(lastEventId) : this.deps.events.position;
-      if (lastEventId) {
+      // Everything up to here is committed: a replay reads all of it, live brings what follows.
+      const start = log.positions;
+      const raise = (last: number[]) => last.map((p, i) => Math.max(p, start[i]!));
+      const resumed = lastEventId ? decodeCursor(lastEventId) : null;
+      let last: number[];
+      if (!lastEventId) {
+        last = start;
+        yield { id: encodeCursor(last), event: { type: 'ready' } };
+      } else if (!resumed || resumed.length !== start.length) {
+        last = start;
+        yield { id: encodeCursor(last), event: { type: 'resync' } };
+      } else {
+        last = resumed;
+        let complete = true;
         for (;;) {
-          const rows = await eventsForUserAfter(this.deps.db, userId, last, REPLAY_PAGE);
+          const from = [...last];
+          const rows = await log.replay(userId, from, REPLAY_PAGE);
+          // Read after the page: a deletion that raced it shows here.
+          const horizon = await log.horizon();
+          if (horizon.some((h, p) => h > from[p]!)) {
+            complete = false;
+            break;
+          }
           for (const row of rows) {
-            last = row.id;
-            const event = parseStored(row.payload, row.id, this.deps.logger);
-            if (event) yield { id: String(row.id), event: await this.project(event, userId) };
+            last[row.partition] = row.id;
+            if (row.event) yield { id: encodeCursor(last), event: await this.project(row.event, userId) };
           }
           if (rows.length < REPLAY_PAGE || signal?.aborted) break;
         }
-      } else yield { id: String(last), event: { type: 'ready' } };
+        const before = encodeCursor(last);
+        last = raise(last);
+        // Resync: the client reloads its state and follows on from here. Else, after a replay,
+        // the positions of partitions without events for this user move up to the start, so
+        // that an old cursor does not linger (and fall behind retention) while nothing happens.
+        if (!complete) yield { id: encodeCursor(last), event: { type: 'resync' } };
+        else if (encodeCursor(last) !== before) yield { id: encodeCursor(last), event: { type: 'ready' } };
+      }
       for await (const item of queue.drain()) {
         if ('typing' in item) {
           yield { id: null, event: item.typing };
-          continue;
+        } else if ('gap' in item) {
+          last[item.gap.partition] = Math.max(last[item.gap.partition]!, item.gap.head);
+          yield { id: encodeCursor(last), event: { type: 'resync' } };
+        } else {
+          const { partition, id, event } = item.logged;
+          if (id <= last[partition]!) continue;
+          last[partition] = id;
+          yield { id: encodeCursor(last), event: await this.project(event, userId) };
         }
-        if (item.logged.id <= last) continue;
-        last = item.logged.id;
-        yield { id: String(item.logged.id), event: await this.project(item.logged.event, userId) };
       }
     } finally {
       this.hooks.subscriptions?.(-1);
       stopLive();
       stopTyping();
+      stopGaps();
     }
   }
 

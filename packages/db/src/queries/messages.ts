@@ -32,10 +32,12 @@ export interface NewMessage {
    * `message.replyTo` (the quoted message as it is now).
    */
   event: unknown;
+  /** The event log partition of the conversation. */
+  partition: number;
 }
 
 export type StoreResult =
-  | { kind: 'stored'; seq: number; eventId: number; recipients: string[]; replyTo: StoredReplyTo | null }
+  | { kind: 'stored'; seq: number; partition: number; eventId: number; recipients: string[]; replyTo: StoredReplyTo | null }
   | { kind: 'duplicate' }
   | { kind: 'not-member' }
   /** `replyToId` names no live message of this conversation. */
@@ -45,13 +47,13 @@ export type StoreResult =
 
 /**
  * Stores messages and their `message.new` events in ONE statement (one round trip, no transaction
- * held open across the network, so the conversation and event-clock row locks are held only
- * while PostgreSQL executes it; several messages share one statement, one commit and one turn of
- * the event clock's lock). For each message the statement checks membership and the clientId;
+ * held open across the network, so the conversation and partition-counter row locks are held
+ * only while PostgreSQL executes it; several messages share one statement, one commit and one turn
+ * of each event partition's lock). For each message the statement checks membership and the clientId;
  * locks the conversations in id order (two batches never deadlock on them); takes the next seqs
  * from each conversation row (its lock orders senders, and a waiting statement re-reads the row,
  * so seqs are dense and follow the input order); inserts the messages; moves the senders' read
- * positions; appends the events with the next ids of the event clock. Everything but the row
+ * positions; appends the events with the next ids of their partitions (locked in partition order). Everything but the row
  * updates reads the snapshot taken when the statement began, so a conversation's seq update also
  * requires the member version seen in that snapshot: if members changed meanwhile, none of its
  * messages is written and the caller runs them again. The same clientId twice in one batch, or
@@ -64,7 +66,7 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
       input as (
         select * from jsonb_to_recordset(${input}::jsonb) as t(
           ord int, id uuid, "conversationId" uuid, "senderId" uuid, "clientId" uuid, body text, "createdAt" timestamptz,
-          "replyToId" uuid, event jsonb)
+          "replyToId" uuid, event jsonb, partition int)
       ),
       checked as (
         select i.*,
@@ -116,25 +118,33 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
         where conversation_id in (select "conversationId" from numbered)
         group by conversation_id
       ),
+      parts as (select partition, count(*)::int as n from numbered group by partition),
+      -- The partitions' counter rows in partition order (no deadlock between two statements), and
+      -- after the member rows, as messages.markRead takes them (no deadlock between the two).
+      parts_locked as (
+        select partition from event_partitions
+        where partition in (select partition from parts) and (select count(*) from own_read) >= 0
+        order by partition for update
+      ),
       clock as (
-        update event_clock set value = value + (select count(*) from inserted)
-        -- Member rows before the clock, as messages.markRead takes them: no deadlock between the two.
-        where id = 1 and exists (select 1 from inserted) and (select count(*) from own_read) >= 0
-        returning value
+        update event_partitions ep set value = ep.value + p.n
+        from parts p
+        where ep.partition = p.partition and ep.partition in (select partition from parts_locked)
+        returning ep.partition, ep.value, p.n
       ),
       appended as (
-        select n.ord, n.seq, r.ids as recipients, n.event, n.reply_to,
-          clock.value - (select count(*) from numbered) + row_number() over (order by n.ord) as event_id
-        from numbered n cross join clock join recipients r on r.conversation_id = n."conversationId"
+        select n.ord, n.seq, n.partition, r.ids as recipients, n.event, n.reply_to,
+          c.value - c.n + row_number() over (partition by n.partition order by n.ord) as event_id
+        from numbered n join clock c on c.partition = n.partition join recipients r on r.conversation_id = n."conversationId"
       ),
       logged as (
-        insert into events (id, recipients, payload)
-        select event_id, recipients,
+        insert into events (partition, id, recipients, payload)
+        select partition, event_id, recipients,
           jsonb_set(jsonb_set(a.event, '{message,seq}', to_jsonb(a.seq)), '{message,replyTo}', coalesce(a.reply_to, 'null'::jsonb))
         from appended a
         returning id
       )
-    select c.ord, c.is_member, c.is_duplicate, c.reply_to, c."replyToId" as reply_to_id, a.seq, a.event_id, a.recipients
+    select c.ord, c.is_member, c.is_duplicate, c.reply_to, c."replyToId" as reply_to_id, a.seq, a.partition, a.event_id, a.recipients
     from checked c left join appended a on a.ord = c.ord
     order by c.ord
   `);
@@ -145,6 +155,7 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
     reply_to: StoredReplyTo | string | null;
     reply_to_id: string | null;
     seq: number | null;
+    partition: number | null;
     event_id: string | number | null;
     recipients: string[] | string | null;
   }[];
@@ -152,7 +163,7 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
     if (row.seq !== null && row.event_id !== null) {
       // PGlite hands jsonb back parsed, postgres.js in a raw statement as text.
       const replyTo = typeof row.reply_to === 'string' ? (JSON.parse(row.reply_to) as StoredReplyTo) : row.reply_to;
-      return { kind: 'stored', seq: Number(row.seq), eventId: Number(row.event_id), recipients: uuidArray(row.recipients), replyTo };
+      return { kind: 'stored', seq: Number(row.seq), partition: Number(row.partition), eventId: Number(row.event_id), recipients: uuidArray(row.recipients), replyTo };
     }
     if (!row.is_member) return { kind: 'not-member' };
     if (row.is_duplicate) return { kind: 'duplicate' };
