@@ -24,18 +24,32 @@ function render(nodes: RichNode[], key = ''): ReactNode[] {
         // href comes from safeHref (http, https, mailto only); the text stays as written.
         return (
           <a key={k} href={n.href} target="_blank" rel="noopener noreferrer">
-            {n.text}
+            {showBidiControls(n.text)}
           </a>
         );
     }
   });
 }
 
-/** A message body in the formatting language, as React elements (never an HTML string). */
+/** Bidi controls in a link's text, made visible (a U+202E could make "exe.txt" read as "txt.exe"). */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+export function showBidiControls(text: string) {
+  return text.replace(BIDI_CONTROLS, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+}
+
+/**
+ * A message body in the formatting language, as React elements (never an HTML string). Each body
+ * is its own bidi island (dir="auto", unicode-bidi: isolate): an override inside cannot reorder
+ * the sender's name, the time or the next message.
+ */
 export function RichText({ body, className = 'body' }: { body: string; className?: string }) {
   const nodes = useMemo(() => render(parseRich(body)), [body]);
   const big = useMemo(() => isEmojiOnly(body), [body]);
-  return <span className={`${className}${big ? ' emoji-only' : ''}`}>{nodes}</span>;
+  return (
+    <span dir="auto" style={{ unicodeBidi: 'isolate' }} className={`${className}${big ? ' emoji-only' : ''}`}>
+      {nodes}
+    </span>
+  );
 }
 
 /** Plain text with [start, end) ranges marked (search snippets): React elements, no markup parsed. */
