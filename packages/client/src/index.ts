@@ -261,3 +261,4 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   };
 }
 export { followEvents, type EventFollower, type ParleyEvent } from './events.js';
+export { applyEvent, initialState, mergeMessages, typingIn, type ClientState } from './state.js';
