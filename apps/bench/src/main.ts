@@ -2,12 +2,12 @@
  * `pnpm bench`: Parley against a floor (plain ws relay) and a peer (Express + Socket.IO + pg),
  * driven by the same load generator in one run. See ../README.md.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { generateVapidKeys } from '@parley/config';
 import { holds, progressLine, runAtRate, statusDone, type RateRun } from './load.js';
 import { cleanup, createDatabase, freePort, machineTicks, rssBytes, sleep, startChild, stopChild, type Child } from './procs.js';
 import { latencySvg, markdownTable, medianRows, terminalTable, type Row } from './report.js';
@@ -120,14 +120,7 @@ interface TargetResult {
 const strip = (r: RateRun | null) => (r ? { ...r, samples: undefined } : null);
 const BENCH_JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123456789';
 
-/** A VAPID key pair (P-256, raw public key and private scalar, base64url), which production requires. */
-function vapidKeys() {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const pub = publicKey.export({ format: 'jwk' });
-  const raw = Buffer.concat([Buffer.from([4]), Buffer.from(pub.x!, 'base64url'), Buffer.from(pub.y!, 'base64url')]);
-  return { publicKey: raw.toString('base64url'), privateKey: privateKey.export({ format: 'jwk' }).d! };
-}
-const VAPID = vapidKeys();
+const VAPID = generateVapidKeys();
 const MiB = 1024 * 1024;
 
 async function startTarget(name: TargetName, round: number): Promise<{ target: Target; child: Child | null; pid: number | null }> {

@@ -40,7 +40,7 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { result: { data: Record<string, unknown> } };
     const data = body.result.data as { user: Record<string, unknown>; accessToken: string; accessTokenExpiresAt: string };
-    expect(Object.keys(data.user).sort()).toEqual(['about', 'createdAt', 'displayName', 'email', 'emailVerified', 'id', 'totpEnabled']);
+    expect(Object.keys(data.user).sort()).toEqual(['about', 'avatarUrl', 'createdAt', 'displayName', 'email', 'emailVerified', 'id', 'totpEnabled']);
     expect(data.accessToken.split('.')).toHaveLength(3);
     const ttl = Date.parse(data.accessTokenExpiresAt) - Date.now();
     expect(ttl).toBeGreaterThan(14 * 60_000);
@@ -251,7 +251,7 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     const other = await signUp(t, `${tag} Other`);
     const found = await me.client.api.users.search.query({ query: tag.toLowerCase() });
     expect(found.map((u) => u.id)).toEqual([other.user.id]);
-    expect(Object.keys(found[0]!).sort()).toEqual(['about', 'displayName', 'emailDomain', 'handle', 'id', 'lastSeenAt', 'online']);
+    expect(Object.keys(found[0]!).sort()).toEqual(['about', 'avatarUrl', 'displayName', 'emailDomain', 'handle', 'id', 'lastSeenAt', 'online']);
     expect(found[0]!.emailDomain).toBeNull(); // not verified yet
     const byEmail = await me.client.api.users.search.query({ query: other.email.toUpperCase() });
     expect(byEmail.map((u) => u.id)).toEqual([other.user.id]);

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode, signUp, startTestServer, TEST_PG_URL, waitFor, type TestServer } from './helpers.js';
+import { errorCode, signUp, startTestServer, TEST_PG_URL, waitFor, wsClientAs, type TestServer } from './helpers.js';
 
 describe.skipIf(!TEST_PG_URL)('a send racing a change of members (PostgreSQL)', () => {
   let t: TestServer;
@@ -62,10 +62,13 @@ describe.skipIf(!TEST_PG_URL)('a send racing a change of members (PostgreSQL)', 
     const direct = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
     const group = await a.client.api.conversations.createGroup.mutate({ title: 'batch', memberIds: [b.user.id, c.user.id] });
     const repeated = randomUUID();
-    const send = (who: typeof a, conversationId: string, body: string, clientId = randomUUID()) =>
+    const send = (who: Pick<typeof a, 'client'>, conversationId: string, body: string, clientId = randomUUID()) =>
       who.client.api.messages.send.mutate({ conversationId, clientId, body });
+    // A's sends go over one WebSocket: its frames arrive in the order sent, which HTTP batches
+    // (at most 10 calls each, on parallel connections) do not promise.
+    const aSocket = { client: wsClientAs(t, a.accessToken) };
     const results = await Promise.allSettled([
-      ...Array.from({ length: 30 }, (_, i) => send(a, direct.id, `direct ${i}`)),
+      ...Array.from({ length: 30 }, (_, i) => send(aSocket, direct.id, `direct ${i}`)),
       ...Array.from({ length: 30 }, (_, i) => send(b, group.id, `group ${i}`)),
       send(outsider, direct.id, 'not mine'),
       ...Array.from({ length: 5 }, () => send(c, group.id, 'once', repeated)),

@@ -11,11 +11,18 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParleyClient, followEvents, type ParleyClient, type RouterOutputs } from '@parley/client';
+import { generateVapidKeys } from '@parley/config';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allocateWithUclient, startProductionCoturn, type RunningCoturn } from '../../../packages/api/test/turn-helpers.js';
 import { sleep, TEST_PG_URL, TEST_REDIS_URL, uniqueEmail, waitFor } from './helpers.js';
 import { freePort, hasCommand as has, httpStatus as status, PrivateRedis, REPO, run, runningProcs, type Proc } from './process-helpers.js';
+
+/** The VAPID variables production requires. */
+function vapidEnv() {
+  const keys = generateVapidKeys();
+  return { VAPID_PUBLIC_KEY: keys.publicKey, VAPID_PRIVATE_KEY: keys.privateKey, VAPID_SUBJECT: 'mailto:ops@parley.test' };
+}
 
 const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 /** Debian's server binaries (initdb, pg_ctl), newest version first. */
@@ -237,6 +244,8 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
       BCRYPT_COST: '12',
       TRUST_PROXY: '127.0.0.1',
       LOG_LEVEL: 'info',
+      // Both instances sign pushes with the same keys, as a deployment must.
+      ...vapidEnv(),
     };
     // Both start at once, as compose starts them: the migration lock serializes them.
     await Promise.all([startInstance(0), startInstance(1)]);

@@ -8,6 +8,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { waitFor } from '@parley/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iceServersFor } from '../src/services/turn.js';
 import { allocateWithUclient, startProductionCoturn, type RunningCoturn } from './turn-helpers.js';
@@ -37,6 +39,22 @@ if (!canNetns) console.warn('turn-netns: not root or no `ip netns`; the producti
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
+/** Whether the echoing peer answers a datagram at `address` from this host (it and the path are up). */
+function peerEchoes(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => finish(false), 300);
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(ok);
+    };
+    sock.once('message', () => finish(true));
+    sock.once('error', () => finish(false));
+    sock.send('ping', PEER_PORT, address);
+  });
+}
+
 function credentials() {
   const turn = { secret: SECRET, urls: ['turn:127.0.0.1:3478'], stunUrls: [], ttlSeconds: 600 };
   const entry = iceServersFor(randomUUID(), turn).iceServers.find((s) => s.username !== undefined)!;
@@ -64,6 +82,8 @@ describe.skipIf(!canNetns)('production coturn in a network namespace', () => {
     });
     peer.stdout?.setEncoding('utf8').on('data', (d: string) => (peerLog += d));
     peer.stderr?.setEncoding('utf8').on('data', (d: string) => (peerLog += d));
+    // The peer binds, and IPv6 neighbour discovery settles, a moment after the links come up.
+    for (const address of [PEER_V4, PEER_V6]) await waitFor(() => peerEchoes(address), { timeoutMs: 15_000, intervalMs: 100 });
     coturn = await startProductionCoturn({ secret: SECRET, realm: 'turn.parley.test', relayIps: [HOST_V4, HOST_V6] });
   }, 30_000);
 

@@ -45,6 +45,7 @@ export class MessageService {
   /** After commit, once per stored message, on the instance that stored it (push notifications). */
   onStored: ((message: Message) => void) | null = null;
   private readonly store: MessageStore;
+  private readonly senderOrder = new SenderOrder();
 
   constructor(
     private readonly deps: {
@@ -72,6 +73,22 @@ export class MessageService {
       replyToId?: string | undefined;
       attachmentIds?: string[] | undefined;
     },
+  ): Promise<Message> {
+    // Taken on arrival, before the first await: the checks below take varying times, and a
+    // sender's sends must still reach the store in the order they arrived.
+    const turn = this.senderOrder.enter(senderId);
+    try {
+      return await this.sendInTurn(senderId, input, turn.ready, turn.done);
+    } finally {
+      turn.done();
+    }
+  }
+
+  private async sendInTurn(
+    senderId: string,
+    input: Parameters<MessageService['send']>[1],
+    ready: Promise<void>,
+    queued: () => void,
   ): Promise<Message> {
     await this.blockRules?.guardDirect(senderId, input.conversationId);
     const id = randomUUID();
@@ -110,10 +127,14 @@ export class MessageService {
     const fresh = { ...fields, editedAt: null, deletedAt: null, reactions: [] };
     // Built here, once; the statement fills in the seq and the quoted message (see storeMessages).
     const event = messageNew({ ...fresh, seq: 0, replyTo: null });
+    await ready;
     for (let attempt = 0; ; attempt++) {
       let stored: StoreResult;
       try {
-        stored = await this.store.store({ ...message, event, partition: this.deps.events.partitionOf(event) });
+        const storing = this.store.store({ ...message, event, partition: this.deps.events.partitionOf(event) });
+        // In the store's queue now, in arrival order: the sender's next send may follow.
+        queued();
+        stored = await storing;
       } catch (err) {
         if (!isUniqueViolation(err, 'messages_sender_client_key')) {
           if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
@@ -261,5 +282,26 @@ export class MessageService {
     if (event.type !== 'conversation.updated') return event;
     const [conversation] = await this.deps.conversations.project([event.conversation], viewerId);
     return { type: 'conversation.updated', conversation: conversation! };
+  }
+}
+
+/**
+ * Each sender's turns, in arrival order: `enter` (synchronously, on arrival) returns `ready`,
+ * which resolves once the sender's previous turn called `done` (it reached the store's queue, or
+ * failed). Senders do not wait for each other.
+ */
+class SenderOrder {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  enter(senderId: string): { ready: Promise<void>; done: () => void } {
+    const ready = this.tails.get(senderId) ?? Promise.resolve();
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const tail = ready.then(() => finished);
+    this.tails.set(senderId, tail);
+    void tail.then(() => {
+      if (this.tails.get(senderId) === tail) this.tails.delete(senderId);
+    });
+    return { ready, done };
   }
 }
