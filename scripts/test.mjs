@@ -44,5 +44,5 @@ if (args.length > 0) {
   run('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--concurrency=2']);
   // One package's tests at a time: the server's alone keep both cores busy. Its browser tests
   // load the built web app (a dependency of that task), as a user would.
-  run('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=1']);
+  run('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue']);
 }
