@@ -85,6 +85,8 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     let started = false;
     const follower = followEvents(b.client.api, { onEvent: (e) => received.push(e), onStarted: () => (started = true) });
     await waitFor(() => started);
+    // The stream's starting position (its `ready`): replaying from it must bring the message again.
+    const before = follower.lastEventId;
     const bytes = pdf(300_000);
     const { slot, res, body } = await upload(a, conv.id, bytes, 'Report 2026 – ü.pdf', 'application/pdf');
     expect(res.status).toBe(200);
@@ -113,7 +115,7 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     expect(live.type === 'message.new' && live.message.attachments).toEqual(sent.attachments);
     follower.stop();
     const replayed: ParleyEvent[] = [];
-    const replay = followEvents(b.client.api, { lastEventId: '0', onEvent: (e) => replayed.push(e) });
+    const replay = followEvents(b.client.api, { lastEventId: before, onEvent: (e) => replayed.push(e) });
     const again = await waitFor(() => replayed.find((e) => e.type === 'message.new' && e.message.id === sent.id));
     replay.stop();
     expect(again.type === 'message.new' && again.message.attachments).toEqual(sent.attachments);

@@ -243,7 +243,8 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL || !TOOLS)('the compose topology
       REDIS_URL: redisUrl,
       BCRYPT_COST: '12',
       TRUST_PROXY: '127.0.0.1',
-      LOG_LEVEL: 'info',
+      // Request lines are logged at debug: the request-id check below reads them.
+      LOG_LEVEL: 'debug',
       // Both instances sign pushes with the same keys, as a deployment must.
       ...vapidEnv(),
     };
