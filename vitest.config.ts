@@ -5,6 +5,9 @@ export default defineConfig({
     // From the root: every package's tests; from a package (`--root .`, what turbo runs): its own.
     include: ['test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 60_000,
+    // The servers, browsers and coturn the tests start print a lot; the logs of a test are shown
+    // only when it fails, so the runner's own process stays responsive to its workers.
+    silent: 'passed-only',
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores: two test files at a time, each with its own databases and servers.

@@ -177,6 +177,9 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
     const composer = page.getByRole('textbox', { name: /Alice/ });
     await visible(composer);
     await ctx.setOffline(true);
+    // The emulation reaches the page a moment later, and the open WebSocket is not cut by it: a
+    // message typed before the page knows it is offline would still go out over that socket.
+    await page.waitForFunction(() => !navigator.onLine);
     await composer.fill('written offline');
     await composer.press('Enter');
     await composer.fill('half a thought');
