@@ -4,7 +4,8 @@
  * (Not `pnpm deploy` itself here: it rewrites the workspace's install state to production-only,
  * and the next pnpm command would then reinstall without dev dependencies.)
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,15 +16,21 @@ import { waitFor } from './helpers.js';
 const work = mkdtempSync(join(tmpdir(), 'parley-prod-'));
 let server: Proc | undefined;
 
-const pnpm = (args: string[]) => {
-  const r = spawnSync('pnpm', args, {
-    cwd: REPO,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
-  });
-  if (r.status !== 0) throw new Error(`pnpm ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+const execFileAsync = promisify(execFile);
+/** Asynchronous on purpose: a long synchronous child would block this worker's event loop past vitest's RPC timeout. */
+const pnpm = async (args: string[]) => {
+  try {
+    const { stdout } = await execFileAsync('pnpm', args, {
+      cwd: REPO,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    throw new Error(`pnpm ${args.join(' ')} failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
 };
 
 type Listed = { dependencies?: Record<string, Listed> };
@@ -42,9 +49,9 @@ function closure(deps: Record<string, Listed> | undefined, into = new Set<string
   return into;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   // Served from turbo's cache when the test task's dependencies already built it.
-  pnpm(['exec', 'turbo', 'run', 'build', '--filter=@parley/server', '--output-logs=errors-only']);
+  await pnpm(['exec', 'turbo', 'run', 'build', '--filter=@parley/server', '--output-logs=errors-only']);
 }, 300_000);
 
 afterAll(async () => {
@@ -53,9 +60,9 @@ afterAll(async () => {
 });
 
 describe('the production build', () => {
-  it('has production dependencies without development tools', () => {
+  it('has production dependencies without development tools', async () => {
     // The server and the workspace packages it depends on ("..."): pnpm lists each one's own tree.
-    const projects = JSON.parse(pnpm(['list', '--prod', '--depth', 'Infinity', '--json', '--filter', '@parley/server...'])) as Listed[];
+    const projects = JSON.parse(await pnpm(['list', '--prod', '--depth', 'Infinity', '--json', '--filter', '@parley/server...'])) as Listed[];
     const installed = new Set<string>();
     for (const project of projects) closure(project.dependencies, installed);
     expect([...installed]).toEqual(expect.arrayContaining(['fastify', '@parley/api', 'drizzle-orm', 'postgres']));
