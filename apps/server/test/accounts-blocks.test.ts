@@ -9,7 +9,31 @@ import type { ParleyClient } from '@parley/client';
 import { sql } from 'drizzle-orm';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_KINDS, errorCode, signUp, startTestServer, tableCounts, waitFor, wsClientAs, type TestServer } from './helpers.js';
+import {
+  createTestDatabase,
+  DB_KINDS,
+  errorCode,
+  signUp,
+  startTestServer,
+  tableCounts,
+  TEST_PG_URL,
+  TEST_REDIS_URL,
+  waitFor,
+  wsClientAs,
+  type TestServer,
+} from './helpers.js';
+
+type Presence = { type: 'snapshot'; users: { userId: string }[] } | { type: 'update'; userId: string; online: boolean; lastSeenAt: string | null };
+
+/** Follows `presence.onChange` on `client`; `received` grows as events arrive. */
+async function follow(client: ParleyClient) {
+  const received: Presence[] = [];
+  const sub = client.api.presence.onChange.subscribe(undefined, { onData: (e) => void received.push(e) });
+  await waitFor(() => received.some((e) => e.type === 'snapshot'));
+  const about = (userId: string, from = 0) =>
+    received.slice(from).flatMap((e) => (e.type === 'update' && e.userId === userId ? [{ online: e.online, lastSeenAt: e.lastSeenAt }] : []));
+  return { received, about, stop: () => sub.unsubscribe() };
+}
 
 async function failure(p: Promise<unknown>) {
   try {
@@ -95,6 +119,70 @@ describe.each(DB_KINDS)('blocking on %s', (db) => {
     expect(await b.client.api.users.blocked.query()).toEqual([]);
     await a.client.api.messages.send.mutate({ conversationId: direct, clientId: randomUUID(), body: 'thanks' });
     expect((await a.client.api.conversations.openDirect.mutate({ userId: b.user.id })).id).toBe(direct);
+  });
+
+  it('takes a block and its lifting into a presence stream that is already open', async () => {
+    const aSocket = wsClientAs(t, a.accessToken);
+    const feed = await follow(aSocket);
+    const snapshot = feed.received.find((e) => e.type === 'snapshot');
+    expect(snapshot?.type === 'snapshot' && snapshot.users.map((u) => u.userId)).toContain(b.user.id);
+    const from = feed.received.length;
+
+    await b.client.api.users.block.mutate({ userId: a.user.id });
+    // The blocker goes offline, then Carol comes online: once A hears of Carol, the stream has
+    // handled B's change too (one queue, in order) and must not have passed it on.
+    bSocket.close();
+    await waitFor(async () => !(await c.client.api.users.byId.query({ id: b.user.id })).online);
+    const cSocket = wsClientAs(t, c.accessToken);
+    cSocket.api.presence.onChange.subscribe(undefined, { onData: () => {} });
+    await waitFor(() => feed.about(c.user.id, from).some((u) => u.online));
+    // What a reconnect would show: B as never seen, and nothing after.
+    expect(feed.about(b.user.id, from)).toEqual([{ online: false, lastSeenAt: null }]);
+
+    await b.client.api.users.unblock.mutate({ userId: a.user.id });
+    await waitFor(() => feed.about(b.user.id, from).length === 2);
+    const lastSeenAt = (await c.client.api.users.byId.query({ id: b.user.id })).lastSeenAt;
+    expect(lastSeenAt).not.toBeNull();
+    expect(feed.about(b.user.id, from)[1]).toEqual({ online: false, lastSeenAt });
+    feed.stop();
+    aSocket.close();
+    cSocket.close();
+  });
+});
+
+describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL)('blocking across instances (PostgreSQL + Redis)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let s1: TestServer;
+  let s2: TestServer;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    s1 = await startTestServer({ db: 'postgres', databaseUrl: database.url, redis: true });
+    s2 = await startTestServer({ db: 'postgres', databaseUrl: database.url, redis: true });
+  });
+  afterAll(async () => {
+    await s1?.close();
+    await s2?.close();
+    await database?.drop();
+  });
+
+  it("stops a stream on another instance from following the blocker", async () => {
+    const a = await signUp(s2, 'Blocked');
+    const b = await signUp(s1, 'Blocker');
+    await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
+    const feed = await follow(wsClientAs(s2, a.accessToken));
+    const bSocket = wsClientAs(s1, b.accessToken);
+    bSocket.api.presence.onChange.subscribe(undefined, { onData: () => {} });
+    await waitFor(() => feed.about(b.user.id).some((u) => u.online));
+    const from = feed.received.length;
+
+    await b.client.api.users.block.mutate({ userId: a.user.id });
+    await waitFor(() => feed.about(b.user.id, from).length > 0);
+    expect(feed.about(b.user.id, from)).toEqual([{ online: false, lastSeenAt: null }]);
+    await b.client.api.users.unblock.mutate({ userId: a.user.id });
+    await waitFor(() => feed.about(b.user.id, from).length > 1);
+    expect(feed.about(b.user.id, from)[1]).toEqual({ online: true, lastSeenAt: null });
+    feed.stop();
+    bSocket.close();
   });
 });
 

@@ -121,6 +121,20 @@ export type PresenceSnapshot = z.infer<typeof presenceSnapshot>;
 export type PresenceUpdate = z.infer<typeof presenceUpdate>;
 export type PresenceEvent = z.infer<typeof presenceEvent>;
 
+// ---- between instances only (never sent to a client) ----
+/**
+ * `blockerId` blocked (`blocked: true`) or unblocked `blockedId`. Every instance's open
+ * `presence.onChange` streams of the blocked user drop the blocker at once (or take them back);
+ * nothing reaches the blocked user's client that says so.
+ */
+export const blockChanged = z.object({
+  type: z.literal('block.changed'),
+  blockerId: z.string(),
+  blockedId: z.string(),
+  blocked: z.boolean(),
+});
+export type BlockChanged = z.infer<typeof blockChanged>;
+
 // ---- calls.onEvent ----
 export const callStateEvent = z.object({
   type: z.enum(['call.incoming', 'call.accepted', 'call.declined', 'call.ended']),

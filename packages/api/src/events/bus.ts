@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
 /** One channel per event-log partition (so a sharded bus spreads them), and one per kind of notice. */
-export type Channel = `events.${number}` | 'sessions' | 'typing' | 'calls' | 'presence';
+export type Channel = `events.${number}` | 'sessions' | 'typing' | 'calls' | 'presence' | 'blocks';
 
 /**
  * How instances tell each other that something happened. At most once, and it forgets: anything

@@ -3,7 +3,7 @@
  * parsed (never cast), and one that does not parse is dropped with a warning (the log of record is
  * in PostgreSQL; a reader catches up from there).
  */
-import { callEvent, callSignalEvent, presenceState, storedEvent, typing } from '@parley/protocol';
+import { blockChanged, callEvent, callSignalEvent, presenceState, storedEvent, typing } from '@parley/protocol';
 import { z } from 'zod';
 
 /** An event of the log, committed: "look, there is something new". */
@@ -22,6 +22,8 @@ export const ephemeralEnvelope = <T extends z.ZodType>(payload: T) =>
 export const typingEnvelope = ephemeralEnvelope(typing);
 /** Call events; a signal may be addressed to one device (session) only. The addressed form first: a union takes the first match. */
 export const callEnvelope = ephemeralEnvelope(z.union([callSignalEvent.extend({ toDeviceId: z.string() }), callEvent]));
+/** A block was made or lifted: sent to the blocked user's streams. */
+export const blockEnvelope = ephemeralEnvelope(blockChanged);
 /** A user's presence changed somewhere. */
 export const presenceChange = presenceState;
 /** These sessions were revoked: close their sockets. */

@@ -8,6 +8,8 @@ import {
   listBlocked,
   type Db,
 } from '@parley/db';
+import type { BlockChanged } from '@parley/protocol';
+import type { EphemeralHub } from '../events/ephemeral.js';
 import { iso } from '../presenters.js';
 import { BadRequest, Forbidden, NotFound } from '../errors.js';
 
@@ -28,18 +30,26 @@ export interface BlockRules {
 }
 
 export class BlockService implements BlockRules {
-  constructor(private readonly deps: { db: Db }) {}
+  /** `notices`: tells the blocked user's open presence streams, on every instance (see PresenceFeed). */
+  constructor(private readonly deps: { db: Db; notices: EphemeralHub<BlockChanged> }) {}
 
   async block(userId: string, targetId: string) {
     if (targetId === userId) throw new BadRequest('You cannot block yourself.');
     const target = await findUserById(this.deps.db, targetId);
     if (!target || target.deletedAt) throw new NotFound('No such user.');
     await insertBlock(this.deps.db, userId, targetId);
+    this.notify(userId, targetId, true);
   }
 
   async unblock(userId: string, targetId: string) {
     if (!(await findUserById(this.deps.db, targetId))) throw new NotFound('No such user.');
     await deleteBlock(this.deps.db, userId, targetId);
+    this.notify(userId, targetId, false);
+  }
+
+  /** After the commit: the streams re-read the block, so a notice is never ahead of the database. */
+  private notify(blockerId: string, blockedId: string, blocked: boolean) {
+    this.deps.notices.send([blockedId], { type: 'block.changed', blockerId, blockedId, blocked });
   }
 
   /** The people the caller blocked; their presence is not part of it (the caller sees it anyway elsewhere). */

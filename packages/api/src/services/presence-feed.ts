@@ -1,5 +1,6 @@
 import { blockersAmong, contactsOf, type Db } from '@parley/db';
-import type { PresenceEvent } from '@parley/protocol';
+import type { BlockChanged, PresenceEvent } from '@parley/protocol';
+import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import { isoOrNull } from '../presenters.js';
@@ -9,19 +10,22 @@ import type { Presence, PresenceChange } from './presence.js';
  * `presence.onChange`: a snapshot of everyone who shares a conversation with the viewer, then
  * updates about those users only. Someone who joins a conversation with the viewer later (a new
  * direct chat, added to a group) is added to the watched set from the event log, with an update
- * of their current state.
+ * of their current state. A block takes effect on open streams at once: the blocked viewer's
+ * streams (on every instance, via the bus) stop following the blocker, who then looks offline and
+ * never seen, as after a reconnect; an unblock takes them back with their current state.
  */
 export class PresenceFeed {
-  constructor(private readonly deps: { db: Db; presence: Presence; events: EventLog }) {}
+  constructor(private readonly deps: { db: Db; presence: Presence; events: EventLog; blockNotices: EphemeralHub<BlockChanged> }) {}
 
   async *changes(viewerId: string, signal: AbortSignal | undefined): AsyncGenerator<PresenceEvent> {
-    type Item = { change: PresenceChange } | { joined: string[] };
+    type Item = { change: PresenceChange } | { joined: string[] } | { block: BlockChanged };
     const queue = new SubscriptionQueue<Item>(signal, 10_000);
     // Listen first, then read: a change between the two is queued, not lost.
     const stopPresence = this.deps.presence.onChange((change) => queue.push({ change }));
     const stopEvents = this.deps.events.listen(viewerId, ({ event }) => {
       if (event.type === 'conversation.updated') queue.push({ joined: event.conversation.members.map((m) => m.id) });
     });
+    const stopBlocks = this.deps.blockNotices.listen(viewerId, (block) => queue.push({ block }));
     try {
       const contacts = await contactsOf(this.deps.db, viewerId);
       const watched = new Set(contacts.map((c) => c.id));
@@ -34,6 +38,22 @@ export class PresenceFeed {
         if ('change' in item) {
           const { userId, online: isOnline, lastSeenAt } = item.change;
           if (watched.has(userId)) yield { type: 'update', userId, online: isOnline, lastSeenAt };
+          continue;
+        }
+        if ('block' in item) {
+          // The notice says only "look again": notices from two instances may arrive out of order,
+          // so what counts is whether the block is there now.
+          const { blockerId } = item.block;
+          const isBlocker = (await blockersAmong(this.deps.db, viewerId, [blockerId])).has(blockerId);
+          if (isBlocker && watched.delete(blockerId)) {
+            yield { type: 'update', userId: blockerId, online: false, lastSeenAt: null };
+          } else if (!isBlocker && !watched.has(blockerId)) {
+            const contact = (await contactsOf(this.deps.db, viewerId)).find((c) => c.id === blockerId);
+            if (!contact) continue;
+            watched.add(blockerId);
+            const now = await this.deps.presence.onlineAmong([blockerId]);
+            yield { type: 'update', userId: blockerId, online: now.has(blockerId), lastSeenAt: isoOrNull(contact.lastSeenAt) };
+          }
           continue;
         }
         const joined = item.joined.filter((id) => id !== viewerId && !watched.has(id));
@@ -51,6 +71,7 @@ export class PresenceFeed {
     } finally {
       stopPresence();
       stopEvents();
+      stopBlocks();
     }
   }
 }
