@@ -213,7 +213,7 @@ export const authedProcedure = publicProcedure
   });
 
 /**
- * Rate limit by the signed-in user or by the client's IP: a fixed window per procedure, counted in
+ * Rate limit by the signed-in user or by the client's IP: a GCRA budget per procedure, counted in
  * `services.limiter` (Redis when REDIS_URL is set, so every instance shares the count; memory
  * otherwise). Every limit is multiplied by RATE_LIMIT_SCALE. Counted before the input is parsed,
  * so hostile or malformed calls spend the budget too.

@@ -27,11 +27,11 @@ export class LoginThrottle {
   /** Throws TOO_MANY_REQUESTS when this attempt must wait; else says whether the device is known. */
   async before(email: string, ip: string, hasOwnersRefreshCookie: boolean): Promise<{ known: boolean }> {
     const e = email.toLowerCase();
-    const byIp = await this.limiter.count(`login:ip:${ip}`);
+    const byIp = await this.limiter.count(`login:ip:${ip}`, LOGIN_FAILURES_PER_IP);
     if (byIp.count >= LOGIN_FAILURES_PER_IP.limit) throw new RateLimited(byIp.retryAfterMs);
     const known = hasOwnersRefreshCookie || (await this.kv.get(`login:usual:${e}:${ip}`)) !== null;
     if (known) {
-      const own = await this.limiter.count(`login:device:${e}:${ip}`);
+      const own = await this.limiter.count(`login:device:${e}:${ip}`, LOGIN_FAILURES_KNOWN_DEVICE);
       if (own.count >= LOGIN_FAILURES_KNOWN_DEVICE.limit) throw new RateLimited(own.retryAfterMs);
     } else {
       const wait = await this.kv.ttl(`login:gate:${e}`);
@@ -49,7 +49,10 @@ export class LoginThrottle {
     }
     const { count } = await this.limiter.hit(`login:unknown:${e}`, LOGIN_FAILURES_UNKNOWN);
     if (count >= LOGIN_FAILURES_UNKNOWN.limit) {
-      const delay = Math.min(LOGIN_SLOWDOWN_MAX_MS, 1000 * 2 ** (count - LOGIN_FAILURES_UNKNOWN.limit));
+      // The budget refuses rather than counts past its limit, so the doubling keeps its own step.
+      const previous = Number(await this.kv.get(`login:slow:${e}`)) || 0;
+      const delay = previous ? Math.min(LOGIN_SLOWDOWN_MAX_MS, previous * 2) : 1000;
+      await this.kv.put(`login:slow:${e}`, String(delay), LOGIN_FAILURES_UNKNOWN.windowMs);
       await this.kv.put(`login:gate:${e}`, '1', delay);
     }
   }

@@ -190,7 +190,7 @@ export class AccountService {
    */
   async checkPassword(userId: string, password: string): Promise<UserRow> {
     const key = `password:user:${userId}`;
-    const soFar = await this.deps.limiter.count(key);
+    const soFar = await this.deps.limiter.count(key, PASSWORD_FAILURES);
     if (soFar.count >= PASSWORD_FAILURES.limit) throw new RateLimited(soFar.retryAfterMs);
     const user = await findUserById(this.deps.db, userId);
     if (!user || user.deletedAt !== null) throw new Unauthorized('Please sign in.');

@@ -120,7 +120,7 @@ export class TotpService {
   }
 
   private async throttle(userId: string) {
-    const { count, retryAfterMs } = await this.deps.limiter.count(`totp:user:${userId}`);
+    const { count, retryAfterMs } = await this.deps.limiter.count(`totp:user:${userId}`, FAILURES);
     if (count >= FAILURES.limit) throw new RateLimited(retryAfterMs, 'Too many wrong codes. Please wait and try again.');
   }
 
