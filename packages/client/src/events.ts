@@ -26,6 +26,8 @@ export function followEvents(
     /** The server could not resume from the cursor: reload the state, then go on. */
     onResync?: () => void;
     onError?: (err: unknown) => void;
+    /** The server ended the subscription (following restarts by itself). */
+    onComplete?: () => void;
   },
 ): EventFollower {
   let last = handlers.lastEventId ?? null;
@@ -53,7 +55,10 @@ export function followEvents(
         handlers.onError?.(err);
         if ((err as { data?: { code?: string } }).data?.code !== 'UNAUTHORIZED') restart();
       },
-      onComplete: restart,
+      onComplete: () => {
+        handlers.onComplete?.();
+        restart();
+      },
     });
   };
   start();

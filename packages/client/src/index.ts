@@ -261,4 +261,14 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   };
 }
 export { followEvents, type EventFollower, type ParleyEvent } from './events.js';
-export { applyEvent, initialState, mergeMessages, typingIn, type ClientState } from './state.js';
+export {
+  applyEvent,
+  dropConversation,
+  endTyping,
+  initialState,
+  mergeMessages,
+  putConversation,
+  putHistory,
+  typingIn,
+  type ClientState,
+} from './state.js';

@@ -16,6 +16,11 @@ export interface ClientState {
   removed: Record<string, true>;
   /** The messages held per conversation, ascending and unique by seq (only conversations whose thread was loaded). */
   threads: Record<string, Message[]>;
+  /**
+   * Threads that hold a window around an older message (a search hit, a quote): newer messages
+   * exist past its end, so a new message is not appended to it (it would hide the gap).
+   */
+  windows: Record<string, true>;
   /** conversationId → userId → highest seq that member has read. */
   reads: Record<string, Record<string, number>>;
   /** conversationId → userId → when (server time) they were last seen typing. */
@@ -30,6 +35,7 @@ export const initialState = (me: string): ClientState => ({
   conversations: {},
   removed: {},
   threads: {},
+  windows: {},
   reads: {},
   typing: {},
   lastMessageAt: {},
@@ -50,20 +56,23 @@ const without = <T>(record: Record<string, T>, key: string): Record<string, T> =
   return rest;
 };
 
-function onMessage(state: ClientState, m: Message, isNew: boolean): ClientState {
+/** Notes `m` as its sender's latest message in its conversation (for stale typing). */
+function noteMessage(lastMessageAt: ClientState['lastMessageAt'], m: Message): ClientState['lastMessageAt'] {
+  const seenAt = lastMessageAt[m.conversationId]?.[m.senderId];
+  if (seenAt && seenAt >= m.createdAt) return lastMessageAt;
+  return { ...lastMessageAt, [m.conversationId]: { ...lastMessageAt[m.conversationId], [m.senderId]: m.createdAt } };
+}
+
+function onNewMessage(state: ClientState, m: Message): ClientState {
   const conv = m.conversationId;
   const thread = state.threads[conv];
-  const threads = thread ? { ...state.threads, [conv]: mergeMessages(thread, [m]) } : state.threads;
+  const threads = thread && !state.windows[conv] ? { ...state.threads, [conv]: mergeMessages(thread, [m]) } : state.threads;
   const typingHere = state.typing[conv] ?? {};
   const typing = m.senderId in typingHere ? { ...state.typing, [conv]: without(typingHere, m.senderId) } : state.typing;
-  const seenAt = state.lastMessageAt[conv]?.[m.senderId];
-  const lastMessageAt =
-    seenAt && seenAt >= m.createdAt
-      ? state.lastMessageAt
-      : { ...state.lastMessageAt, [conv]: { ...state.lastMessageAt[conv], [m.senderId]: m.createdAt } };
+  const lastMessageAt = noteMessage(state.lastMessageAt, m);
   let conversations = state.conversations;
   const c = state.conversations[conv];
-  if (c && isNew && (!c.lastMessage || c.lastMessage.seq < m.seq)) {
+  if (c && (!c.lastMessage || c.lastMessage.seq < m.seq)) {
     const mine = m.senderId === state.me;
     conversations = {
       ...conversations,
@@ -75,19 +84,111 @@ function onMessage(state: ClientState, m: Message, isNew: boolean): ClientState 
         lastReadSeq: mine ? Math.max(c.lastReadSeq, m.seq) : c.lastReadSeq,
       },
     };
-  } else if (c && !isNew && c.lastMessage?.seq === m.seq) {
-    conversations = { ...conversations, [conv]: { ...c, lastMessage: m } };
   }
   return { ...state, threads, typing, lastMessageAt, conversations };
+}
+
+/** The quote a reply shows of `m`, as the server builds it (SQL `left`: code points; null once deleted). */
+const excerptOf = (m: Message) => (m.deletedAt ? null : [...m.body].slice(0, EXCERPT_LENGTH).join(''));
+const EXCERPT_LENGTH = 200;
+
+/**
+ * An edit, a delete or a reaction: the held copy and the quotes of the replies to it follow. A
+ * message the thread does not hold is not added (it may lie outside the loaded pages).
+ */
+function onChangedMessage(state: ClientState, m: Message): ClientState {
+  const conv = m.conversationId;
+  const thread = state.threads[conv];
+  let threads = state.threads;
+  if (thread?.some((x) => x.id === m.id || x.replyTo?.id === m.id)) {
+    const excerpt = excerptOf(m);
+    threads = {
+      ...threads,
+      [conv]: thread.map((x) => (x.id === m.id ? m : x.replyTo?.id === m.id ? { ...x, replyTo: { ...x.replyTo, excerpt } } : x)),
+    };
+  }
+  const c = state.conversations[conv];
+  const conversations = c?.lastMessage?.id === m.id ? { ...state.conversations, [conv]: { ...c, lastMessage: m } } : state.conversations;
+  if (threads === state.threads && conversations === state.conversations) return state;
+  return { ...state, threads, conversations };
+}
+
+/**
+ * A conversation as a query or a `conversation.updated` event gives it: replaces the held one
+ * (keeping a newer last message than the snapshot's), and brings the others' read positions,
+ * which never move back (after a reload, the only source of "Seen").
+ */
+export function putConversation(state: ClientState, c: Conversation): ClientState {
+  if (!c.members.some((m) => m.id === state.me)) return dropConversation(state, c.id);
+  const known = state.conversations[c.id];
+  // A snapshot older than what we hold keeps our newer last message (and the count that goes with it).
+  const newer = known?.lastMessage && (!c.lastMessage || known.lastMessage.seq > c.lastMessage.seq) ? known : null;
+  const conversation = newer
+    ? { ...c, lastMessage: newer.lastMessage, unreadCount: newer.unreadCount, updatedAt: newer.updatedAt, lastReadSeq: Math.max(newer.lastReadSeq, c.lastReadSeq) }
+    : c;
+  const lastMessage = conversation.lastMessage;
+  let reads = state.reads;
+  for (const r of c.memberReads) {
+    if (r.userId === state.me || (reads[c.id]?.[r.userId] ?? 0) >= r.lastReadSeq) continue;
+    reads = { ...reads, [c.id]: { ...reads[c.id], [r.userId]: r.lastReadSeq } };
+  }
+  return {
+    ...state,
+    conversations: { ...state.conversations, [c.id]: conversation },
+    removed: without(state.removed, c.id),
+    reads,
+    lastMessageAt: lastMessage ? noteMessage(state.lastMessageAt, lastMessage) : state.lastMessageAt,
+  };
+}
+
+/** The user left or lost the conversation (or it is gone): it leaves the list, marked removed. */
+export function dropConversation(state: ClientState, id: string): ClientState {
+  return {
+    ...state,
+    conversations: without(state.conversations, id),
+    threads: without(state.threads, id),
+    windows: without(state.windows, id),
+    removed: { ...state.removed, [id]: true },
+  };
+}
+
+/**
+ * Messages a query loaded (a page of history), merged into the thread, which this makes held;
+ * `replace` puts them in its place. `window: true` marks the thread as a window around an older
+ * message (newer ones exist past it), `window: false` as reaching the newest again.
+ */
+export function putHistory(
+  state: ClientState,
+  conversationId: string,
+  items: Message[],
+  opts: { replace?: boolean; window?: boolean } = {},
+): ClientState {
+  const thread = opts.replace ? items : mergeMessages(state.threads[conversationId] ?? [], items);
+  let lastMessageAt = state.lastMessageAt;
+  for (const m of items) lastMessageAt = noteMessage(lastMessageAt, m);
+  const windows =
+    opts.window === true
+      ? { ...state.windows, [conversationId]: true as const }
+      : opts.window === false
+        ? without(state.windows, conversationId)
+        : state.windows;
+  return { ...state, threads: { ...state.threads, [conversationId]: thread }, windows, lastMessageAt };
+}
+
+/** A typing notice ran out (the client's timer): gone, unless a newer one (`at`) replaced it. */
+export function endTyping(state: ClientState, conversationId: string, userId: string, at: string): ClientState {
+  const here = state.typing[conversationId];
+  if (here?.[userId] !== at) return state;
+  return { ...state, typing: { ...state.typing, [conversationId]: without(here, userId) } };
 }
 
 /** The state after one event. Unknown or irrelevant events leave it as it is (the same object). */
 export function applyEvent(state: ClientState, event: ParleyEvent | PresenceEvent): ClientState {
   switch (event.type) {
     case 'message.new':
-      return onMessage(state, event.message, true);
+      return onNewMessage(state, event.message);
     case 'message.updated':
-      return onMessage(state, event.message, false);
+      return onChangedMessage(state, event.message);
     case 'message.read': {
       const { conversationId, userId, seq } = event;
       if (userId === state.me) {
@@ -110,28 +211,8 @@ export function applyEvent(state: ClientState, event: ParleyEvent | PresenceEven
       if ((here[userId] ?? '') >= at) return state;
       return { ...state, typing: { ...state.typing, [conversationId]: { ...here, [userId]: at } } };
     }
-    case 'conversation.updated': {
-      const c = event.conversation;
-      if (!c.members.some((m) => m.id === state.me)) {
-        return {
-          ...state,
-          conversations: without(state.conversations, c.id),
-          threads: without(state.threads, c.id),
-          removed: { ...state.removed, [c.id]: true },
-        };
-      }
-      const known = state.conversations[c.id];
-      // A snapshot older than what we hold keeps our newer last message.
-      const lastMessage = known?.lastMessage && (!c.lastMessage || known.lastMessage.seq > c.lastMessage.seq) ? known.lastMessage : c.lastMessage;
-      const reads = { ...state.reads, [c.id]: { ...state.reads[c.id] } };
-      for (const r of c.memberReads) if (r.userId !== state.me) reads[c.id]![r.userId] = Math.max(reads[c.id]![r.userId] ?? 0, r.lastReadSeq);
-      return {
-        ...state,
-        conversations: { ...state.conversations, [c.id]: { ...c, lastMessage } },
-        removed: without(state.removed, c.id),
-        reads,
-      };
-    }
+    case 'conversation.updated':
+      return putConversation(state, event.conversation);
     case 'call.logged':
       return state;
     case 'snapshot': {

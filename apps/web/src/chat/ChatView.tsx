@@ -57,7 +57,9 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
   const callLog = useCallHistory(calls.history, c.id);
   const { t, i18n } = useTranslation('chat');
   const me = useChat(store, (s) => s.me);
-  const thread = useChat(store, (s) => s.threads[c.id]);
+  const thread = useChat(store, (s) => s.views[c.id]);
+  const messages = useChat(store, (s) => s.threads[c.id]);
+  const hasNewer = useChat(store, (s) => s.windows[c.id] === true);
   const presence = useChat(store, (s) => s.presence);
   const typingMap = useChat(store, (s) => s.typing[c.id]);
   const reads = useChat(store, (s) => s.reads[c.id]);
@@ -80,7 +82,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
   const others = otherMembers(c, me);
   const other = c.kind === 'direct' ? others[0] : undefined;
   const otherOnline = other ? isOnline(other, presence) : undefined;
-  const items = thread?.items ?? EMPTY;
+  const items = messages ?? EMPTY;
   const pending = thread?.pending ?? EMPTY;
 
   // Open: load, and read what arrives while we look.
@@ -165,7 +167,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       el.scrollTop += el.scrollHeight - prevHeight.current; // older messages went in above
     } else if (lastKey !== prevLastKey.current) {
       // In a window around an older message, newer pages go in below without moving the view.
-      if (thread?.hasNewer) {
+      if (hasNewer) {
         /* stay */
       } else if (atBottom.current || lastIsMine || prevLastKey.current === null) el.scrollTop = el.scrollHeight;
       else setShowJump(true);
@@ -297,10 +299,10 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
           }
           return <PendingBubble key={r.key} store={store} p={r.p} />;
         })}
-        {thread?.hasNewer && <NewerSentinel store={store} conversationId={c.id} root={scroller} />}
+        {hasNewer && <NewerSentinel store={store} conversationId={c.id} root={scroller} />}
       </div>
       {notice && <p className="form-error small history-start" role="alert">{notice}</p>}
-      {thread?.hasNewer && (
+      {hasNewer && (
         <button type="button" className="jump" onClick={() => void store.loadLatest(c.id)}>
           {t('rich:jump.latest')}
         </button>

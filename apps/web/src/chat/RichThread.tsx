@@ -45,7 +45,7 @@ export function useMessageJump(store: ChatStore, conversationId: string, scrolle
   const [highlight, setHighlight] = useState<number | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const jump = useChat(store, (s) => s.jump);
-  const loaded = useChat(store, (s) => s.threads[conversationId]?.loaded ?? false);
+  const loaded = useChat(store, (s) => s.views[conversationId]?.loaded ?? false);
 
   const jumpTo = useCallback(
     async (seq: number) => {
@@ -80,7 +80,7 @@ export function useMessageJump(store: ChatStore, conversationId: string, scrolle
 /** At the bottom of a window around an older message: loads newer pages as it comes into view. */
 export function NewerSentinel({ store, conversationId, root }: { store: ChatStore; conversationId: string; root: RefObject<HTMLDivElement | null> }) {
   const ref = useRef<HTMLDivElement>(null);
-  const count = useChat(store, (s) => s.threads[conversationId]?.items.length ?? 0);
+  const count = useChat(store, (s) => s.threads[conversationId]?.length ?? 0);
   useEffect(() => {
     const el = ref.current;
     if (!el || !root.current) return;

@@ -1,17 +1,26 @@
 import { useSyncExternalStore } from 'react';
+import {
+  applyEvent,
+  dropConversation,
+  endTyping,
+  followEvents,
+  initialState,
+  putConversation,
+  putHistory,
+  type ClientState,
+  type EventFollower,
+  type ParleyEvent,
+  type PresenceEvent,
+} from '@parley/client';
 import { translateIssue } from '../errors';
 import { callLogged } from '../calls/history';
 import { i18n } from '../i18n';
 import { outbox } from '../notifications/offline';
-import { cursorCovers } from '@parley/protocol';
 import { parley, recheckSession, type RouterOutputs } from '../trpc';
 
 export type Conversation = RouterOutputs['conversations']['byId'];
 export type Message = RouterOutputs['messages']['send'];
 export type PublicUser = Conversation['members'][number];
-type Delivered = RouterOutputs['messages']['onEvent'] extends AsyncIterable<infer T> ? T : RouterOutputs['messages']['onEvent'];
-type Tracked = Extract<Delivered, { id: string; data: unknown }>;
-export type ChatEvent = Exclude<Delivered, Tracked> | Tracked['data'];
 
 export interface PendingMessage {
   clientId: string;
@@ -26,45 +35,30 @@ export interface PendingMessage {
   attachmentIds?: string[];
 }
 
-export interface Thread {
-  items: Message[];
+/** What the screen knows of a thread besides its messages (those are `threads`, ClientState's). */
+export interface ThreadView {
   pending: PendingMessage[];
   loaded: boolean;
   hasMore: boolean;
   loadingOlder: boolean;
   error: string | null;
-  /**
-   * The items are a window around an older message (a search hit, a quoted message): newer
-   * messages exist past the last item, and live ones wait until the reader comes back down.
-   */
-  hasNewer?: boolean;
 }
 
-export interface Presence {
-  online: boolean;
-  lastSeenAt: string | null;
-}
-
-export interface ChatState {
-  me: string;
-  conversations: Record<string, Conversation>;
+/**
+ * ClientState (packages/client: conversations, threads, the `windows` around older messages,
+ * receipts, typing, presence), moved on by `applyEvent`; plus what only a screen needs.
+ */
+export interface ChatState extends ClientState {
   listLoaded: boolean;
   listError: string | null;
   nextCursor: string | null;
-  threads: Record<string, Thread>;
-  /** conversationId → userId → typing until (ms). */
-  typing: Record<string, Record<string, number>>;
-  /** conversationId → userId → the highest seq that member has read (from live events). */
-  reads: Record<string, Record<string, number>>;
-  presence: Record<string, Presence>;
-  /** Conversations that the user just left or lost. */
-  removed: Record<string, true>;
+  views: Record<string, ThreadView>;
   live: boolean;
   /** A message to show in its thread once that thread is on screen (a search hit). */
   jump?: { conversationId: string; seq: number } | null;
 }
 
-const emptyThread: Thread = { items: [], pending: [], loaded: false, hasMore: false, loadingOlder: false, error: null };
+const emptyView: ThreadView = { pending: [], loaded: false, hasMore: false, loadingOlder: false, error: null };
 const TYPING_MS = 5_000;
 const PERMANENT = new Set(['BAD_REQUEST', 'FORBIDDEN', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNAUTHORIZED']);
 
@@ -87,26 +81,19 @@ export const activity = (c: Conversation) => {
   return Math.max(t || 0, m);
 };
 
-/** Inserts messages into an ascending, seq-unique list. */
-function mergeMessages(list: Message[], incoming: Message[]): Message[] {
-  if (incoming.length === 0) return list;
-  const bySeq = new Map(list.map((m) => [m.seq, m]));
-  for (const m of incoming) bySeq.set(m.seq, m);
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
-}
-
 /**
- * The messenger's live state: conversations, threads, typing, reads and presence, kept current by
- * the `messages.onEvent` subscription (resumed with the last event id) and optimistic sends.
+ * The messenger's live state: the `messages.onEvent` stream (followEvents, resumed with its
+ * cursor) and presence go through `applyEvent`; this adds the loading, optimistic sends and the
+ * outbox, and the side effects an event asks for (fetch a conversation, catch up a gap, read).
  */
 export class ChatStore {
   private state: ChatState;
   private listeners = new Set<() => void>();
-  private lastEventId: string | null = null;
-  private eventSub: { unsubscribe(): void } | null = null;
+  private follower: EventFollower | null = null;
   private presenceSub: { unsubscribe(): void } | null = null;
   private restartTimers: Partial<Record<'events' | 'presence', ReturnType<typeof setTimeout>>> = {};
-  private typingTimer: ReturnType<typeof setInterval> | undefined;
+  /** conversationId/userId → the timer that ends their typing notice. */
+  private typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private sendQueues = new Map<string, Promise<void>>();
   private fetchingConversation = new Set<string>();
   private stopped = false;
@@ -114,19 +101,7 @@ export class ChatStore {
   focused: string | null = null;
 
   constructor(me: string) {
-    this.state = {
-      me,
-      conversations: {},
-      listLoaded: false,
-      listError: null,
-      nextCursor: null,
-      threads: {},
-      typing: {},
-      reads: {},
-      presence: {},
-      removed: {},
-      live: false,
-    };
+    this.state = { ...initialState(me), listLoaded: false, listError: null, nextCursor: null, views: {}, live: false };
   }
 
   // ---- React binding ----
@@ -139,57 +114,34 @@ export class ChatStore {
     this.state = { ...this.state, ...patch };
     this.listeners.forEach((l) => l());
   }
-  private setThread(id: string, update: (t: Thread) => Thread) {
-    const current = this.state.threads[id] ?? emptyThread;
-    this.set({ threads: { ...this.state.threads, [id]: update(current) } });
+  /** Moves the ClientState part on (by applyEvent or one of its helpers). */
+  private move(next: (s: ClientState) => ClientState) {
+    const moved = next(this.state);
+    if (moved !== this.state) this.set(moved);
+  }
+  private setView(id: string, update: (v: ThreadView) => ThreadView) {
+    const current = this.state.views[id] ?? emptyView;
+    this.set({ views: { ...this.state.views, [id]: update(current) } });
   }
   private putConversation(c: Conversation) {
-    const { [c.id]: _gone, ...removed } = this.state.removed;
-    this.set({ conversations: { ...this.state.conversations, [c.id]: c }, removed, reads: this.mergeReads([c]) });
-  }
-  /**
-   * The others' read positions the server holds (after a reload, the only source), never moving
-   * back; and each one's last message, for stale typing.
-   */
-  private mergeReads(list: Conversation[]): ChatState['reads'] {
-    let reads = this.state.reads;
-    for (const c of list) {
-      if (c.lastMessage) this.noteMessage(c.lastMessage);
-      const known = reads[c.id] ?? {};
-      let next: Record<string, number> | null = null;
-      for (const r of c.memberReads ?? []) {
-        if (r.userId === this.state.me || (known[r.userId] ?? 0) >= r.lastReadSeq) continue;
-        (next ??= { ...known })[r.userId] = r.lastReadSeq;
-      }
-      if (next) reads = { ...reads, [c.id]: next };
-    }
-    return reads;
-  }
-  /** conversationId → userId → createdAt of their latest message seen here (to drop stale typing). */
-  private lastMessageAt = new Map<string, Map<string, string>>();
-  private noteMessage(m: Message) {
-    let forConv = this.lastMessageAt.get(m.conversationId);
-    if (!forConv) this.lastMessageAt.set(m.conversationId, (forConv = new Map()));
-    const prev = forConv.get(m.senderId);
-    if (!prev || Date.parse(prev) < Date.parse(m.createdAt)) forConv.set(m.senderId, m.createdAt);
+    this.move((s) => putConversation(s, c));
   }
 
   // ---- lifecycle ----
   start() {
     this.stopped = false;
-    this.subscribeEvents();
+    this.followEvents(null);
     this.subscribePresence();
     void this.loadConversations();
-    this.typingTimer = setInterval(() => this.expireTyping(), 1_000);
     document.addEventListener('visibilitychange', this.onVisible);
     void this.restoreOutbox();
   }
   /** Messages written before a reload or while offline: sent again with their own clientId (never twice). */
   private async restoreOutbox() {
     for (const item of await outbox.of(this.state.me)) {
-      if (this.stopped || this.state.threads[item.conversationId]?.pending.some((p) => p.clientId === item.clientId)) continue;
+      if (this.stopped || this.state.views[item.conversationId]?.pending.some((p) => p.clientId === item.clientId)) continue;
       const pending: PendingMessage = { ...item, status: 'sending' };
-      this.setThread(item.conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
+      this.setView(item.conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
       this.enqueue(pending);
     }
   }
@@ -197,8 +149,9 @@ export class ChatStore {
     this.stopped = true;
     clearTimeout(this.restartTimers.events);
     clearTimeout(this.restartTimers.presence);
-    clearInterval(this.typingTimer);
-    this.eventSub?.unsubscribe();
+    for (const timer of this.typingTimers.values()) clearTimeout(timer);
+    this.typingTimers.clear();
+    this.follower?.stop();
     this.presenceSub?.unsubscribe();
     document.removeEventListener('visibilitychange', this.onVisible);
   }
@@ -206,7 +159,6 @@ export class ChatStore {
     if (document.visibilityState === 'visible' && this.focused) this.markRead(this.focused);
   };
 
-  /** Reconnects the subscriptions, e.g. after the socket was replaced. */
   /** After an error: try again, unless the session is over (then the app signs out). */
   private restartAfter(err: unknown, which: 'events' | 'presence') {
     if (codeOf(err) !== 'UNAUTHORIZED') return this.scheduleRestart(which);
@@ -218,52 +170,38 @@ export class ChatStore {
     clearTimeout(this.restartTimers[which]);
     this.restartTimers[which] = setTimeout(() => {
       if (this.stopped) return;
-      if (which === 'events') this.subscribeEvents();
+      if (which === 'events') this.followEvents(this.follower?.lastEventId ?? null);
       else this.subscribePresence();
     }, 1_000);
   }
 
-  private subscribeEvents() {
-    this.eventSub?.unsubscribe();
-    const input = this.lastEventId ? { lastEventId: this.lastEventId } : undefined;
-    this.eventSub = parley.api.messages.onEvent.subscribe(input, {
+  /**
+   * followEvents resumes by itself after drops and errors; only a lapsed session stops it, and
+   * it starts again here (from the same cursor) once the session is renewed.
+   */
+  private followEvents(lastEventId: string | null) {
+    this.follower?.stop();
+    this.follower = followEvents(parley.api, {
+      lastEventId,
       onStarted: () => {
         this.set({ live: true });
         // After a gap, catch the list up too (cheap, and covers events that predate our cursor).
         if (this.state.listLoaded) void this.loadConversations();
       },
-      onData: (envelope) => {
-        if (typeof envelope === 'object' && envelope !== null && 'id' in envelope && 'data' in envelope) {
-          // The cursor is opaque: cursorCovers tells an event already seen.
-          if (this.lastEventId !== null && cursorCovers(this.lastEventId, envelope.id)) return;
-          this.lastEventId = envelope.id;
-          if (envelope.data.type === 'resync') this.resync();
-          else this.apply(envelope.data);
-        } else this.apply(envelope as ChatEvent);
-      },
+      onEvent: (event) => this.apply(event),
+      onResync: () => this.resync(),
       onError: (err) => {
         this.set({ live: false });
-        this.restartAfter(err, 'events');
+        if (codeOf(err) === 'UNAUTHORIZED') this.restartAfter(err, 'events');
       },
-      onComplete: () => {
-        this.set({ live: false });
-        this.scheduleRestart('events');
-      },
+      onComplete: () => this.set({ live: false }),
     });
   }
 
   private subscribePresence() {
     this.presenceSub?.unsubscribe();
     this.presenceSub = parley.api.presence.onChange.subscribe(undefined, {
-      onData: (e) => {
-        if (e.type === 'snapshot') {
-          const presence: Record<string, Presence> = {};
-          for (const u of e.users) presence[u.userId] = { online: u.online, lastSeenAt: u.lastSeenAt };
-          this.set({ presence });
-        } else if (e.type === 'update') {
-          this.set({ presence: { ...this.state.presence, [e.userId]: { online: e.online, lastSeenAt: e.lastSeenAt } } });
-        }
-      },
+      onData: (e: PresenceEvent) => this.move((s) => applyEvent(s, e)),
       onError: (err) => {
         this.restartAfter(err, 'presence');
       },
@@ -275,127 +213,67 @@ export class ChatStore {
   /** The server could not resume our cursor: reload the list and the threads we hold, then go on live. */
   private resync() {
     void this.loadConversations();
-    for (const [id, thread] of Object.entries(this.state.threads)) if (thread.loaded) void this.loadLatest(id);
+    for (const [id, view] of Object.entries(this.state.views)) if (view.loaded) void this.loadLatest(id);
   }
 
-  private apply(event: ChatEvent) {
+  /** One event through the reducer, then what it asks of the store. */
+  private apply(event: ParleyEvent) {
+    const before = this.state;
+    this.move((s) => applyEvent(s, event));
     switch (event.type) {
       case 'message.new':
-        this.onMessage(event.message);
+        this.afterMessage(before, event.message);
         break;
-      case 'message.updated':
-        this.patchMessage(event.message);
-        break;
-      case 'message.read': {
-        const { conversationId, userId, seq } = event;
-        if (userId === this.state.me) {
-          const c = this.state.conversations[conversationId];
-          if (c && seq > c.lastReadSeq) {
-            const lastSeq = c.lastMessage?.seq ?? seq;
-            this.putConversation({ ...c, lastReadSeq: seq, unreadCount: Math.max(0, Math.min(c.unreadCount, lastSeq - seq)) });
-          }
-        } else {
-          const forConv = this.state.reads[conversationId] ?? {};
-          if ((forConv[userId] ?? 0) < seq)
-            this.set({ reads: { ...this.state.reads, [conversationId]: { ...forConv, [userId]: seq } } });
-        }
-        break;
-      }
       case 'typing': {
-        if (event.userId === this.state.me) break;
-        // Typing that reaches us after the message it preceded (a slower path) is over already.
-        const lastAt = this.lastMessageAt.get(event.conversationId)?.get(event.userId);
-        if (lastAt && event.at && Date.parse(event.at) <= Date.parse(lastAt)) break;
-        const forConv = this.state.typing[event.conversationId] ?? {};
-        this.set({
-          typing: { ...this.state.typing, [event.conversationId]: { ...forConv, [event.userId]: Date.now() + TYPING_MS } },
-        });
+        const at = this.state.typing[event.conversationId]?.[event.userId];
+        if (at === event.at) this.expireTyping(event.conversationId, event.userId, at);
         break;
       }
       case 'call.logged':
         // A call ended (replayed after a gap like messages): the timeline's entry.
         callLogged(this.state.me, event.call);
         break;
-      case 'conversation.updated': {
-        const c = event.conversation;
-        if (!c.members.some((m) => m.id === this.state.me)) {
-          const { [c.id]: _gone, ...rest } = this.state.conversations;
-          this.set({ conversations: rest, removed: { ...this.state.removed, [c.id]: true } });
-        } else {
-          this.putConversation(c);
-          // Membership and titles are rare changes: confirm them with a fresh read.
-          void this.fetchConversation(c.id);
-        }
+      case 'conversation.updated':
+        // Membership and titles are rare changes: confirm them with a fresh read.
+        if (this.state.conversations[event.conversation.id]) void this.fetchConversation(event.conversation.id);
         break;
-      }
     }
   }
 
-  private onMessage(m: Message) {
+  /** A typing notice lasts TYPING_MS on this device's clock (the server's `at` only orders it). */
+  private expireTyping(conversationId: string, userId: string, at: string) {
+    const key = `${conversationId}/${userId}`;
+    clearTimeout(this.typingTimers.get(key));
+    this.typingTimers.set(
+      key,
+      setTimeout(() => {
+        this.typingTimers.delete(key);
+        this.move((s) => endTyping(s, conversationId, userId, at));
+      }, TYPING_MS),
+    );
+  }
+
+  /** After a message reached the state (live, or as the answer to our send). */
+  private afterMessage(before: ChatState, m: Message) {
     const { me } = this.state;
-    this.noteMessage(m);
-    // The thread, when we hold one.
-    const thread = this.state.threads[m.conversationId];
-    if (thread?.loaded && !thread.hasNewer) {
-      const last = thread.items.at(-1);
-      const gap = last !== undefined && m.seq > last.seq + 1;
-      this.setThread(m.conversationId, (t) => ({
-        ...t,
-        items: mergeMessages(t.items, [m]),
-        pending: t.pending.filter((p) => p.clientId !== m.clientId || m.senderId !== me),
-      }));
-      if (gap) void this.loadLatest(m.conversationId);
+    const id = m.conversationId;
+    const held = before.threads[id];
+    if (held && !before.windows[id]) {
+      if (m.senderId === me) this.setView(id, (v) => ({ ...v, pending: v.pending.filter((p) => p.clientId !== m.clientId) }));
+      // Events we missed lie between: catch up.
+      const last = held.at(-1);
+      if (last !== undefined && m.seq > last.seq + 1) void this.loadLatest(id);
     }
-    // Whoever sent it has stopped typing.
-    const typing = this.state.typing[m.conversationId];
-    if (typing?.[m.senderId]) {
-      const { [m.senderId]: _t, ...rest } = typing;
-      this.set({ typing: { ...this.state.typing, [m.conversationId]: rest } });
-    }
-    // The list.
-    const c = this.state.conversations[m.conversationId];
-    if (!c) {
-      void this.fetchConversation(m.conversationId);
-      return;
-    }
-    if (c.lastMessage && c.lastMessage.seq >= m.seq) return;
-    const mine = m.senderId === me;
-    const unread = mine ? c.unreadCount : c.unreadCount + 1;
-    this.putConversation({
-      ...c,
-      lastMessage: m,
-      updatedAt: m.createdAt > c.updatedAt ? m.createdAt : c.updatedAt,
-      unreadCount: mine ? 0 : unread,
-      lastReadSeq: mine ? Math.max(c.lastReadSeq, m.seq) : c.lastReadSeq,
-    });
-    if (!mine && this.focused === m.conversationId) this.markRead(m.conversationId);
-  }
-
-  private expireTyping() {
-    const now = Date.now();
-    let changed = false;
-    const typing: ChatState['typing'] = {};
-    for (const [conv, users] of Object.entries(this.state.typing)) {
-      const kept: Record<string, number> = {};
-      for (const [u, until] of Object.entries(users)) {
-        if (until > now) kept[u] = until;
-        else changed = true;
-      }
-      typing[conv] = kept;
-    }
-    if (changed) this.set({ typing });
+    if (!this.state.conversations[id]) void this.fetchConversation(id);
+    else if (m.senderId !== me && this.focused === id && (before.conversations[id]?.lastMessage?.seq ?? 0) < m.seq) this.markRead(id);
   }
 
   // ---- loading ----
   async loadConversations() {
     try {
       const first = await parley.api.conversations.list.query({ limit: 50 });
-      const conversations = { ...this.state.conversations };
-      for (const c of first.items) {
-        const known = conversations[c.id];
-        if (!known || (known.lastMessage?.seq ?? 0) <= (c.lastMessage?.seq ?? 0)) conversations[c.id] = c;
-      }
-      this.set({ conversations, listLoaded: true, listError: null, nextCursor: first.nextCursor, reads: this.mergeReads(first.items) });
+      this.move((s) => first.items.reduce(putConversation, s));
+      this.set({ listLoaded: true, listError: null, nextCursor: first.nextCursor });
     } catch (err) {
       this.set({ listError: codeOf(err) ? i18n.t('chat:list.loadError') : i18n.t('chat:list.unreachable') });
       if (this.stopped) return;
@@ -409,9 +287,9 @@ export class ChatStore {
     const cursor = this.state.nextCursor;
     if (!cursor) return;
     const page = await parley.api.conversations.list.query({ limit: 50, cursor });
-    const conversations = { ...this.state.conversations };
-    for (const c of page.items) conversations[c.id] ??= c;
-    this.set({ conversations, nextCursor: page.nextCursor, reads: this.mergeReads(page.items) });
+    // Older pages never replace what events brought meanwhile.
+    this.move((s) => page.items.filter((c) => !s.conversations[c.id]).reduce(putConversation, s));
+    this.set({ nextCursor: page.nextCursor });
   }
 
   async fetchConversation(id: string) {
@@ -420,7 +298,7 @@ export class ChatStore {
     try {
       this.putConversation(await parley.api.conversations.byId.query({ id }));
     } catch (err) {
-      if (codeOf(err) === 'NOT_FOUND') this.set({ removed: { ...this.state.removed, [id]: true } });
+      if (codeOf(err) === 'NOT_FOUND') this.move((s) => dropConversation(s, id));
     } finally {
       this.fetchingConversation.delete(id);
     }
@@ -430,13 +308,11 @@ export class ChatStore {
     this.putConversation(c);
   }
   forget(id: string) {
-    const { [id]: _gone, ...rest } = this.state.conversations;
-    this.set({ conversations: rest, removed: { ...this.state.removed, [id]: true } });
+    this.move((s) => dropConversation(s, id));
   }
 
   async openThread(id: string) {
-    const t = this.state.threads[id];
-    if (t?.loaded) {
+    if (this.state.views[id]?.loaded) {
       // Catch up anything that may have passed while we held it in the background.
       void this.loadLatest(id);
       return;
@@ -446,68 +322,53 @@ export class ChatStore {
 
   /** The newest page; from a window around an older message, back to the newest. */
   async loadLatest(id: string) {
-    const generation = this.windows.get(id) ?? 0;
+    const generation = this.windowGenerations.get(id) ?? 0;
     try {
       const page = await parley.api.messages.list.query({ conversationId: id, limit: 50 });
       // A jump to an older message happened meanwhile: its window wins.
-      if ((this.windows.get(id) ?? 0) !== generation) return;
-      this.setThread(id, (t) => {
-        if (t.hasNewer) return { ...t, items: page.items, hasMore: page.hasMore, hasNewer: false, loaded: true, error: null };
-        const items = mergeMessages(t.items, page.items);
-        for (const m of page.items) this.noteMessage(m);
-        const confirmed = new Set(items.map((m) => m.clientId));
-        return {
-          ...t,
-          items,
-          pending: t.pending.filter((p) => !confirmed.has(p.clientId)),
-          loaded: true,
-          hasMore: t.loaded ? t.hasMore || (page.hasMore && t.items.length === 0) : page.hasMore,
-          error: null,
-        };
-      });
+      if ((this.windowGenerations.get(id) ?? 0) !== generation) return;
+      const view = this.state.views[id] ?? emptyView;
+      const fromWindow = this.state.windows[id] === true;
+      const heldBefore = this.state.threads[id]?.length ?? 0;
+      this.move((s) => putHistory(s, id, page.items, fromWindow ? { replace: true, window: false } : {}));
+      const confirmed = new Set(this.state.threads[id]!.map((m) => m.clientId));
+      this.setView(id, (v) => ({
+        ...v,
+        pending: v.pending.filter((p) => !confirmed.has(p.clientId)),
+        loaded: true,
+        hasMore: fromWindow || !view.loaded ? page.hasMore : view.hasMore || (page.hasMore && heldBefore === 0),
+        error: null,
+      }));
       if (this.focused === id) this.markRead(id);
     } catch (err) {
-      this.setThread(id, (t) => ({
-        ...t,
+      this.setView(id, (v) => ({
+        ...v,
         error: codeOf(err) === 'NOT_FOUND' ? i18n.t('chat:thread.notAvailable') : i18n.t('chat:thread.loadError'),
       }));
     }
   }
 
   async loadOlder(id: string) {
-    const t = this.state.threads[id];
-    if (!t || !t.loaded || !t.hasMore || t.loadingOlder) return;
-    const first = t.items[0];
-    if (!first) return;
-    this.setThread(id, (x) => ({ ...x, loadingOlder: true }));
+    const v = this.state.views[id];
+    const first = this.state.threads[id]?.[0];
+    if (!v || !v.loaded || !v.hasMore || v.loadingOlder || !first) return;
+    this.setView(id, (x) => ({ ...x, loadingOlder: true }));
     try {
       const page = await parley.api.messages.list.query({ conversationId: id, beforeSeq: first.seq, limit: 50 });
-      this.setThread(id, (x) => ({ ...x, items: mergeMessages(x.items, page.items), hasMore: page.hasMore, loadingOlder: false }));
+      this.move((s) => putHistory(s, id, page.items));
+      this.setView(id, (x) => ({ ...x, hasMore: page.hasMore, loadingOlder: false }));
     } catch {
-      this.setThread(id, (x) => ({ ...x, loadingOlder: false, error: i18n.t('chat:thread.olderError') }));
+      this.setView(id, (x) => ({ ...x, loadingOlder: false, error: i18n.t('chat:thread.olderError') }));
     }
   }
 
   // ---- rich messages (edits, deletes, reactions, jumping to a message) ----
   /**
-   * A message changed (edited, deleted, reacted to): the thread's copy, the quotes of the replies
-   * to it and the list's preview follow.
+   * A message changed (edited, deleted, reacted to): the answer to our own change, applied as the
+   * event that will follow it (the thread's copy, the quotes of replies and the list's preview).
    */
   patchMessage(m: Message) {
-    const thread = this.state.threads[m.conversationId];
-    if (thread?.loaded) {
-      const excerpt = m.deletedAt ? null : m.body.slice(0, 200);
-      const touches = thread.items.some((x) => x.id === m.id || x.replyTo?.id === m.id);
-      if (touches)
-        this.setThread(m.conversationId, (t) => ({
-          ...t,
-          items: t.items.map((x) =>
-            x.id === m.id ? m : x.replyTo?.id === m.id ? { ...x, replyTo: { ...x.replyTo, excerpt } } : x,
-          ),
-        }));
-    }
-    const c = this.state.conversations[m.conversationId];
-    if (c?.lastMessage?.id === m.id) this.putConversation({ ...c, lastMessage: m });
+    this.move((s) => applyEvent(s, { type: 'message.updated', message: m }));
   }
 
   /**
@@ -515,23 +376,16 @@ export class ChatStore {
    * (messages.list with beforeSeq and afterSeq). False when there is no such message.
    */
   async showMessage(conversationId: string, seq: number): Promise<boolean> {
-    const t = this.state.threads[conversationId];
-    if (t?.loaded && t.items.some((m) => m.seq === seq)) return true;
-    this.windows.set(conversationId, (this.windows.get(conversationId) ?? 0) + 1);
+    if (this.state.views[conversationId]?.loaded && this.state.threads[conversationId]?.some((m) => m.seq === seq)) return true;
+    this.windowGenerations.set(conversationId, (this.windowGenerations.get(conversationId) ?? 0) + 1);
     try {
       const [before, after] = await Promise.all([
         parley.api.messages.list.query({ conversationId, beforeSeq: seq + 1, limit: 30 }),
         parley.api.messages.list.query({ conversationId, afterSeq: seq, limit: 30 }),
       ]);
       if (!before.items.some((m) => m.seq === seq)) return false;
-      this.setThread(conversationId, (x) => ({
-        ...x,
-        items: [...before.items, ...after.items],
-        hasMore: before.hasMore,
-        hasNewer: after.hasMore,
-        loaded: true,
-        error: null,
-      }));
+      this.move((s) => putHistory(s, conversationId, [...before.items, ...after.items], { replace: true, window: after.hasMore }));
+      this.setView(conversationId, (x) => ({ ...x, hasMore: before.hasMore, loaded: true, error: null }));
       return true;
     } catch {
       return false;
@@ -539,7 +393,7 @@ export class ChatStore {
   }
 
   /** Bumped by every jump to a window, so that a newest page asked for earlier does not replace it. */
-  private windows = new Map<string, number>();
+  private windowGenerations = new Map<string, number>();
 
   requestJump(conversationId: string, seq: number) {
     this.set({ jump: { conversationId, seq } });
@@ -550,12 +404,11 @@ export class ChatStore {
 
   /** From a window around an older message: the next newer page. */
   async loadNewer(id: string) {
-    const t = this.state.threads[id];
-    const last = t?.items.at(-1);
-    if (!t?.hasNewer || !last || t.loadingOlder) return;
+    const last = this.state.threads[id]?.at(-1);
+    if (!this.state.windows[id] || !last || this.state.views[id]?.loadingOlder) return;
     try {
       const page = await parley.api.messages.list.query({ conversationId: id, afterSeq: last.seq, limit: 50 });
-      this.setThread(id, (x) => ({ ...x, items: mergeMessages(x.items, page.items), hasNewer: page.hasMore }));
+      this.move((s) => putHistory(s, id, page.items, { window: page.hasMore }));
     } catch {
       // The reader scrolls down again, or jumps to the latest.
     }
@@ -583,7 +436,7 @@ export class ChatStore {
     if (document.visibilityState !== 'visible') return;
     const c = this.state.conversations[id];
     const t = this.state.threads[id];
-    const latest = Math.max(c?.lastMessage?.seq ?? 0, t?.items.at(-1)?.seq ?? 0);
+    const latest = Math.max(c?.lastMessage?.seq ?? 0, t?.at(-1)?.seq ?? 0);
     if (!c || latest <= c.lastReadSeq || (this.readInFlight.get(id) ?? 0) >= latest) return;
     this.readInFlight.set(id, latest);
     this.putConversation({ ...c, lastReadSeq: latest, unreadCount: 0 });
@@ -613,26 +466,26 @@ export class ChatStore {
       createdAt: new Date().toISOString(),
       status: 'sending',
     };
-    this.setThread(conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
+    this.setView(conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
     void outbox.put({ clientId: pending.clientId, userId: this.state.me, conversationId, body, createdAt: pending.createdAt });
     // Writing from a window around an older message: back to the newest, where this one goes.
-    if (this.state.threads[conversationId]?.hasNewer) void this.loadLatest(conversationId);
+    if (this.state.windows[conversationId]) void this.loadLatest(conversationId);
     this.lastTypingSent.delete(conversationId);
     this.enqueue(pending);
   }
 
   retry(conversationId: string, clientId: string) {
-    const p = this.state.threads[conversationId]?.pending.find((x) => x.clientId === clientId);
+    const p = this.state.views[conversationId]?.pending.find((x) => x.clientId === clientId);
     if (!p) return;
     const again: PendingMessage = { ...p, status: 'sending' };
     delete again.error;
-    this.setThread(conversationId, (t) => ({ ...t, pending: t.pending.map((x) => (x.clientId === clientId ? again : x)) }));
+    this.setView(conversationId, (t) => ({ ...t, pending: t.pending.map((x) => (x.clientId === clientId ? again : x)) }));
     this.enqueue(again);
   }
 
   discard(conversationId: string, clientId: string) {
     void outbox.remove(clientId);
-    this.setThread(conversationId, (t) => ({ ...t, pending: t.pending.filter((x) => x.clientId !== clientId) }));
+    this.setView(conversationId, (t) => ({ ...t, pending: t.pending.filter((x) => x.clientId !== clientId) }));
   }
 
   /** One send at a time per conversation, so that messages keep the order they were written in. */
@@ -651,7 +504,7 @@ export class ChatStore {
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.stopped; attempt++) {
       // Offline, attempts only fail: wait for the network instead (the outbox keeps it meanwhile).
       while (!navigator.onLine && !this.stopped) await new Promise((r) => window.addEventListener('online', r, { once: true }));
-      if (!this.state.threads[p.conversationId]?.pending.some((x) => x.clientId === p.clientId)) return; // discarded or delivered
+      if (!this.state.views[p.conversationId]?.pending.some((x) => x.clientId === p.clientId)) return; // discarded or delivered
       try {
         const m = await parley.api.messages.send.mutate({
           conversationId: p.conversationId,
@@ -661,12 +514,9 @@ export class ChatStore {
           ...(p.attachmentIds ? { attachmentIds: p.attachmentIds } : {}),
         });
         void outbox.remove(p.clientId);
-        this.onMessage(m);
-        this.setThread(p.conversationId, (t) => ({
-          ...t,
-          items: t.loaded && !t.hasNewer ? mergeMessages(t.items, [m]) : t.items,
-          pending: t.pending.filter((x) => x.clientId !== p.clientId),
-        }));
+        // The answer is the message the event will bring: applied as that event now.
+        this.apply({ type: 'message.new', message: m });
+        this.setView(p.conversationId, (t) => ({ ...t, pending: t.pending.filter((x) => x.clientId !== p.clientId) }));
         return;
       } catch (err) {
         const code = codeOf(err);
@@ -683,7 +533,7 @@ export class ChatStore {
   }
 
   private markFailed(p: PendingMessage, error: string) {
-    this.setThread(p.conversationId, (t) => ({
+    this.setView(p.conversationId, (t) => ({
       ...t,
       pending: t.pending.map((x) => (x.clientId === p.clientId ? { ...x, status: 'failed', error } : x)),
     }));

@@ -81,8 +81,8 @@ export function Notifier({ store, calls }: { store: ChatStore; calls: CallStore 
   // Messages that failed for want of a connection go again when it is back (same clientId).
   useEffect(() => {
     const retryFailed = () => {
-      for (const thread of Object.values(store.getState().threads)) {
-        for (const p of thread.pending) if (p.status === 'failed') store.retry(p.conversationId, p.clientId);
+      for (const view of Object.values(store.getState().views)) {
+        for (const p of view.pending) if (p.status === 'failed') store.retry(p.conversationId, p.clientId);
       }
     };
     const off = onConnectionChange((state) => state === 'open' && retryFailed());
