@@ -263,6 +263,34 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     expect(await details.getByText('Bob Baker').count()).toBe(0);
   });
 
+  it('marks members of one conversation who share a name, where names are shown', { timeout: 60_000 }, async () => {
+    const gina = await signUpByApi(t, 'Gina Grey');
+    const hank = await signUpByApi(t, 'Hank Hill');
+    const impostor = await signUpByApi(t, 'hank  HILL');
+    const ivy = await signUpByApi(t, 'Ivy Ives');
+    const group = await gina.client.api.conversations.createGroup.mutate({
+      title: 'Namesakes',
+      memberIds: [hank.user.id, impostor.user.id, ivy.user.id],
+    });
+    await hank.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'The real Hank' });
+    await impostor.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'Send me the code' });
+    await ivy.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'Ivy here' });
+
+    const page = await person();
+    await signIn(page, 'Gina Grey', gina.email, gina.password);
+    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Namesakes/ }).click();
+    const log = page.getByRole('log', { name: 'Messages' });
+    await visible(log.getByText('Ivy here'));
+    // Both Hanks carry the mark; Ivy, whose name nobody shares, does not.
+    const mark = 'Same name as another member';
+    await eventually(async () => expect(await log.getByRole('img', { name: mark }).count()).toBe(2));
+    await page.getByRole('button', { name: 'Details' }).click();
+    const details = page.getByRole('dialog', { name: 'Group details' });
+    await visible(details.getByText('2 members here share a name with someone else', { exact: false }));
+    expect(await details.getByRole('img', { name: mark }).count()).toBe(2);
+    expect(await axeSerious(page), 'namesake marks').toEqual([]);
+  });
+
   it('history loads as one scrolls up, in order, with the place kept', { timeout: 60_000 }, async () => {
     // 70 messages between Dana and Eve, written through the API: more than one page (50).
     const dana = await signUpByApi(t, 'Dana Dale');

@@ -8,6 +8,8 @@ import { navigate } from '../router';
 import { trpc } from '../trpc';
 import { MemberPicker, Modal } from './GroupDialog';
 import { isOnline, lastSeen } from './helpers';
+import { NamesakeMark } from './NamesakeMark';
+import { namesakes } from './namesakes';
 import { useChat, type ChatStore, type Conversation, type PublicUser } from './store';
 
 export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversation; onClose: () => void }) {
@@ -56,6 +58,7 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
   };
   const renameError = titleError ?? fieldErrorsOf(rename.error).title ?? (rename.error ? humanError(rename.error) : null);
   const members = [...c.members].sort((a, b) => (a.id === me ? -1 : b.id === me ? 1 : a.displayName.localeCompare(b.displayName)));
+  const sharedNames = namesakes(c.members);
 
   return (
     <Modal title={t('group.details')} onClose={onClose}>
@@ -80,6 +83,11 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
       </form>
 
       <h3 className="section-label">{t('members', { count: c.members.length })}</h3>
+      {sharedNames.size > 0 && (
+        <p className="notice namesake-warning" role="note">
+          {t('namesake.warning', { count: sharedNames.size })}
+        </p>
+      )}
       <ul className="member-list">
         {members.map((m) => {
           const online = isOnline(m, presence);
@@ -88,7 +96,10 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
             <li key={m.id}>
               <Avatar name={m.displayName} seed={m.id} online={online} size={32} />
               <span className="person-text">
-                <span className="person-name">{m.id === me ? t('group.you', { name: m.displayName }) : m.displayName}</span>
+                <span className="person-name">
+                  {m.id === me ? t('group.you', { name: m.displayName }) : m.displayName}
+                  {sharedNames.has(m.id) && <NamesakeMark />}
+                </span>
                 <span className="muted small">{online ? t('common:online') : seen ? t('view.lastSeen', { when: formatRelative(seen) }) : t('common:offline')}</span>
               </span>
             </li>

@@ -6,6 +6,8 @@ import { EmojiPicker } from './EmojiPicker';
 import { Modal } from './GroupDialog';
 import { memberName } from './helpers';
 import { MessageMenu } from './MessageMenu';
+import { NamesakeMark } from './NamesakeMark';
+import { namesakes } from './namesakes';
 import { Reactions } from './Reactions';
 import { RichText } from './RichText';
 import { parseRich, plainText } from './richText';
@@ -117,7 +119,12 @@ export function MessageRow({
     >
       <div className="bubble-line">
         <div className="bubble">
-          {!mine && c.kind === 'group' && first && <span className="sender">{nameOf(m.senderId)}</span>}
+          {!mine && c.kind === 'group' && first && (
+            <span className="sender">
+              {nameOf(m.senderId)}
+              {namesakes(c.members).has(m.senderId) && <NamesakeMark />}
+            </span>
+          )}
           {m.replyTo && !deleted && (
             <button
               type="button"
