@@ -29,6 +29,9 @@ export interface BlockRules {
   isBlockedBy(userId: string, otherId: string): Promise<boolean>;
 }
 
+/** Sending, typing or calling to someone the caller blocked. */
+export const youBlocked = () => new Forbidden('You blocked this person. Unblock them in Settings to write or call.');
+
 export class BlockService implements BlockRules {
   /** `notices`: tells the blocked user's open presence streams, on every instance (see PresenceFeed). */
   constructor(private readonly deps: { db: Db; notices: EphemeralHub<BlockChanged> }) {}
@@ -61,9 +64,7 @@ export class BlockService implements BlockRules {
   async guardDirect(userId: string, conversationId: string) {
     const { blockedMe, iBlocked } = await directBlocks(this.deps.db, conversationId, userId);
     if (blockedMe) throw new NotFound('Conversation not found.');
-    if (iBlocked) {
-      throw new Forbidden('You blocked this person. Unblock them in Settings to write or call.');
-    }
+    if (iBlocked) throw youBlocked();
   }
 
   hiddenFrom(viewerId: string, ids: string[]) {

@@ -168,7 +168,7 @@ export function createServices(opts: {
   accounts.secondFactor = (user, code) => totp.verify(user, code);
 
   // Until the protocol's committed-event hook lands: pushes follow the two producers of news.
-  messages.onStored = (message) => push.messageSent(message);
+  messages.onStored = (message, recipients) => push.messageSent(message, recipients);
   calls.onRinging = (call, rung) => push.callIncoming(call, config.callRingTimeoutMs, rung);
   const messageChanges = new MessageChangeService({ db, events });
   const messageSearch = new MessageSearchService({ db });

@@ -21,7 +21,7 @@ import { toAttachment } from '../presenters.js';
 import { MessageStore } from './message-store.js';
 import { presentMessage, presentMessages } from './message-view.js';
 import { notFound, type ConversationService } from './conversations.js';
-import type { BlockRules } from './blocks.js';
+import { youBlocked, type BlockRules } from './blocks.js';
 
 /** One item of a user's stream: a logged event with its id, or an ephemeral one (id null). */
 export type StreamItem = { id: string; event: Exclude<UserEvent, Typing> } | { id: null; event: Typing };
@@ -42,8 +42,8 @@ export class MessageService {
   hooks: MessageHooks = {};
   /** Blocking's rules (set by createServices): a blocked sender's direct chat is as good as missing. */
   blockRules: BlockRules | null = null;
-  /** After commit, once per stored message, on the instance that stored it (push notifications). */
-  onStored: ((message: Message) => void) | null = null;
+  /** After commit, once per stored message, on the instance that stored it, with the members it was stored for (push notifications). */
+  onStored: ((message: Message, recipients: string[]) => void) | null = null;
   private readonly store: MessageStore;
   private readonly senderOrder = new SenderOrder();
 
@@ -90,9 +90,11 @@ export class MessageService {
     ready: Promise<void>,
     queued: () => void,
   ): Promise<Message> {
-    await this.blockRules?.guardDirect(senderId, input.conversationId);
     const id = randomUUID();
     const attachmentIds = input.attachmentIds ?? [];
+    // The store's statement checks blocks itself (no round trip of its own per send); files are
+    // claimed first, so a send that carries some is refused before it claims them.
+    if (attachmentIds.length > 0) await this.blockRules?.guardDirect(senderId, input.conversationId);
     // The files are claimed for this message id first (all or none), so two sends cannot both
     // carry one; a send that then stores nothing gives them back.
     let claimed: Message['attachments'] = [];
@@ -142,7 +144,7 @@ export class MessageService {
         }
         stored = { kind: 'duplicate' };
       }
-      if (stored.kind === 'duplicate' || stored.kind === 'not-member' || stored.kind === 'bad-reply') {
+      if (stored.kind === 'duplicate' || stored.kind === 'not-member' || stored.kind === 'blocked' || stored.kind === 'bad-reply') {
         if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
       }
       switch (stored.kind) {
@@ -151,7 +153,7 @@ export class MessageService {
           const { partition, eventId: id, recipients } = stored;
           this.deps.events.published({ partition, id, recipients, event: messageNew(sent) });
           this.hooks.sent?.(sent);
-          this.onStored?.(sent);
+          this.onStored?.(sent, recipients);
           return sent;
         }
         case 'duplicate': {
@@ -161,6 +163,10 @@ export class MessageService {
         }
         case 'not-member':
           throw notFound();
+        case 'blocked':
+          // As guardDirect answers (BlockRules): blocked by the other, the chat looks missing.
+          if (stored.by === 'other') throw notFound();
+          throw youBlocked();
         case 'bad-reply':
           throw new NotFound('The message you reply to is not in this conversation.');
         case 'members-changed':

@@ -4,10 +4,10 @@ import {
   deletePushSubscriptionsOfSessions,
   deleteUserPushSubscription,
   findActiveSession,
-  memberIds,
   notificationSettingsOf,
   pushContext,
   pushTargets,
+  pushTargetsIn,
   saveNotificationSettings,
   upsertPushSubscription,
   type Db,
@@ -133,41 +133,67 @@ export class PushService {
     return this.settings(userId);
   }
 
-  /** After commit: every other member who is not looking at Parley hears of the message. */
-  messageSent(message: Message) {
+  private sentSoFar: { message: Message; others: string[] }[] = [];
+
+  /**
+   * After commit: every other member (of `recipients`, the members the message was stored for)
+   * who is not looking at Parley hears of the message. The messages stored until the lookups run
+   * share one query for their push subscriptions.
+   */
+  messageSent(message: Message, recipients: string[]) {
+    const others = recipients.filter((id) => id !== message.senderId);
+    if (this.closed || others.length === 0) return;
+    this.sentSoFar.push({ message, others });
+    if (this.sentSoFar.length > 1) return;
     this.run(async () => {
-      const others = (await memberIds(this.deps.db, message.conversationId)).filter((id) => id !== message.senderId);
-      if (others.length === 0) return;
-      const targets = await this.away(await pushTargets(this.deps.db, message.conversationId, others));
-      if (targets.length === 0) return;
-      const context = await pushContext(this.deps.db, message.conversationId, message.senderId);
-      if (!context) return;
-      const title = context.kind === 'group' && context.title ? context.title : context.senderName;
-      // Cut by code points (never half a surrogate pair); a message of attachments only has no text.
-      const chars = [...message.body];
-      const text = chars.length === 0 ? 'Sent an attachment' : chars.length > MAX_BODY_CHARS ? `${chars.slice(0, MAX_BODY_CHARS).join('')}…` : message.body;
-      const preview = context.kind === 'group' ? `${context.senderName}: ${text}` : text;
-      for (const target of targets) {
-        const payload: PushPayload = {
-          type: 'message',
-          conversationId: message.conversationId,
-          messageId: message.id,
-          seq: message.seq,
-          title,
-          body: target.showMessageText ? preview : `New message from ${context.senderName}`,
-          senderName: context.senderName,
-        };
-        this.enqueue({
-          target,
-          payload: JSON.stringify(payload),
-          ttlSeconds: 24 * 3600,
-          urgency: 'normal',
-          // The push service keeps only the newest undelivered push per conversation (RFC 8030 §5.4).
-          topic: message.conversationId.replace(/-/g, ''),
-          attempt: 0,
-        });
+      const sent = this.sentSoFar;
+      this.sentSoFar = [];
+      const rows = await pushTargetsIn(
+        this.deps.db,
+        [...new Set(sent.map((s) => s.message.conversationId))],
+        [...new Set(sent.flatMap((s) => s.others))],
+      );
+      if (rows.length === 0) return;
+      for (const { message, others } of sent) {
+        const mine = rows.filter((r) => r.conversationId === message.conversationId && others.includes(r.userId));
+        if (mine.length === 0) continue;
+        // One message's failure (its context, attention) does not keep the others' pushes.
+        await this.away(mine)
+          .then((targets) => this.notifyMessage(message, targets))
+          .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'Push lookup failed; nothing sent'));
       }
     });
+  }
+
+  private async notifyMessage(message: Message, targets: PushTarget[]) {
+    if (targets.length === 0) return;
+    const context = await pushContext(this.deps.db, message.conversationId, message.senderId);
+    if (!context) return;
+    const title = context.kind === 'group' && context.title ? context.title : context.senderName;
+    // Cut by code points (never half a surrogate pair); a message of attachments only has no text.
+    const chars = [...message.body];
+    const text = chars.length === 0 ? 'Sent an attachment' : chars.length > MAX_BODY_CHARS ? `${chars.slice(0, MAX_BODY_CHARS).join('')}…` : message.body;
+    const preview = context.kind === 'group' ? `${context.senderName}: ${text}` : text;
+    for (const target of targets) {
+      const payload: PushPayload = {
+        type: 'message',
+        conversationId: message.conversationId,
+        messageId: message.id,
+        seq: message.seq,
+        title,
+        body: target.showMessageText ? preview : `New message from ${context.senderName}`,
+        senderName: context.senderName,
+      };
+      this.enqueue({
+        target,
+        payload: JSON.stringify(payload),
+        ttlSeconds: 24 * 3600,
+        urgency: 'normal',
+        // The push service keeps only the newest undelivered push per conversation (RFC 8030 §5.4).
+        topic: message.conversationId.replace(/-/g, ''),
+        attempt: 0,
+      });
+    }
   }
 
   /** A call rings by push on the callee's devices (unless they look at Parley, or muted the chat). */

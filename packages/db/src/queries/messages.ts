@@ -40,6 +40,8 @@ export type StoreResult =
   | { kind: 'stored'; seq: number; partition: number; eventId: number; recipients: string[]; replyTo: StoredReplyTo | null }
   | { kind: 'duplicate' }
   | { kind: 'not-member' }
+  /** A direct chat whose other member blocked the sender (`by: 'other'`), or whom the sender blocked. */
+  | { kind: 'blocked'; by: 'other' | 'sender' }
   /** `replyToId` names no live message of this conversation. */
   | { kind: 'bad-reply' }
   /** Members joined or left while this waited for the conversation: run it again. */
@@ -49,7 +51,7 @@ export type StoreResult =
  * Stores messages and their `message.new` events in ONE statement (one round trip, no transaction
  * held open across the network, so the conversation and partition-counter row locks are held
  * only while PostgreSQL executes it; several messages share one statement, one commit and one turn
- * of each event partition's lock). For each message the statement checks membership and the clientId;
+ * of each event partition's lock). For each message the statement checks membership, a block between the two of a direct chat, and the clientId;
  * locks the conversations in id order (two batches never deadlock on them); takes the next seqs
  * from each conversation row (its lock orders senders, and a waiting statement re-reads the row,
  * so seqs are dense and follow the input order); inserts the messages; moves the senders' read
@@ -80,10 +82,23 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
           (select jsonb_build_object('id', r.id, 'seq', r.seq, 'senderId', r.sender_id, 'excerpt', left(r.body, ${EXCERPT_LENGTH}))
             from messages r
             where r.id = i."replyToId" and r.conversation_id = i."conversationId" and r.deleted_at is null
-          ) as reply_to
+          ) as reply_to,
+          -- A direct chat with a block between the two: null when there is none, else whether the
+          -- sender is the blocker (false first: being blocked answers as a missing conversation).
+          (select b.blocker_id = i."senderId"
+            from conversations dc
+            join conversation_members o on o.conversation_id = dc.id and o.user_id <> i."senderId"
+            join blocks b on (b.blocker_id = o.user_id and b.blocked_id = i."senderId")
+              or (b.blocker_id = i."senderId" and b.blocked_id = o.user_id)
+            where dc.id = i."conversationId" and dc.kind = 'direct'
+            order by 1 limit 1
+          ) as sender_blocked
         from input i
       ),
-      valid as (select * from checked where is_member and not is_duplicate and ("replyToId" is null or reply_to is not null)),
+      valid as (
+        select * from checked
+        where is_member and sender_blocked is null and not is_duplicate and ("replyToId" is null or reply_to is not null)
+      ),
       counts as (
         select v."conversationId" as conversation_id, count(*)::int as n, min(c.member_version) as member_version
         from valid v join conversations c on c.id = v."conversationId"
@@ -144,13 +159,14 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
         from appended a
         returning id
       )
-    select c.ord, c.is_member, c.is_duplicate, c.reply_to, c."replyToId" as reply_to_id, a.seq, a.partition, a.event_id, a.recipients
+    select c.ord, c.is_member, c.sender_blocked, c.is_duplicate, c.reply_to, c."replyToId" as reply_to_id, a.seq, a.partition, a.event_id, a.recipients
     from checked c left join appended a on a.ord = c.ord
     order by c.ord
   `);
   // postgres.js answers the rows, PGlite an object holding them.
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
     is_member: boolean;
+    sender_blocked: boolean | null;
     is_duplicate: boolean;
     reply_to: StoredReplyTo | string | null;
     reply_to_id: string | null;
@@ -166,6 +182,7 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
       return { kind: 'stored', seq: Number(row.seq), partition: Number(row.partition), eventId: Number(row.event_id), recipients: uuidArray(row.recipients), replyTo };
     }
     if (!row.is_member) return { kind: 'not-member' };
+    if (row.sender_blocked !== null) return { kind: 'blocked', by: row.sender_blocked ? 'sender' : 'other' };
     if (row.is_duplicate) return { kind: 'duplicate' };
     if (row.reply_to_id !== null && row.reply_to === null) return { kind: 'bad-reply' };
     return { kind: 'members-changed' };

@@ -56,7 +56,20 @@ export interface PushTarget {
  * sessions only, and not while the member has the conversation muted.
  */
 export async function pushTargets(db: Executor, conversationId: string, userIds: string[]): Promise<PushTarget[]> {
-  if (userIds.length === 0) return [];
+  return pushTargetsIn(db, [conversationId], userIds);
+}
+
+/**
+ * pushTargets for several conversations at once (the messages one tick stored): each row is a
+ * subscription of one of `userIds` that is a member of the row's conversation. The caller keeps
+ * the (conversation, user) pairs it asked about.
+ */
+export async function pushTargetsIn(
+  db: Executor,
+  conversationIds: string[],
+  userIds: string[],
+): Promise<(PushTarget & { conversationId: string })[]> {
+  if (userIds.length === 0 || conversationIds.length === 0) return [];
   return db
     .select({
       endpoint: pushSubscriptions.endpoint,
@@ -64,11 +77,12 @@ export async function pushTargets(db: Executor, conversationId: string, userIds:
       auth: pushSubscriptions.auth,
       userId: pushSubscriptions.userId,
       showMessageText: sql<boolean>`coalesce(${notificationSettings.showMessageText}, true)`,
+      conversationId: members.conversationId,
     })
     .from(pushSubscriptions)
     .innerJoin(
       members,
-      and(eq(members.conversationId, conversationId), eq(members.userId, pushSubscriptions.userId)),
+      and(inArray(members.conversationId, conversationIds), eq(members.userId, pushSubscriptions.userId)),
     )
     .innerJoin(sessions, eq(sessions.id, pushSubscriptions.sessionId))
     .leftJoin(notificationSettings, eq(notificationSettings.userId, pushSubscriptions.userId))
