@@ -11,16 +11,29 @@ export interface Inbox {
   to(address: string): ParsedMail[];
   /** Waits for the n-th mail (1-based) to `address`. */
   next(address: string, n?: number): Promise<ParsedMail>;
+  /** Refuses the next `n` mails with a temporary error (451), as a mail server that is unwell. */
+  refuseNext(n: number): void;
+  /** How many mails were refused so far. */
+  refused(): number;
   close(): Promise<void>;
 }
 
 export async function startSmtp(): Promise<Inbox> {
   const mails: ParsedMail[] = [];
+  let toRefuse = 0;
+  let refused = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onData(stream, _session, done) {
+      if (toRefuse > 0) {
+        toRefuse--;
+        refused++;
+        stream.resume();
+        stream.on('end', () => done(Object.assign(new Error('Try again later'), { responseCode: 451 })));
+        return;
+      }
       simpleParser(stream).then(
         (mail) => {
           mails.push(mail);
@@ -42,6 +55,8 @@ export async function startSmtp(): Promise<Inbox> {
     mails,
     to,
     next: (address, n = 1) => waitFor(() => to(address)[n - 1]),
+    refuseNext: (n) => void (toRefuse = n),
+    refused: () => refused,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,6 +1,6 @@
 export * from './client.js';
 export * as schema from './schema.js';
-export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow, AttachmentRow } from './schema.js';
+export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow, AttachmentRow, MailJobRow } from './schema.js';
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isSqlState, isUniqueViolation } from './errors.js';
@@ -15,6 +15,7 @@ export * from './queries/presence.js';
 export * from './queries/push.js';
 export * from './queries/accounts.js';
 export * from './queries/blocks.js';
+export * from './queries/mail.js';
 export * from './queries/seed.js';
 
 export * from './queries/attachments.js';

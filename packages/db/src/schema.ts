@@ -426,6 +426,29 @@ export const attachments = pgTable(
   ],
 );
 
+/**
+ * The mail queue: one row per job (what to mail, not the mail: links are made when it runs, so no
+ * secret is stored), deleted once handled. An instance claims a due row for a lease; `sending_at`
+ * is set just before the SMTP transaction, so a row found with it after its lease ran out belonged
+ * to an instance that died mid-send, and is dropped rather than sent twice.
+ */
+export const mailOutbox = pgTable(
+  'mail_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    runAt: timestamp('run_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    claimedBy: text('claimed_by'),
+    claimedUntil: timestamp('claimed_until', { withTimezone: true, mode: 'string' }),
+    sendingAt: timestamp('sending_at', { withTimezone: true, mode: 'string' }),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('mail_outbox_run_at_idx').on(t.runAt)],
+);
+
 /** Presence across instances is a Redis/in-memory concern; this table only remembers the last sighting. */
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
@@ -438,3 +461,4 @@ export type CallParticipantRow = typeof callParticipants.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
+export type MailJobRow = typeof mailOutbox.$inferSelect;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '@parley/config';
+import { z } from 'zod';
 import {
   claimEmailToken,
   expireEmailTokens,
@@ -47,6 +48,12 @@ const badLink = (purpose: EmailTokenPurpose) =>
       : 'This verification link is not valid any more. Send yourself a new one from Settings.',
   );
 
+/** The mail queue's jobs (stored as JSON in mail_outbox): what to mail, never a link. */
+const verifyJob = z.object({ userId: z.string(), email: z.string(), displayName: z.string() });
+const resetJob = z.object({ email: z.string() });
+type VerifyJob = z.infer<typeof verifyJob>;
+type ResetJob = z.infer<typeof resetJob>;
+
 export interface AccountServiceDeps {
   db: Db;
   config: Config;
@@ -69,7 +76,10 @@ export class AccountService {
   /** Checks the second factor when the account has one (the TOTP service; set by createServices). */
   secondFactor: ((user: UserRow, code: string | undefined) => Promise<void>) | null = null;
 
-  constructor(private readonly deps: AccountServiceDeps) {}
+  constructor(private readonly deps: AccountServiceDeps) {
+    deps.mail.register('verify', { payload: verifyJob, build: (job) => this.verifyMail(job) });
+    deps.mail.register('reset', { payload: resetJob, build: (job) => this.resetMail(job) });
+  }
 
   /**
    * Erases the account: sessions (and with them push subscriptions), passkeys, 2FA, tokens,
@@ -95,17 +105,22 @@ export class AccountService {
 
   /** Queues the verification mail of a new (or changed) address. */
   sendVerification(user: Pick<UserRow, 'id' | 'email' | 'displayName'>) {
-    this.deps.mail.enqueue(async () => {
-      const link = await this.issueToken(user.id, 'verify', user.email, VERIFY_TTL_MS);
-      return linkMail({
-        to: user.email,
-        subject: 'Confirm your email address for Parley',
-        greeting: `Hello ${user.displayName},`,
-        lines: ['Please confirm that this is your email address, so that you can reset your password if you ever forget it.'],
-        action: 'Confirm my address',
-        url: `${this.deps.config.mail.publicUrl}/verify-email#token=${link}`,
-        footer: 'The link works once and for 24 hours. If you did not create a Parley account, ignore this mail.',
-      });
+    return this.deps.mail.enqueue<VerifyJob>('verify', { userId: user.id, email: user.email, displayName: user.displayName });
+  }
+
+  /** Run by the mail queue: a link for the address, if the account still has it. */
+  private async verifyMail(job: VerifyJob) {
+    const user = await findUserById(this.deps.db, job.userId);
+    if (!user || user.deletedAt !== null || user.email !== job.email || user.emailVerifiedAt !== null) return null;
+    const link = await this.issueToken(user.id, 'verify', user.email, VERIFY_TTL_MS);
+    return linkMail({
+      to: user.email,
+      subject: 'Confirm your email address for Parley',
+      greeting: `Hello ${user.displayName},`,
+      lines: ['Please confirm that this is your email address, so that you can reset your password if you ever forget it.'],
+      action: 'Confirm my address',
+      url: `${this.deps.config.mail.publicUrl}/verify-email#token=${link}`,
+      footer: 'The link works once and for 24 hours. If you did not create a Parley account, ignore this mail.',
     });
   }
 
@@ -114,7 +129,7 @@ export class AccountService {
     if (retryAfterMs !== null) throw new RateLimited(retryAfterMs);
     const user = await findUserById(this.deps.db, userId);
     if (!user) throw new Unauthorized('Please sign in.');
-    if (user.emailVerifiedAt === null) this.sendVerification(user);
+    if (user.emailVerifiedAt === null) await this.sendVerification(user);
   }
 
   async verifyEmail(token: string): Promise<User> {
@@ -137,10 +152,11 @@ export class AccountService {
     ]);
     const retry = byEmail.retryAfterMs ?? byIp.retryAfterMs;
     if (retry !== null) throw new RateLimited(retry);
-    this.deps.mail.enqueue(() => this.resetMail(email));
+    await this.deps.mail.enqueue<ResetJob>('reset', { email });
   }
 
-  private async resetMail(email: string) {
+  /** Run by the mail queue: the lookup happens here, so the request did the same either way. */
+  private async resetMail({ email }: ResetJob) {
     const user = await findUserByEmail(this.deps.db, email);
     if (!user || user.deletedAt !== null) return null;
     const link = await this.issueToken(user.id, 'reset', user.email, RESET_TTL_MS);

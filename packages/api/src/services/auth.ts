@@ -53,7 +53,7 @@ export interface AuthServiceDeps {
   /** Tells every instance to end the live connections of these sessions. */
   onSessionsRevoked: (sessionIds: string[]) => void;
   /** A new account exists (the accounts service mails its verification link). */
-  onRegistered?: (user: UserRow) => void;
+  onRegistered?: (user: UserRow) => Promise<void>;
   /** Checks the second factor of an account whose password was right (throws when it is missing or wrong). */
   secondFactor?: (user: UserRow, code: string | undefined) => Promise<void>;
 }
@@ -79,7 +79,7 @@ export class AuthService {
         displayName: input.displayName,
         passwordHash,
       });
-      this.deps.onRegistered?.(user);
+      await this.deps.onRegistered?.(user);
       return this.startSession(user, userAgent);
     } catch (err) {
       if (isUniqueViolation(err)) {

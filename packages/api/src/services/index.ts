@@ -115,7 +115,7 @@ export function createServices(opts: {
       })
     : new PresenceService(db);
   connections.onPresence(presence);
-  const mail = new MailService({ config, logger });
+  const mail = new MailService({ db, config, logger });
   const accounts = new AccountService({
     db,
     config,
@@ -214,6 +214,7 @@ export function createServices(opts: {
     passkeys,
     start: async () => {
       mail.warnIfDisabled();
+      mail.start();
       await presence.start();
       await events.start();
       attachments.start();
@@ -228,7 +229,7 @@ export function createServices(opts: {
       callEvents.close();
       blockNotices.close();
       connections.close();
-      await mail.idle();
+      await mail.stop();
       mail.close();
       if (limiter instanceof MemoryRateLimiter) limiter.close();
       await hasher.close();

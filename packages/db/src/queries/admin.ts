@@ -21,6 +21,7 @@ const tables = [
   schema.webauthnChallenges,
   schema.blocks,
   schema.attachments,
+  schema.mailOutbox,
 ];
 
 /** Row counts of every table: lets tests show that a rejected call changed nothing. */
