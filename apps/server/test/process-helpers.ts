@@ -4,6 +4,9 @@
  * process exits, whatever happened.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort, hasCommand, REPO_ROOT, sleep, waitFor } from '@parley/test-helpers';
 import { Redis } from 'ioredis';
 
@@ -182,4 +185,112 @@ export function seededRandom(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]! };
+}
+
+/**
+ * A Redis Cluster of this test alone: `size` masters without replicas on loopback ports, created
+ * with `redis-cli --cluster create`. A node can be killed and started again with its nodes.conf
+ * and port, as after a crash; without persistence it comes back empty, owning its old slots.
+ */
+export class PrivateRedisCluster {
+  private readonly procs: (Proc | null)[];
+  private constructor(
+    private readonly dir: string,
+    readonly ports: number[],
+    private readonly busPorts: number[],
+  ) {
+    this.procs = ports.map(() => null);
+  }
+
+  static async start(size = 3): Promise<PrivateRedisCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-redis-cluster-'));
+    // A client port and a cluster-bus port per node, all distinct (freePort may repeat itself).
+    const taken = new Set<number>();
+    while (taken.size < size * 2) taken.add(await freePort());
+    const all = [...taken];
+    const cluster = new PrivateRedisCluster(dir, all.slice(0, size), all.slice(size));
+    await Promise.all(cluster.ports.map((_, i) => cluster.startNode(i)));
+    const create = run('redis-cli', ['--cluster', 'create', ...cluster.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const code = await create.exited;
+    if (code !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.output()}`);
+    await cluster.waitHealthy();
+    return cluster;
+  }
+
+  /** For REDIS_CLUSTER_NODES. */
+  get nodes() {
+    return this.ports.map((p) => `127.0.0.1:${p}`).join(',');
+  }
+
+  private async startNode(i: number) {
+    const port = this.ports[i]!;
+    const proc = run('redis-server', [
+      '--port', String(port),
+      '--cluster-port', String(this.busPorts[i]!),
+      '--bind', '127.0.0.1',
+      '--cluster-enabled', 'yes',
+      '--cluster-config-file', `nodes-${port}.conf`,
+      // A dead master is noticed within a second, and the cluster is whole again as soon as it is back.
+      '--cluster-node-timeout', '1000',
+      '--dir', this.dir,
+      '--save', '',
+      '--appendonly', 'no',
+      '--daemonize', 'no',
+    ]);
+    this.procs[i] = proc;
+    const url = `redis://127.0.0.1:${port}`;
+    await waitFor(async () => !proc.running() || (await redisAnswers(url)), { timeoutMs: 20_000, intervalMs: 50 });
+    if (!proc.running()) throw new Error(`redis-server ${port} exited:\n${proc.output()}`);
+  }
+
+  /** `CLUSTER INFO` of node i as a map. */
+  async info(i: number): Promise<Map<string, string>> {
+    const r = new Redis(this.ports[i]!, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      const text = String(await r.call('CLUSTER', 'INFO'));
+      return new Map(text.split(/\r?\n/).filter(Boolean).map((l) => l.split(':') as [string, string]));
+    } catch {
+      return new Map();
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  /** Until every node reports the cluster whole (all slots served). */
+  async waitHealthy(timeoutMs = 30_000) {
+    await waitFor(async () => (await Promise.all(this.ports.map((_, i) => this.info(i)))).every((m) => m.get('cluster_state') === 'ok'), {
+      timeoutMs,
+      intervalMs: 100,
+    });
+  }
+
+  /** Runs a command on node i (e.g. PUBSUB SHARDNUMSUB), answering what the node answers. */
+  async command(i: number, ...args: string[]): Promise<unknown> {
+    const r = new Redis(this.ports[i]!, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      return await r.call(args[0]!, ...args.slice(1));
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  async kill(i: number) {
+    await this.procs[i]?.stop('SIGKILL');
+    this.procs[i] = null;
+  }
+
+  /** Starts node i again on its port with its nodes.conf, and waits for the cluster to be whole. */
+  async restart(i: number) {
+    await this.startNode(i);
+    await this.waitHealthy();
+  }
+
+  async stop() {
+    await Promise.all(this.procs.map((p) => p?.stop('SIGTERM', 10_000)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

@@ -1,5 +1,6 @@
 export { appRouter, type AppRouter, type RouterInputs, type RouterOutputs } from './root.js';
 export { createServices, type Services } from './services/index.js';
+export type { RedisClient } from './events/bus.js';
 export { MailService } from './services/mail.js';
 export { ACCESS_COOKIE, REFRESH_COOKIE, type Context, type CookieJar, type RequestInfo, type SocketState } from './context.js';
 export { createLogger, type Logger } from './logger.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './events/bus.js';
 
 /**
  * Small expiring values shared by every instance (Redis when configured, memory otherwise): the
@@ -57,7 +57,7 @@ export class MemoryKeyValue implements KeyValue {
 
 export class RedisKeyValue implements KeyValue {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

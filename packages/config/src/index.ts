@@ -18,6 +18,11 @@ const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().url().optional(),
+  /**
+   * The seed nodes of a Redis Cluster (`host:port,host:port,...`); the cluster's credentials and
+   * scheme (rediss: for TLS) come from REDIS_URL when it is set. Unset: REDIS_URL is one Redis.
+   */
+  REDIS_CLUSTER_NODES: list,
   DATA_DIR: z.string().default('.data'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   TURN_SECRET: z.string().min(16, 'TURN_SECRET must be at least 16 characters').optional(),
@@ -99,6 +104,16 @@ const envSchema = z.object({
 
 export type Env = z.input<typeof envSchema>;
 
+/** `host:port` or `[v6]:port` with a port of 1..65535, or null. */
+function parseRedisNode(spec: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/[\]]+)):(\d{1,5})$/.exec(spec);
+  const port = Number(m?.[3]);
+  if (!m || !(port >= 1 && port <= 65535)) return null;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+const formatRedisNode = (n: { host: string; port: number }) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`);
+
 export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
   isProduction: boolean;
@@ -106,7 +121,10 @@ export interface Config {
   port: number;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** Set whenever Redis is used (with a cluster: its credentials and scheme, or its first node). */
   redisUrl: string | undefined;
+  /** The seed nodes when Redis is a cluster; empty for one Redis. */
+  redisClusterNodes: { host: string; port: number }[];
   dataDir: string;
   jwtSecret: string;
   turn: { secret: string; urls: string[]; stunUrls: string[]; ttlSeconds: number };
@@ -261,6 +279,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError('Invalid configuration:\n  PRESENCE_DEAD_AFTER_MS must be at least twice PRESENCE_HEARTBEAT_MS');
   }
 
+  const redisClusterNodes = env.REDIS_CLUSTER_NODES.map(parseRedisNode);
+  const bad = env.REDIS_CLUSTER_NODES.filter((_, i) => !redisClusterNodes[i]);
+  if (bad.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  REDIS_CLUSTER_NODES: not host:port: ${bad.join(', ')}`);
+  }
+  const redisUrl = env.REDIS_URL ?? (redisClusterNodes[0] ? `redis://${formatRedisNode(redisClusterNodes[0])}` : undefined);
+
   if (env.STORAGE === 's3' && !env.S3_BUCKET) {
     throw new ConfigError('Invalid configuration:\n  S3_BUCKET is required when STORAGE=s3');
   }
@@ -278,7 +303,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     port,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
-    redisUrl: env.REDIS_URL,
+    redisUrl,
+    redisClusterNodes: redisClusterNodes.filter((n) => n !== null),
     dataDir,
     jwtSecret: jwtSecret!,
     turn: {

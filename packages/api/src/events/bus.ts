@@ -1,6 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
+
+/** One Redis or a Redis Cluster: the commands every user of Redis here needs exist on both. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: `url` alone for one Redis; with `clusterNodes`, a cluster (url: its credentials and scheme). */
+export interface RedisTarget {
+  url: string;
+  clusterNodes: { host: string; port: number }[];
+}
 
 /** One channel per event-log partition (so a sharded bus spreads them), and one per kind of notice. */
 export type Channel = `events.${number}` | 'sessions' | 'typing' | 'calls' | 'presence' | 'blocks';
@@ -39,35 +48,61 @@ export class LocalBus implements Bus {
   }
 }
 
+/**
+ * The bus over Redis. On one Redis: PUBLISH/SUBSCRIBE. On a cluster: sharded pub/sub
+ * (SPUBLISH/SSUBSCRIBE), where a channel lives on the shard that owns its slot, so the
+ * partitions' channels (`events.<p>`) spread over the shards instead of every message crossing
+ * the whole cluster bus as classic pub/sub does.
+ */
 export class RedisBus implements Bus {
-  private readonly pub: Redis;
-  private readonly sub: Redis;
+  private readonly pub: RedisClient;
+  private readonly sub: RedisClient;
+  private readonly sharded: boolean;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
   private readonly prefix: string;
 
-  constructor(url: string, logger: Logger, prefix: string) {
+  constructor(target: RedisTarget, logger: Logger, prefix: string) {
     this.prefix = prefix;
+    this.sharded = target.clusterNodes.length > 0;
     const options = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
-    this.pub = new Redis(url, { ...options, connectionName: 'parley-pub' });
-    // No ready check (INFO) on the subscriber: subscriptions made while it connects race with it,
-    // Redis refuses INFO in subscriber mode, and ioredis 5 then loops on errors and misses
-    // messages (redis/ioredis#2037).
-    this.sub = new Redis(url, { ...options, connectionName: 'parley-sub', enableReadyCheck: false });
+    if (this.sharded) {
+      const cluster = (connectionName: string, extra: Partial<ClusterOptions> = {}) =>
+        new Cluster(target.clusterNodes, {
+          redisOptions: { ...clusterCredentials(target.url), ...options, connectionName },
+          enableOfflineQueue: true,
+          // Ride out a master's restart or failover (~10 s) as one Redis's offline queue does,
+          // instead of failing the calls after ioredis's default 16 × 100 ms.
+          retryDelayOnClusterDown: 200,
+          retryDelayOnTryAgain: 200,
+          maxRedirections: 50,
+          ...extra,
+        });
+      this.pub = cluster('parley-pub');
+      // One subscriber connection per master, each holding the channels of its slots.
+      this.sub = cluster('parley-sub', { shardedSubscribers: true });
+    } else {
+      this.pub = new Redis(target.url, { ...options, connectionName: 'parley-pub' });
+      // No ready check (INFO) on the subscriber: subscriptions made while it connects race with it,
+      // Redis refuses INFO in subscriber mode, and ioredis 5 then loops on errors and misses
+      // messages (redis/ioredis#2037).
+      this.sub = new Redis(target.url, { ...options, connectionName: 'parley-sub', enableReadyCheck: false });
+    }
     for (const [name, conn] of [
       ['publisher', this.pub],
       ['subscriber', this.sub],
     ] as const) {
-      conn.on('error', (err) => logger.warn({ err: err.message }, `Redis ${name} connection error; retrying`));
+      conn.on('error', (err: Error) => logger.warn({ err: err.message }, `Redis ${name} connection error; retrying`));
       conn.on('ready', () => logger.info(`Redis ${name} connected`));
     }
-    this.sub.on('message', (channel: string, payload: string) => {
+    this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, payload: string) => {
       const set = this.handlers.get(channel);
       if (set) for (const h of set) h(payload);
     });
   }
 
   publish(channel: Channel, payload: string) {
-    this.pub.publish(this.prefix + channel, payload).catch(() => {
+    const key = this.prefix + channel;
+    (this.sharded ? this.pub.spublish(key, payload) : this.pub.publish(key, payload)).catch(() => {
       // Lost notifications are tolerated by design: readers catch up from PostgreSQL.
     });
   }
@@ -78,7 +113,9 @@ export class RedisBus implements Bus {
     if (!set) {
       set = new Set();
       this.handlers.set(key, set);
-      void this.sub.subscribe(key);
+      void (this.sharded ? this.sub.ssubscribe(key) : this.sub.subscribe(key)).catch(() => {
+        // Resubscribed on reconnect; meanwhile readers poll PostgreSQL.
+      });
     }
     set.add(handler);
     return () => void set.delete(handler);
@@ -89,7 +126,7 @@ export class RedisBus implements Bus {
   }
 
   /** A separate connection for commands (rate limits, presence), sharing nothing with pub/sub. */
-  get commands(): Redis {
+  get commands(): RedisClient {
     return this.pub;
   }
 
@@ -97,4 +134,14 @@ export class RedisBus implements Bus {
     this.sub.disconnect();
     this.pub.disconnect();
   }
+}
+
+/** What REDIS_URL says about how to talk to every node of a cluster (its host is only a seed). */
+function clusterCredentials(url: string): RedisOptions {
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import type { Attention } from './push.js';
 
@@ -18,7 +18,7 @@ export class RedisAttention implements Attention {
 
   constructor(
     private readonly deps: {
-      redis: Redis;
+      redis: RedisClient;
       prefix: string;
       instanceId: string;
       logger: Logger;
@@ -48,12 +48,12 @@ export class RedisAttention implements Attention {
     const rest = userIds.filter((id) => !found.has(id));
     if (rest.length === 0) return found;
     try {
-      const pipeline = this.deps.redis.pipeline();
-      for (const id of rest) pipeline.hvals(this.deps.prefix + id);
-      const results = (await pipeline.exec()) ?? [];
+      // One command per user, not a pipeline: on a cluster the users' keys lie on different shards
+      // (ioredis sends commands issued together in one write per connection anyway).
+      const results = await Promise.all(rest.map((id) => this.deps.redis.hvals(this.deps.prefix + id)));
       const now = Date.now();
-      results.forEach(([err, leases], i) => {
-        if (!err && Array.isArray(leases) && leases.some((l) => Number(l) > now)) found.add(rest[i]!);
+      results.forEach((leases, i) => {
+        if (leases.some((l) => Number(l) > now)) found.add(rest[i]!);
       });
     } catch (err) {
       // Redis down: better a push too many than a message nobody hears about.
@@ -65,15 +65,14 @@ export class RedisAttention implements Attention {
   private async renew() {
     if (this.local.size === 0) return;
     const until = String(Date.now() + LEASE_MS);
-    const pipeline = this.deps.redis.pipeline();
-    for (const id of this.local) pipeline.hset(this.deps.prefix + id, this.deps.instanceId, until).pexpire(this.deps.prefix + id, LEASE_MS);
-    await pipeline.exec().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'Renewing attention in Redis failed'));
+    // Per user (each key may be on another shard of a cluster); the two commands of one key together.
+    await Promise.all(
+      [...this.local].map((id) => this.deps.redis.multi().hset(this.deps.prefix + id, this.deps.instanceId, until).pexpire(this.deps.prefix + id, LEASE_MS).exec()),
+    ).catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'Renewing attention in Redis failed'));
   }
 
   close() {
     clearInterval(this.timer);
-    const pipeline = this.deps.redis.pipeline();
-    for (const id of this.local) pipeline.hdel(this.deps.prefix + id, this.deps.instanceId);
-    void pipeline.exec().catch(() => undefined);
+    for (const id of this.local) void this.deps.redis.hdel(this.deps.prefix + id, this.deps.instanceId).catch(() => undefined);
   }
 }

@@ -80,7 +80,9 @@ export function createServices(opts: {
   const { config, database, logger } = opts;
   const db = database.db;
   const redisPrefix = `parley:${opts.logId}:`;
-  const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, logger, redisPrefix) : null;
+  const redisBus = config.redisUrl
+    ? new RedisBus({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, logger, redisPrefix)
+    : null;
   const bus: Bus = redisBus ?? new LocalBus();
   const limiter: RateLimiter = redisBus
     ? new RedisRateLimiter(redisBus.commands, `${redisPrefix}rl:`)
@@ -109,7 +111,9 @@ export function createServices(opts: {
         bus,
         logger,
         instanceId: config.instanceId,
-        prefix: `${redisPrefix}presence:`,
+        // One hash tag for every presence key: its Lua scripts touch several of them at once, so on
+        // a cluster they must share a slot (docs/SCALING.md: presence is one shard's work).
+        prefix: `${redisPrefix}presence:{${opts.logId}}:`,
         heartbeatMs: config.presence.heartbeatMs,
         deadAfterMs: config.presence.deadAfterMs,
       })

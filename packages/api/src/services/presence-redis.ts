@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import { setLastSeen, type Db } from '@parley/db';
-import type { Bus } from '../events/bus.js';
+import type { Bus, RedisClient } from '../events/bus.js';
 import { parseWire, presenceChange } from '../events/wire.js';
 import type { Logger } from '../logger.js';
 import type { Presence, PresenceChange } from './presence.js';
@@ -21,6 +20,9 @@ import type { Presence, PresenceChange } from './presence.js';
  * an offline update is published. Every count change is one Lua script, so two instances can
  * never both decide that a user came online or went offline. Changes travel on the bus's
  * 'presence' channel to every instance, the publishing one included.
+ *
+ * Every key carries the same hash tag (in the prefix), so on a Redis Cluster they share a slot,
+ * as the scripts need (SWEEP also reaches the `inst:` sets it names from ARGV).
  *
  * The deadline is written by the instance itself, so instances with different bounds coexist.
  * The clocks of the instances must agree to well within the bound.
@@ -94,7 +96,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
 
 export interface RedisPresenceOptions {
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   bus: Bus;
   logger: Logger;
   instanceId: string;
