@@ -227,7 +227,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
         <a href="/" className="icon-button back-button" onClick={linkHandler('/')} aria-label={t('view.back')}>
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" /></svg>
         </a>
-        <Avatar name={title} seed={other?.id ?? c.id} online={otherOnline} group={c.kind === 'group'} size={38} />
+        <Avatar name={title} seed={other?.id ?? c.id} url={other?.avatarUrl} online={otherOnline} group={c.kind === 'group'} size={38} />
         <div className="chat-title">
           <h1>{title}</h1>
           <p className="muted small">{subtitle}</p>

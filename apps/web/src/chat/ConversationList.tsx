@@ -74,7 +74,7 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
         onClick={linkHandler(`/c/${c.id}`)}
         data-conversation-id={c.id}
       >
-        <Avatar name={title} seed={other?.id ?? c.id} online={online} group={c.kind === 'group'} size={44} />
+        <Avatar name={title} seed={other?.id ?? c.id} url={other?.avatarUrl} online={online} group={c.kind === 'group'} size={44} />
         <span className="conv-text">
           <span className="conv-top">
             <span className="conv-title">{title}</span>

@@ -117,7 +117,7 @@ export function MemberPicker({
                   aria-pressed={chosen}
                   onClick={() => setPicked(chosen ? picked.filter((p) => p.id !== u.id) : [...picked, { id: u.id, displayName: u.displayName }])}
                 >
-                  <Avatar name={u.displayName} seed={u.id} size={30} />
+                  <Avatar name={u.displayName} seed={u.id} url={u.avatarUrl} size={30} />
                   <span className="person-name">{u.displayName}</span>
                   <span className="person-action">{chosen ? t('picker.added') : t('picker.add')}</span>
                 </button>

@@ -94,7 +94,7 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
           const seen = lastSeen(m, presence);
           return (
             <li key={m.id}>
-              <Avatar name={m.displayName} seed={m.id} online={online} size={32} />
+              <Avatar name={m.displayName} seed={m.id} url={m.avatarUrl} online={online} size={32} />
               <span className="person-text">
                 <span className="person-name">
                   {m.id === me ? t('group.you', { name: m.displayName }) : m.displayName}

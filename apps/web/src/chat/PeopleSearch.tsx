@@ -48,7 +48,7 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
                   onClick={() => open.mutate({ userId: u.id })}
                   aria-describedby={`${headingId}-${u.id}`}
                 >
-                  <Avatar name={u.displayName} seed={u.id} online={online} size={38} />
+                  <Avatar name={u.displayName} seed={u.id} url={u.avatarUrl} online={online} size={38} />
                   <span className="person-text">
                     {/* The name says what the button does; the visible parts are its picture (axe: a label must hold the visible text, so no aria-label). */}
                     <span className="visually-hidden">{t('people.message', { name: u.displayName })}</span>

@@ -12,7 +12,7 @@ export function AccountBar() {
   return (
     <div className="account-bar">
       <div className="account-who" title={user.email}>
-        <Avatar name={user.displayName} seed={user.id} size={34} />
+        <Avatar name={user.displayName} seed={user.id} url={user.avatarUrl} size={34} />
         <div className="account-text">
           <strong className="account-name" data-testid="current-user">{user.displayName}</strong>
           <span className="muted small account-email">{user.email}</span>

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { currentLanguage } from '../i18n';
 import { initials } from '../text';
 
@@ -16,20 +17,25 @@ export function Avatar({
   size = 40,
   online,
   group = false,
+  url,
 }: {
   name: string;
   seed: string;
   size?: number;
   online?: boolean | undefined;
   group?: boolean;
+  /** The person's picture (`avatarUrl`); the initials stand in without one, or when it fails to load. */
+  url?: string | null | undefined;
 }) {
+  const [failed, setFailed] = useState<string | null>(null);
+  const picture = url && failed !== url ? url : null;
   return (
     <span
       className={`avatar${group ? ' group' : ''}`}
       style={{ width: size, height: size, fontSize: Math.round(size * 0.38), background: PALETTE[hash(seed) % PALETTE.length] }}
       aria-hidden="true"
     >
-      {initials(name, currentLanguage())}
+      {picture ? <img className="avatar-picture" src={picture} alt="" onError={() => setFailed(picture)} /> : initials(name, currentLanguage())}
       {online !== undefined && <span className={`presence-dot${online ? ' online' : ''}`} />}
     </span>
   );

@@ -9,7 +9,7 @@ export function HomePage() {
   const { t } = useTranslation('chat');
   return (
     <section className="empty-pane" aria-labelledby="home-title">
-      <Avatar name={user.displayName} seed={user.id} size={72} />
+      <Avatar name={user.displayName} seed={user.id} url={user.avatarUrl} size={72} />
       <h1 id="home-title">{t('home.hi', { name: user.displayName })}</h1>
       <p className="muted">{t('home.signedInAs', { email: user.email })}</p>
       <p className="muted small">{t('home.memberSince', { date: formatFull(user.createdAt) })}</p>

@@ -1,5 +1,8 @@
 import { updateProfileInput } from '@parley/validators';
-import { useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { formatSize, MAX_UPLOAD_BYTES, UploadRefused, uploadFile } from '../chat/attachments/Attachments';
+import { Avatar } from '../components/Avatar';
 import { fieldErrorsOf, humanError, type FieldErrors } from '../errors';
 import { useSession, useUser } from '../session';
 import { trpc } from '../trpc';
@@ -38,6 +41,8 @@ function ProfileSettings() {
     errors[name] ? { 'aria-invalid': true as const, 'aria-describedby': `${id}-${name}-error` } : {};
 
   return (
+    <>
+    <ProfilePicture />
     <form onSubmit={submit} noValidate>
       <p className="muted small">
         Signed in as {user.email}
@@ -56,6 +61,108 @@ function ProfileSettings() {
         {saved && !update.isPending && <span role="status" className="settings-ok">Saved.</span>}
       </div>
     </form>
+    </>
+  );
+}
+
+/**
+ * The profile picture: chosen here, uploaded as an attachment without a conversation (the chat's
+ * upload client, with its progress), then set with users.updateProfile; shown wherever the
+ * initials were.
+ */
+function ProfilePicture() {
+  const { t } = useTranslation('accounts');
+  const { t: tFiles } = useTranslation('files');
+  const user = useUser();
+  const { updateUser } = useSession();
+  const input = useRef<HTMLInputElement>(null);
+  const xhr = useRef<XMLHttpRequest | null>(null);
+  const [preview, setPreview] = useState<string | null>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<'saved' | 'removed' | null>(null);
+  const save = trpc.users.updateProfile.useMutation({ onSuccess: (u) => updateUser(u) });
+  const id = useId();
+  // The local preview's object URL is released when it is replaced or the section goes.
+  useEffect(() => (preview ? () => URL.revokeObjectURL(preview) : undefined), [preview]);
+
+  const choose = async (file: File | undefined) => {
+    if (input.current) input.current.value = '';
+    if (!file) return;
+    setError(null);
+    setStatus(null);
+    if (!file.type.startsWith('image/')) {
+      setError(t('profile.picture.notImage', { name: file.name }));
+      return;
+    }
+    setPreview(URL.createObjectURL(file));
+    setProgress(0);
+    try {
+      const attachment = await uploadFile(file, undefined, setProgress, (x) => (xhr.current = x), tFiles);
+      await save.mutateAsync({ avatarAttachmentId: attachment.id });
+      setStatus('saved');
+    } catch (err) {
+      if (!(err instanceof UploadRefused && err.message === 'cancelled')) {
+        setError(err instanceof UploadRefused ? err.message : humanError(err));
+      }
+    } finally {
+      xhr.current = null;
+      setProgress(null);
+      setPreview(null);
+    }
+  };
+  const remove = async () => {
+    setError(null);
+    setStatus(null);
+    try {
+      await save.mutateAsync({ avatarAttachmentId: null });
+      setStatus('removed');
+    } catch (err) {
+      setError(humanError(err));
+    }
+  };
+  const busy = progress !== null || save.isPending;
+
+  return (
+    <div className="profile-picture" aria-labelledby={`${id}-heading`} role="group">
+      <Avatar name={user.displayName} seed={user.id} url={preview ?? user.avatarUrl} size={72} />
+      <div className="profile-picture-actions">
+        <h3 id={`${id}-heading`}>{t('profile.picture.title')}</h3>
+        <input
+          ref={input}
+          id={`${id}-file`}
+          type="file"
+          accept="image/*"
+          hidden
+          data-testid="avatar-input"
+          onChange={(e) => void choose(e.target.files?.[0])}
+        />
+        {progress !== null ? (
+          <div className="button-row">
+            <progress max={1} value={progress} aria-label={t('profile.picture.progress')} />
+            <button type="button" className="secondary" onClick={() => xhr.current?.abort()}>
+              {t('profile.picture.cancel')}
+            </button>
+          </div>
+        ) : (
+          <div className="button-row">
+            <button type="button" className="secondary" disabled={busy} onClick={() => input.current?.click()}>
+              {user.avatarUrl ? t('profile.picture.change') : t('profile.picture.choose')}
+            </button>
+            {user.avatarUrl && (
+              <button type="button" className="link" disabled={busy} onClick={() => void remove()}>
+                {t('profile.picture.remove')}
+              </button>
+            )}
+          </div>
+        )}
+        <p className="hint">{t('profile.picture.hint', { max: formatSize(MAX_UPLOAD_BYTES) })}</p>
+        {error && <p className="form-error" role="alert">{error}</p>}
+        <p role="status" className="settings-ok small">
+          {status === 'saved' ? t('profile.picture.saved') : status === 'removed' ? t('profile.picture.removed') : ''}
+        </p>
+      </div>
+    </div>
   );
 }
 

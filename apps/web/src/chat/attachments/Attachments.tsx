@@ -50,12 +50,16 @@ export interface UploadItem {
   cancel(): void;
 }
 
-class UploadRefused extends Error {}
+/** An upload refused or failed; its message is for the user. */
+export class UploadRefused extends Error {}
 
-/** createUpload, then the bytes by XHR (for upload progress), then the checked attachment. */
-function uploadFile(
+/**
+ * createUpload, then the bytes by XHR (for upload progress), then the checked attachment. Without
+ * `conversationId` the upload is a profile picture (Settings → Profile).
+ */
+export function uploadFile(
   file: File,
-  conversationId: string,
+  conversationId: string | undefined,
   onProgress: (fraction: number) => void,
   onXhr: (xhr: XMLHttpRequest) => void,
   t: TFunction<'files'>,
@@ -64,7 +68,7 @@ function uploadFile(
   if (file.size === 0) return Promise.reject(new UploadRefused(t('errors.empty', { name: file.name })));
   const contentType = file.type || 'application/octet-stream';
   return parley.api.attachments.createUpload
-    .mutate({ conversationId, name: file.name || 'file', size: file.size, contentType })
+    .mutate({ ...(conversationId ? { conversationId } : {}), name: file.name || 'file', size: file.size, contentType })
     .catch((err: { data?: { code?: string }; message?: string }) => {
       if (err.data?.code === 'PAYLOAD_TOO_LARGE') throw new UploadRefused(t('errors.tooLarge', { name: file.name, max: formatSize(MAX_UPLOAD_BYTES) }));
       throw new UploadRefused(err.message ?? t('errors.failed', { name: file.name }));
