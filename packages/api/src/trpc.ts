@@ -104,7 +104,8 @@ export function errorShape(error: TRPCError, path: string | undefined) {
   return getErrorShape({ config: t._config, error, type: 'unknown', path, input: undefined, ctx: undefined });
 }
 
-const inputSize = t.middleware(async ({ getRawInput, next }) => {
+/** The input's JSON in UTF-8 bytes is at most MAX_INPUT_BYTES. */
+async function checkInputSize(getRawInput: () => Promise<unknown>) {
   const raw = await getRawInput();
   let bytes = 0;
   try {
@@ -113,8 +114,7 @@ const inputSize = t.middleware(async ({ getRawInput, next }) => {
     // Not JSON (only possible in-process, e.g. a BigInt through createCaller): the input parser refuses it.
   }
   if (bytes > MAX_INPUT_BYTES) throw payloadTooLarge();
-  return next();
-});
+}
 
 async function* releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncGenerator<T> {
   try {
@@ -128,38 +128,6 @@ const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
   typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
 
 /**
- * At most MAX_SUBSCRIPTIONS_PER_SOCKET live subscriptions per WebSocket (each holds a queue and
- * bus listeners). The slot is freed when the subscription's generator ends, however it ends.
- */
-const subscriptionSlot = t.middleware(async ({ ctx, type, next }) => {
-  const socket = ctx.socket;
-  if (type !== 'subscription' || !socket) return next();
-  const max = ctx.services.config.maxSubscriptionsPerSocket;
-  if (socket.subscriptions >= max) {
-    throw new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: `Too many subscriptions on this connection (at most ${max}). End one first.`,
-    });
-  }
-  socket.subscriptions++;
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    socket.subscriptions--;
-  };
-  const result = await next().catch((err: unknown) => {
-    release();
-    throw err;
-  });
-  if (!result.ok || !isAsyncIterable(result.data)) {
-    release();
-    return result;
-  }
-  return { ...result, data: releasing(result.data, release) };
-});
-
-/**
  * Subscriptions run only on a WebSocket, where the connection registry closes them on revocation
  * and at token expiry and the caps count them. Over any other transport (HTTP/SSE, a caller) they
  * are refused before the resolver runs. The server also answers 405 before tRPC for HTTP.
@@ -167,50 +135,67 @@ const subscriptionSlot = t.middleware(async ({ ctx, type, next }) => {
 export const subscriptionOverHttp = () =>
   new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: 'Subscriptions are served over the WebSocket only.' });
 
-const socketOnly = t.middleware(({ ctx, type, next }) => {
-  if (type === 'subscription' && !ctx.socket) throw subscriptionOverHttp();
-  return next();
-});
-
 /**
- * Backpressure: a call on a WebSocket whose send buffer is over its limit waits, just before it
- * runs (inside its fair share, so a call queued earlier is held too), until the client has read it down (the server also stops reading that socket's frames and closes it if the buffer
- * stays full; apps/server/src/backpressure.ts). A client that does not read cannot make the server
- * hold the answers of calls it keeps sending.
+ * The rules every call passes, in this order, as one middleware (each tRPC middleware level
+ * copies the call's options and context again; these run on every send):
+ * - subscriptions only on a WebSocket (subscriptionOverHttp);
+ * - the input's size (MAX_INPUT_BYTES);
+ * - a subscription takes one of the socket's MAX_SUBSCRIPTIONS_PER_SOCKET slots (each holds a
+ *   queue and bus listeners), freed when its generator ends, however it ends;
+ * - a query or mutation runs in its caller's share of the database pool (`FairShare`,
+ *   services.fairShare), and inside it, backpressure: on a WebSocket whose send buffer is over
+ *   its limit it waits, just before it runs (so a call queued earlier is held too), until the
+ *   client has read it down (the server also stops reading that socket's frames and closes it if
+ *   the buffer stays full; apps/server/src/backpressure.ts). A client that does not read cannot
+ *   make the server hold the answers of calls it keeps sending.
  */
-const backpressure = t.middleware(async ({ ctx, type, next }) => {
-  if (type !== 'subscription' && ctx.socket?.writable) await ctx.socket.writable();
-  return next();
-});
-
-/** Each caller's calls run in its own share of the database pool (`FairShare`, services.fairShare). */
-const fairShare = t.middleware(async ({ ctx, type, next }) => {
-  if (type === 'subscription') return next();
-  const ran = await ctx.services.fairShare.run(ctx.auth ? `u:${ctx.auth.userId}` : `ip:${ctx.req.ip}`, () => next());
+const callRules = t.middleware(async ({ ctx, type, getRawInput, next }) => {
+  const socket = ctx.socket;
+  if (type === 'subscription' && !socket) throw subscriptionOverHttp();
+  await checkInputSize(getRawInput);
+  if (type === 'subscription' && socket) {
+    const max = ctx.services.config.maxSubscriptionsPerSocket;
+    if (socket.subscriptions >= max) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: `Too many subscriptions on this connection (at most ${max}). End one first.`,
+      });
+    }
+    socket.subscriptions++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      socket.subscriptions--;
+    };
+    const result = await next().catch((err: unknown) => {
+      release();
+      throw err;
+    });
+    if (!result.ok || !isAsyncIterable(result.data)) {
+      release();
+      return result;
+    }
+    return { ...result, data: releasing(result.data, release) };
+  }
+  const ran = await ctx.services.fairShare.run(ctx.auth ? `u:${ctx.auth.userId}` : `ip:${ctx.req.ip}`, async () => {
+    if (socket?.writable) await socket.writable();
+    return next();
+  });
   if (!ran) throw tooManyRequests(1000, 'Too many requests at once. Please wait and try again.');
   return ran.value;
 });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure
-  .use(domainErrors)
-  .use(socketOnly)
-  .use(inputSize)
-  .use(subscriptionSlot)
-  .use(fairShare)
-  .use(backpressure);
+export const publicProcedure = t.procedure.use(domainErrors).use(callRules);
 
-export const authedProcedure = publicProcedure
-  .use(({ ctx, next }) => {
-    if (!ctx.auth) throw new Unauthorized('Please sign in.');
-    return next({ ctx: { ...ctx, auth: ctx.auth } });
-  })
+export const authedProcedure = publicProcedure.use(async ({ ctx, type, next }) => {
+  if (!ctx.auth) throw new Unauthorized('Please sign in.');
   // Reads cost memory (answers up to MBs) and database time like writes do: one budget per user.
-  .use(async ({ ctx, type, next }) => {
-    if (type === 'query') await spendBudget(ctx, 'read', RATE_LIMITS.read, 'user');
-    return next();
-  });
+  if (type === 'query') await spendBudget(ctx, 'read', RATE_LIMITS.read, 'user');
+  return next({ ctx: { ...ctx, auth: ctx.auth } });
+});
 
 /**
  * Rate limit by the signed-in user or by the client's IP: a GCRA budget per procedure, counted in
