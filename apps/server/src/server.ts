@@ -23,6 +23,7 @@ import {
   type Context,
   type CookieJar,
   type Logger,
+  type RedisClient,
   type Services,
 } from '@parley/api';
 import type { Config } from '@parley/config';
@@ -126,13 +127,16 @@ async function waitForSockets(wss: WebSocketServer, timeoutMs: number) {
   while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
 }
 
-export async function startServer(config: Config, opts: { logger?: Logger; database?: Database } = {}): Promise<ParleyServer> {
+export async function startServer(
+  config: Config,
+  opts: { logger?: Logger; database?: Database; presenceRedis?: RedisClient } = {},
+): Promise<ParleyServer> {
   const logger = opts.logger ?? createLogger(config.logLevel, { instance: config.instanceId }, undefined, config.logFormat);
   const database =
     opts.database ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
   logger.info({ database: database.kind }, 'Database ready (migrations applied)');
-  const services = createServices({ config, database, logger, logId: await eventLogId(database.db) });
+  const services = createServices({ config, database, logger, logId: await eventLogId(database.db), presenceRedis: opts.presenceRedis });
   await services.start();
   const stopWatchingDatabase = watchDatabase(database, logger);
   const stopWatchingRedis = config.redisUrl ? watchRedis(services.bus, logger) : () => {};

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createParleyClient, type ParleyClient, type ParleyClientOptions } from '@parley/client';
 import { loadConfig, type Config } from '@parley/config';
 import { countRows } from '@parley/db';
+import type { RedisClient } from '@parley/api';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { startServer, type ParleyServer } from '../src/server.js';
@@ -42,6 +43,8 @@ export interface TestServerOptions {
   databaseUrl?: string;
   redis?: boolean;
   env?: Record<string, string>;
+  /** Presence's own Redis connection (a test cuts it to play a crashed instance). */
+  presenceRedis?: RedisClient;
 }
 
 export interface TestServer {
@@ -75,7 +78,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     TURN_SECRET: 'test-turn-secret-0123456789',
     ...opts.env,
   });
-  const server = await startServer(config);
+  const server = await startServer(config, { presenceRedis: opts.presenceRedis });
   const clients: ParleyClient[] = [];
   return {
     server,

@@ -2,7 +2,7 @@ import type { Config } from '@parley/config';
 import type { Database } from '@parley/db';
 import { PasswordHasher } from '../auth/passwords.js';
 import { TokenService } from '../auth/tokens.js';
-import { LocalBus, RedisBus, type Bus } from '../events/bus.js';
+import { LocalBus, RedisBus, type Bus, type RedisClient } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../rate-limit.js';
 import { ConnectionRegistry } from '../realtime/connections.js';
@@ -76,6 +76,8 @@ export function createServices(opts: {
   logger: Logger;
   /** This database's event log id (`eventLogId`): every Redis channel and key lives under it. */
   logId: string;
+  /** The connection presence writes through, instead of the bus's (a test cuts it to play a crashed instance). */
+  presenceRedis?: RedisClient;
 }): Services {
   const { config, database, logger } = opts;
   const db = database.db;
@@ -107,7 +109,7 @@ export function createServices(opts: {
   const presence: Presence = redisBus
     ? new RedisPresence({
         db,
-        redis: redisBus.commands,
+        redis: opts.presenceRedis ?? redisBus.commands,
         bus,
         logger,
         instanceId: config.instanceId,

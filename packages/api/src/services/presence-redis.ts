@@ -113,7 +113,7 @@ export class RedisPresence implements Presence {
   private readonly unsubscribe: () => void;
   private readonly keys: { instances: string; mine: string; count: string; setPrefix: string };
   private timer: NodeJS.Timeout | null = null;
-  /** Set by close() and by the crash simulation: from then on this instance writes nothing. */
+  /** Set by close(): from then on this instance writes nothing. */
   private stopped = false;
 
   constructor(private readonly opts: RedisPresenceOptions) {
@@ -170,13 +170,6 @@ export class RedisPresence implements Presence {
   onChange(listener: (change: PresenceChange) => void): () => void {
     this.emitter.on('change', listener);
     return () => void this.emitter.off('change', listener);
-  }
-
-  /** Test hook: behave like a crashed process. No more heartbeats, no goodbye, no writes. */
-  simulateCrash() {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
   }
 
   /** Goodbye: this instance's users go offline now (unless online elsewhere) instead of after the bound. */
