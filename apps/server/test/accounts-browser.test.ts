@@ -149,4 +149,35 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     await annCtx.close();
     await benCtx.close();
   });
+
+  it('speaks German throughout the account pages', { timeout: 120_000 }, async () => {
+    const dora = await signUpByApi(t, 'Dora Deutsch');
+    const ctx = await newContext(browser, origin);
+    const page = await ctx.newPage();
+    await signIn(page, 'Dora Deutsch', dora.email);
+    await page.evaluate(() => localStorage.setItem('parley.language', 'de'));
+    await page.goto('/settings');
+    for (const h of ['Profil', 'Sicherheit', 'Blockierte Personen', 'Konto']) await visible(page.getByRole('heading', { name: h, level: 2 }));
+    for (const h of ['Profilbild', 'Passwort', 'Zwei-Faktor-Anmeldung', 'Passkeys', 'Geräte und Sitzungen', 'Konto löschen']) {
+      await visible(page.getByRole('heading', { name: h, level: 3 }));
+    }
+    await visible(page.getByLabel('Anzeigename'));
+    await visible(page.getByText('Sichtbar für alle, mit denen du schreibst. Bis zu 500 Zeichen.'));
+    await page.getByRole('button', { name: 'Einrichten' }).click();
+    await visible(page.getByRole('img', { name: 'QR-Code für deine Authenticator-App' }));
+    // None of the English of these pages is left.
+    const text = await page.locator('main').innerText();
+    for (const english of ['Display name', 'Current password', 'Two-factor', 'Add a passkey', 'Delete account', 'Signed in as', 'Profile picture', 'Scan this']) {
+      expect(text).not.toContain(english);
+    }
+    expect(await axeSerious(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Abbrechen' }).click();
+    await screenshots(page, 'settings-de');
+
+    // The pages a mailed link opens.
+    await page.goto('/verify-email');
+    await visible(page.getByRole('heading', { name: 'E-Mail-Adresse bestätigen' }));
+    await visible(page.getByText('Dieser Link ist unvollständig. Öffne den Link aus der Mail noch einmal.'));
+    await ctx.close();
+  });
 });

@@ -31,7 +31,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
   const errors: FieldErrors = { ...serverErrors, ...clientErrors };
   const formError = active.error && Object.keys(serverErrors).length === 0
     ? needsCode
-      ? totp ? 'That code is not right, or was already used. Try the next one.' : null
+      ? totp ? t('totpWrong') : null
       : humanError(active.error, mode === 'signIn' ? 'login' : 'register')
     : null;
 
@@ -165,18 +165,17 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
             </button>
           </div>
           {mode === 'register' && !errors.password && <p className="hint">{t('passwordHint')}</p>}
-          {mode === 'register' && !errors.password && <p className="hint">{t('passwordHint')}</p>}
           {mode === 'signIn' && (
             <p className="hint">
-              <a href="/reset-password" onClick={linkHandler('/reset-password')}>Forgot your password?</a>
+              <a href="/reset-password" onClick={linkHandler('/reset-password')}>{t('forgot')}</a>
             </p>
           )}
           {errorFor('password')}
           {mode === 'signIn' && askedCode && (
             <>
-              <label htmlFor={`${baseId}-totp`}>Code from your authenticator app</label>
+              <label htmlFor={`${baseId}-totp`}>{t('totpLabel')}</label>
               <input id={`${baseId}-totp`} name="totp" inputMode="numeric" autoComplete="one-time-code" value={totp} onChange={(e) => setTotp(e.target.value)} autoFocus aria-describedby={`${baseId}-totp-hint`} />
-              <p className="hint" id={`${baseId}-totp-hint`}>Or one of your recovery codes.</p>
+              <p className="hint" id={`${baseId}-totp-hint`}>{t('totpHint')}</p>
             </>
           )}
 

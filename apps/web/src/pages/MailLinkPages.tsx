@@ -1,6 +1,7 @@
 import { password as passwordSchema, email as emailSchema } from '@parley/validators';
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { humanError } from '../errors';
+import { useTranslation } from 'react-i18next';
+import { humanError, translateIssue } from '../errors';
 import { linkHandler, navigate } from '../router';
 import { useSession } from '../session';
 import { trpc } from '../trpc';
@@ -25,6 +26,7 @@ function Card({ title, children }: { title: string; children: ReactNode }) {
 
 /** /verify-email#token=…: confirms the address once, whether or not this browser is signed in. */
 export function VerifyEmailPage() {
+  const { t } = useTranslation('accounts');
   const { state, updateUser } = useSession();
   const verify = trpc.auth.verifyEmail.useMutation({
     onSuccess: (user) => {
@@ -39,12 +41,12 @@ export function VerifyEmailPage() {
     verify.mutate({ token });
   }, [verify]);
   return (
-    <Card title="Confirm your email">
-      {!tokenFromHash() && <p className="form-error" role="alert">This link is incomplete. Open the link from the mail again.</p>}
-      {verify.isPending && <p role="status">Confirming…</p>}
-      {verify.isSuccess && <p className="notice" role="status">Thank you: {verify.data.email} is confirmed.</p>}
-      {verify.error && <p className="form-error" role="alert">{verify.error.data?.code === 'BAD_REQUEST' ? verify.error.message : humanError(verify.error)}</p>}
-      <p><a href="/" onClick={linkHandler('/')}>Go to Parley</a></p>
+    <Card title={t('verifyEmail.title')}>
+      {!tokenFromHash() && <p className="form-error" role="alert">{t('verifyEmail.incomplete')}</p>}
+      {verify.isPending && <p role="status">{t('verifyEmail.pending')}</p>}
+      {verify.isSuccess && <p className="notice" role="status">{t('verifyEmail.done', { email: verify.data.email })}</p>}
+      {verify.error && <p className="form-error" role="alert">{verify.error.data?.code === 'BAD_REQUEST' ? t('verifyEmail.invalid') : humanError(verify.error)}</p>}
+      <p><a href="/" onClick={linkHandler('/')}>{t('verifyEmail.home')}</a></p>
     </Card>
   );
 }
@@ -56,6 +58,7 @@ export function ResetPasswordPage() {
 }
 
 function RequestResetForm() {
+  const { t } = useTranslation('accounts');
   const [email, setEmail] = useState('');
   const [error, setError] = useState<string | null>(null);
   const request = trpc.auth.requestPasswordReset.useMutation();
@@ -63,63 +66,64 @@ function RequestResetForm() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const parsed = emailSchema.safeParse(email);
-    if (!parsed.success) return setError(parsed.error.issues[0]?.message ?? 'Enter your email address');
+    if (!parsed.success) return setError(translateIssue(parsed.error.issues[0]?.message ?? t('resetPassword.enterEmail')));
     setError(null);
     request.mutate({ email: parsed.data });
   };
   return (
-    <Card title="Reset your password">
+    <Card title={t('resetPassword.title')}>
       {request.isSuccess ? (
         <p className="notice" role="status">
-          If an account uses {request.variables?.email}, a link to choose a new password is on its way. It works for one hour.
+          {t('resetPassword.sent', { email: request.variables?.email, count: 1 })}
         </p>
       ) : (
         <form onSubmit={submit} noValidate>
-          <p className="muted">We will mail you a link to choose a new password.</p>
-          <label htmlFor={`${id}-email`}>Email</label>
+          <p className="muted">{t('resetPassword.lead')}</p>
+          <label htmlFor={`${id}-email`}>{t('resetPassword.email')}</label>
           <input id={`${id}-email`} type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined} autoFocus />
           {error && <p className="field-error" id={`${id}-err`}>{error}</p>}
           {request.error && <p className="form-error" role="alert">{humanError(request.error)}</p>}
-          <button type="submit" className="primary wide" disabled={request.isPending}>{request.isPending ? 'Sending…' : 'Send the link'}</button>
+          <button type="submit" className="primary wide" disabled={request.isPending}>{request.isPending ? t('resetPassword.sending') : t('resetPassword.send')}</button>
         </form>
       )}
-      <p><a href="/" onClick={linkHandler('/')}>Back to sign in</a></p>
+      <p><a href="/" onClick={linkHandler('/')}>{t('resetPassword.backToSignIn')}</a></p>
     </Card>
   );
 }
 
 function NewPasswordForm({ token }: { token: string }) {
+  const { t } = useTranslation('accounts');
   const { signedOut, state } = useSession();
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const reset = trpc.auth.resetPassword.useMutation({
     onSuccess: () => {
       // Every session ended, this browser's too.
-      if (state.status === 'signedIn') signedOut('Your password was changed. Sign in with the new one.');
+      if (state.status === 'signedIn') signedOut(t('resetPassword.changedSignIn'));
     },
   });
   const id = useId();
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const parsed = passwordSchema.safeParse(password);
-    if (!parsed.success) return setError(parsed.error.issues[0]?.message ?? 'Choose a password');
+    if (!parsed.success) return setError(translateIssue(parsed.error.issues[0]?.message ?? t('resetPassword.choose')));
     setError(null);
     reset.mutate({ token, password });
   };
   return (
-    <Card title="Choose a new password">
+    <Card title={t('resetPassword.newTitle')}>
       {reset.isSuccess ? (
         <>
-          <p className="notice" role="status">Your password was changed and every device was signed out.</p>
-          <button type="button" className="primary wide" onClick={() => navigate('/')}>Sign in</button>
+          <p className="notice" role="status">{t('resetPassword.changed')}</p>
+          <button type="button" className="primary wide" onClick={() => navigate('/')}>{t('resetPassword.signIn')}</button>
         </>
       ) : (
         <form onSubmit={submit} noValidate>
-          <label htmlFor={`${id}-pw`}>New password</label>
+          <label htmlFor={`${id}-pw`}>{t('resetPassword.newPassword')}</label>
           <input id={`${id}-pw`} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined} autoFocus />
-          {error ? <p className="field-error" id={`${id}-err`}>{error}</p> : <p className="hint">At least 8 characters. This signs you out everywhere.</p>}
-          {reset.error && <p className="form-error" role="alert">{reset.error.data?.code === 'BAD_REQUEST' && !reset.error.data.zodError ? reset.error.message : humanError(reset.error)}</p>}
-          <button type="submit" className="primary wide" disabled={reset.isPending}>{reset.isPending ? 'Saving…' : 'Set the new password'}</button>
+          {error ? <p className="field-error" id={`${id}-err`}>{error}</p> : <p className="hint">{t('resetPassword.hint')}</p>}
+          {reset.error && <p className="form-error" role="alert">{reset.error.data?.code === 'BAD_REQUEST' && !reset.error.data.zodError ? t('resetPassword.invalid') : humanError(reset.error)}</p>}
+          <button type="submit" className="primary wide" disabled={reset.isPending}>{reset.isPending ? t('resetPassword.saving') : t('resetPassword.set')}</button>
         </form>
       )}
     </Card>

@@ -1,11 +1,13 @@
 import { browserSupportsWebAuthn, startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { humanError } from '../errors';
 import { useSession } from '../session';
 import { trpc } from '../trpc';
 
 /** Sign in with a passkey, no email typed: the authenticator offers the accounts it holds. */
 export function PasskeySignIn() {
+  const { t } = useTranslation('auth');
   const { signedIn } = useSession();
   const options = trpc.auth.passkeys.loginOptions.useMutation();
   const login = trpc.auth.passkeys.login.useMutation({ onSuccess: (r) => signedIn(r.user) });
@@ -20,17 +22,17 @@ export function PasskeySignIn() {
       const response = await startAuthentication({ optionsJSON });
       await login.mutateAsync({ response: { ...response, response: { ...response.response } } });
     } catch (err) {
-      if (!(err as { data?: unknown }).data) setBrowserError('No passkey was used (cancelled, or none for Parley on this device).');
+      if (!(err as { data?: unknown }).data) setBrowserError(t('passkey.notUsed'));
     }
   };
   const error = options.error ?? login.error;
   return (
     <div className="passkey-signin">
-      <p className="muted small">or</p>
+      <p className="muted small">{t('passkey.or')}</p>
       <button type="button" className="secondary wide" disabled={options.isPending || login.isPending} onClick={() => void go()}>
-        Sign in with a passkey
+        {t('passkey.signIn')}
       </button>
-      {(browserError || error) && <p className="form-error" role="alert">{browserError ?? (error?.data?.code === 'UNAUTHORIZED' ? error.message : humanError(error))}</p>}
+      {(browserError || error) && <p className="form-error" role="alert">{browserError ?? (error?.data?.code === 'UNAUTHORIZED' ? t('passkey.refused') : humanError(error))}</p>}
     </div>
   );
 }

@@ -37,10 +37,11 @@ export function SignOutButton({ className = 'secondary' }: { className?: string 
 }
 
 function AccountSettings() {
+  const { t } = useTranslation('accounts');
   return (
     <>
       <div className="settings-row">
-        <p className="muted">End this session. Your chats stay on the server.</p>
+        <p className="muted">{t('account.signOutText')}</p>
         <SignOutButton />
       </div>
       <DeleteAccount />

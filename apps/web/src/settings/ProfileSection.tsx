@@ -3,12 +3,14 @@ import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatSize, MAX_UPLOAD_BYTES, UploadRefused, uploadFile } from '../chat/attachments/Attachments';
 import { Avatar } from '../components/Avatar';
-import { fieldErrorsOf, humanError, type FieldErrors } from '../errors';
+import { fieldErrorsOf, humanError, translateIssue, type FieldErrors } from '../errors';
+import { formatNumber } from '../format';
 import { useSession, useUser } from '../session';
 import { trpc } from '../trpc';
 import type { SettingsSection } from './sections';
 
 function ProfileSettings() {
+  const { t } = useTranslation('accounts');
   const user = useUser();
   const { updateUser } = useSession();
   const [displayName, setDisplayName] = useState(user.displayName);
@@ -30,7 +32,7 @@ function ProfileSettings() {
     const parsed = updateProfileInput.safeParse({ displayName, about });
     if (!parsed.success) {
       const next: FieldErrors = {};
-      for (const issue of parsed.error.issues) next[String(issue.path[0])] ??= issue.message;
+      for (const issue of parsed.error.issues) next[String(issue.path[0])] ??= translateIssue(issue.message);
       setClientErrors(next);
       return;
     }
@@ -45,20 +47,21 @@ function ProfileSettings() {
     <ProfilePicture />
     <form onSubmit={submit} noValidate>
       <p className="muted small">
-        Signed in as {user.email}
-        {user.emailVerified ? <span className="settings-ok"> · verified</span> : <span> · not verified yet</span>}
+        {t('profile.signedInAs', { email: user.email })}
+        {' · '}
+        {user.emailVerified ? <span className="settings-ok">{t('profile.verified')}</span> : <span>{t('profile.notVerified')}</span>}
       </p>
       {!user.emailVerified && <ResendVerification />}
-      <label htmlFor={`${id}-name`}>Display name</label>
+      <label htmlFor={`${id}-name`}>{t('profile.displayName')}</label>
       <input id={`${id}-name`} value={displayName} maxLength={64} autoComplete="nickname" onChange={(e) => setDisplayName(e.target.value)} {...described('displayName')} />
       {errors.displayName && <p className="field-error" id={`${id}-displayName-error`}>{errors.displayName}</p>}
-      <label htmlFor={`${id}-about`}>About</label>
+      <label htmlFor={`${id}-about`}>{t('profile.about')}</label>
       <textarea id={`${id}-about`} value={about} maxLength={500} onChange={(e) => setAbout(e.target.value)} {...described('about')} />
-      {errors.about ? <p className="field-error" id={`${id}-about-error`}>{errors.about}</p> : <p className="hint">Shown to people you talk with. Up to 500 characters.</p>}
+      {errors.about ? <p className="field-error" id={`${id}-about-error`}>{errors.about}</p> : <p className="hint">{t('profile.aboutHint', { max: formatNumber(500) })}</p>}
       {update.error && !Object.keys(fieldErrorsOf(update.error)).length && <p className="form-error" role="alert">{humanError(update.error)}</p>}
       <div className="button-row">
-        <button type="submit" className="primary" disabled={update.isPending}>{update.isPending ? 'Saving…' : 'Save profile'}</button>
-        {saved && !update.isPending && <span role="status" className="settings-ok">Saved.</span>}
+        <button type="submit" className="primary" disabled={update.isPending}>{update.isPending ? t('profile.saving') : t('profile.save')}</button>
+        {saved && !update.isPending && <span role="status" className="settings-ok">{t('profile.saved')}</span>}
       </div>
     </form>
     </>
@@ -167,14 +170,15 @@ function ProfilePicture() {
 }
 
 function ResendVerification() {
+  const { t } = useTranslation('accounts');
   const resend = trpc.auth.resendVerification.useMutation();
   return (
     <p className="small">
       {resend.isSuccess ? (
-        <span role="status">We sent a new link. Check your inbox.</span>
+        <span role="status">{t('profile.resent')}</span>
       ) : (
         <button type="button" className="link" disabled={resend.isPending} onClick={() => resend.mutate()}>
-          Send the verification mail again
+          {t('profile.resend')}
         </button>
       )}
       {resend.error && <span className="form-error" role="alert"> {humanError(resend.error)}</span>}

@@ -1,6 +1,7 @@
 import { password as passwordSchema } from '@parley/validators';
 import { useId, useState, type FormEvent } from 'react';
-import { humanError } from '../errors';
+import { useTranslation } from 'react-i18next';
+import { humanError, translateIssue } from '../errors';
 import { linkHandler } from '../router';
 import { trpc } from '../trpc';
 import { Passkeys } from './Passkeys';
@@ -8,6 +9,7 @@ import type { SettingsSection } from './sections';
 import { TwoFactor } from './TwoFactor';
 
 function ChangePassword() {
+  const { t } = useTranslation('accounts');
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -21,39 +23,40 @@ function ChangePassword() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const parsed = passwordSchema.safeParse(next);
-    if (!current) return setError('Enter your current password');
-    if (!parsed.success) return setError(parsed.error.issues[0]?.message ?? 'Choose a new password');
+    if (!current) return setError(t('password.enterCurrent'));
+    if (!parsed.success) return setError(translateIssue(parsed.error.issues[0]?.message ?? t('password.chooseNew')));
     setError(null);
     change.mutate({ currentPassword: current, newPassword: next });
   };
   return (
     <form onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
-      <h3 id={`${id}-title`}>Password</h3>
-      <label htmlFor={`${id}-current`}>Current password</label>
+      <h3 id={`${id}-title`}>{t('password.title')}</h3>
+      <label htmlFor={`${id}-current`}>{t('password.current')}</label>
       <input id={`${id}-current`} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />
-      <label htmlFor={`${id}-next`}>New password</label>
+      <label htmlFor={`${id}-next`}>{t('password.new')}</label>
       <input id={`${id}-next`} type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} aria-describedby={`${id}-hint`} />
-      <p className="hint" id={`${id}-hint`}>At least 8 characters. Your other devices will be signed out.</p>
+      <p className="hint" id={`${id}-hint`}>{t('password.hint')}</p>
       {error && <p className="field-error" role="alert">{error}</p>}
-      {change.error && <p className="form-error" role="alert">{change.error.data?.code === 'UNAUTHORIZED' ? 'That is not your current password.' : humanError(change.error)}</p>}
-      {change.isSuccess && <p className="settings-ok" role="status">Password changed. Other devices were signed out.</p>}
+      {change.error && <p className="form-error" role="alert">{change.error.data?.code === 'UNAUTHORIZED' ? t('password.wrongCurrent') : humanError(change.error)}</p>}
+      {change.isSuccess && <p className="settings-ok" role="status">{t('password.changed')}</p>}
       <div className="button-row">
-        <button type="submit" className="secondary" disabled={change.isPending}>{change.isPending ? 'Changing…' : 'Change password'}</button>
+        <button type="submit" className="secondary" disabled={change.isPending}>{change.isPending ? t('password.changing') : t('password.change')}</button>
       </div>
     </form>
   );
 }
 
 function SecuritySettings() {
+  const { t } = useTranslation('accounts');
   return (
     <>
       <ChangePassword />
       <TwoFactor />
       <Passkeys />
-      <h3>Devices and sessions</h3>
+      <h3>{t('devices.title')}</h3>
       <div className="settings-row">
-        <p className="muted">See where you are signed in, and sign out other devices.</p>
-        <a href="/sessions" className="secondary" onClick={linkHandler('/sessions')}>Devices and sessions</a>
+        <p className="muted">{t('devices.text')}</p>
+        <a href="/sessions" className="secondary" onClick={linkHandler('/sessions')}>{t('devices.link')}</a>
       </div>
     </>
   );

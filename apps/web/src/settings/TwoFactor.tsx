@@ -1,11 +1,13 @@
 import QRCode from 'qrcode';
 import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { humanError } from '../errors';
 import { useSession, useUser } from '../session';
 import { trpc } from '../trpc';
 
 /** Two-factor sign-in: set up with a QR code (drawn here, never sent anywhere), enable, show recovery codes once, disable. */
 export function TwoFactor() {
+  const { t } = useTranslation('accounts');
   const user = useUser();
   const { updateUser } = useSession();
   const utils = trpc.useUtils();
@@ -47,44 +49,44 @@ export function TwoFactor() {
 
   return (
     <div aria-labelledby={`${id}-title`} role="group">
-      <h3 id={`${id}-title`}>Two-factor sign-in</h3>
+      <h3 id={`${id}-title`}>{t('twoFactor.title')}</h3>
       {recovery && (
         <div className="notice" role="status">
-          <p><strong>Two-factor sign-in is on.</strong> Keep these recovery codes somewhere safe: each works once if you lose your phone. They are shown only now.</p>
-          <ul className="recovery-codes" aria-label="Recovery codes">
+          <p><strong>{t('twoFactor.isOn')}</strong> {t('twoFactor.keepCodes', { count: recovery.length })}</p>
+          <ul className="recovery-codes" aria-label={t('twoFactor.codesLabel')}>
             {recovery.map((c) => <li key={c}>{c}</li>)}
           </ul>
         </div>
       )}
       {user.totpEnabled ? (
         <form onSubmit={submitDisable} noValidate>
-          {!recovery && <p className="muted">On: signing in asks for a code from your authenticator app.</p>}
-          <label htmlFor={`${id}-pw`}>Password</label>
+          {!recovery && <p className="muted">{t('twoFactor.on')}</p>}
+          <label htmlFor={`${id}-pw`}>{t('twoFactor.password')}</label>
           <input id={`${id}-pw`} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
-          <label htmlFor={`${id}-off`}>Code or recovery code</label>
+          <label htmlFor={`${id}-off`}>{t('twoFactor.codeOrRecovery')}</label>
           <input id={`${id}-off`} inputMode="text" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} />
-          {disable.error && <p className="form-error" role="alert">{disable.error.data?.code === 'UNAUTHORIZED' ? 'The password or the code is not right.' : humanError(disable.error)}</p>}
+          {disable.error && <p className="form-error" role="alert">{disable.error.data?.code === 'UNAUTHORIZED' ? t('twoFactor.wrong') : humanError(disable.error)}</p>}
           <div className="button-row">
-            <button type="submit" className="danger-outline" disabled={disable.isPending}>Turn off two-factor sign-in</button>
+            <button type="submit" className="danger-outline" disabled={disable.isPending}>{t('twoFactor.turnOff')}</button>
           </div>
         </form>
       ) : setup.data ? (
         <form onSubmit={submitEnable} noValidate>
-          <p>Scan this with your authenticator app, then enter the 6-digit code it shows.</p>
-          {qr && <img className="qr-code" src={qr} alt="QR code for your authenticator app" width={200} height={200} />}
-          <p className="small muted">Or type this key: <span className="secret-text">{setup.data.secret}</span></p>
-          <label htmlFor={`${id}-code`}>Code</label>
+          <p>{t('twoFactor.scan')}</p>
+          {qr && <img className="qr-code" src={qr} alt={t('twoFactor.qr')} width={200} height={200} />}
+          <p className="small muted">{t('twoFactor.orKey')} <span className="secret-text">{setup.data.secret}</span></p>
+          <label htmlFor={`${id}-code`}>{t('twoFactor.code')}</label>
           <input id={`${id}-code`} inputMode="numeric" autoComplete="one-time-code" maxLength={8} value={code} onChange={(e) => setCode(e.target.value)} />
           {enable.error && <p className="form-error" role="alert">{humanError(enable.error)}</p>}
           <div className="button-row">
-            <button type="submit" className="primary" disabled={enable.isPending}>Turn on</button>
-            <button type="button" className="ghost" onClick={() => setup.reset()}>Cancel</button>
+            <button type="submit" className="primary" disabled={enable.isPending}>{t('twoFactor.turnOn')}</button>
+            <button type="button" className="ghost" onClick={() => setup.reset()}>{t('common:cancel')}</button>
           </div>
         </form>
       ) : (
         <div className="settings-row">
-          <p className="muted">Off. Add a code from your phone to every sign-in with a password.</p>
-          <button type="button" className="secondary" disabled={setup.isPending} onClick={() => setup.mutate()}>Set up</button>
+          <p className="muted">{t('twoFactor.off')}</p>
+          <button type="button" className="secondary" disabled={setup.isPending} onClick={() => setup.mutate()}>{t('twoFactor.setUp')}</button>
           {setup.error && <p className="form-error" role="alert">{humanError(setup.error)}</p>}
         </div>
       )}
