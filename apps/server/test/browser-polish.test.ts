@@ -234,6 +234,17 @@ describe.skipIf(!hasChromium)('web app polish in a browser', () => {
     await visible(mine.getByRole('img', { name: 'Seen by 1 of 2' }));
     await gail.client.api.messages.markRead.mutate({ conversationId: group.id, seq: 2 });
     await visible(mine.getByRole('img', { name: 'Seen by everyone' }));
+    // The group's timeline: how it began came with the history (this device was not there), in its
+    // place before the first message; what happens now arrives live, in order.
+    const created = log.locator('[data-group-change="created"]');
+    await visible(created.getByText('Finn Frost created the group “Book club”'));
+    expect(await created.evaluate((el) => !!(el.compareDocumentPosition(document.querySelector('[data-seq="1"]')!) & Node.DOCUMENT_POSITION_FOLLOWING))).toBe(true);
+    const hank = await signUpByApi(t, 'Hank Hale');
+    await finn.client.api.conversations.addMembers.mutate({ conversationId: group.id, userIds: [hank.user.id] });
+    await visible(log.getByText('Finn Frost added Hank Hale'));
+    await hank.client.api.conversations.leave.mutate({ conversationId: group.id });
+    await visible(log.getByText('Hank Hale left'));
+    expect(await log.locator('[data-group-change]').evaluateAll((els) => els.map((e) => e.getAttribute('data-group-change')))).toEqual(['created', 'added', 'left']);
     // Sending, while offline.
     await p.context().setOffline(true);
     await composer.fill('Written offline');
@@ -320,6 +331,7 @@ describe.skipIf(!hasChromium)('web app polish in a browser', () => {
       await scan('home');
       await p.getByRole('navigation', { name: de ? 'Unterhaltungen' : 'Conversations' }).getByRole('link', { name: /^Team/ }).click();
       await visible(p.getByRole('log').getByText('Hello team'));
+      await visible(p.getByRole('log').getByText(de ? 'Ivan Ives hat die Gruppe „Team“ erstellt' : 'Ivan Ives created the group “Team”'));
       await scan('chat');
       await p.getByRole('button', { name: 'Details' }).click();
       await visible(p.getByRole('dialog', { name: de ? 'Gruppendetails' : 'Group details' }));

@@ -60,7 +60,8 @@ describe.each(DB_KINDS)('event protocol on %s', (db) => {
     await a.client.api.calls.hangup.mutate({ callId: call.id });
     await b.client.api.messages.typing.mutate({ conversationId: direct.id });
 
-    const expected = 5 + 3 + 1 + 1 + 1;
+    // conversation.updated ×5, group.changed ×4 (created, added, renamed, left), message.new ×3, read, reaction, call.
+    const expected = 5 + 4 + 3 + 1 + 1 + 1;
     const tracked = (r: Received[]) => r.filter((x) => x.id !== null);
     await waitFor(() => tracked(live.received).length === expected && live.received.some((x) => x.event.type === 'typing'));
     const replay = collect(a.client.api, start);

@@ -1,5 +1,5 @@
-import type { AttachmentRow, MessageDetails, MessageRow, UserRow } from '@parley/db';
-import type { Attachment, Conversation, ConversationSnapshot, Message, PublicUser, Reaction, ReplyTo } from '@parley/protocol';
+import type { AttachmentRow, GroupChangeRow, MessageDetails, MessageRow, UserRow } from '@parley/db';
+import type { Attachment, Conversation, ConversationSnapshot, GroupChange, Message, PublicUser, Reaction, ReplyTo } from '@parley/protocol';
 
 export type { Attachment, Conversation, ConversationSnapshot, Message, PublicUser, Reaction, ReplyTo } from '@parley/protocol';
 
@@ -106,5 +106,19 @@ export function toConversation(snapshot: ConversationSnapshot, viewerId: string,
     memberReads: snapshot.members.map((m) => ({ userId: m.id, lastReadSeq: m.lastReadSeq })),
     updatedAt: snapshot.updatedAt,
     mutedUntil: activeMute(me?.mutedUntil ?? null),
+  };
+}
+
+export function toGroupChange(row: GroupChangeRow): GroupChange {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    kind: row.kind,
+    actorId: row.actorId,
+    userIds: row.userIds,
+    names: row.names,
+    title: row.title,
+    afterSeq: row.afterSeq,
+    createdAt: iso(row.createdAt),
   };
 }

@@ -266,6 +266,7 @@ export {
   dropConversation,
   endTyping,
   initialState,
+  mergeChanges,
   mergeMessages,
   putConversation,
   putHistory,

@@ -7,7 +7,7 @@
  * typing notice stamped (`at`) no later than X's last message in that conversation is ignored
  * (it was relayed before the message and arrived after it).
  */
-import type { Conversation, Message, ParleyEvent, PresenceEvent } from '@parley/protocol';
+import type { Conversation, GroupChange, Message, ParleyEvent, PresenceEvent } from '@parley/protocol';
 
 export interface ClientState {
   me: string;
@@ -21,6 +21,8 @@ export interface ClientState {
    * exist past its end, so a new message is not appended to it (it would hide the gap).
    */
   windows: Record<string, true>;
+  /** A group's timeline entries among the held messages (created, renamed, added, left), in timeline order. */
+  changes: Record<string, GroupChange[]>;
   /** conversationId → userId → highest seq that member has read. */
   reads: Record<string, Record<string, number>>;
   /** conversationId → userId → when (server time) they were last seen typing. */
@@ -36,6 +38,7 @@ export const initialState = (me: string): ClientState => ({
   removed: {},
   threads: {},
   windows: {},
+  changes: {},
   reads: {},
   typing: {},
   lastMessageAt: {},
@@ -48,6 +51,14 @@ export function mergeMessages(list: Message[], incoming: Message[]): Message[] {
   const bySeq = new Map(list.map((m) => [m.seq, m]));
   for (const m of incoming) bySeq.set(m.seq, m);
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Inserts timeline entries into a list in timeline order (after message `afterSeq`), unique by id. */
+export function mergeChanges(list: GroupChange[], incoming: GroupChange[]): GroupChange[] {
+  if (incoming.length === 0) return list;
+  const byId = new Map(list.map((c) => [c.id, c]));
+  for (const c of incoming) byId.set(c.id, c);
+  return [...byId.values()].sort((a, b) => a.afterSeq - b.afterSeq || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
 const without = <T>(record: Record<string, T>, key: string): Record<string, T> => {
@@ -147,6 +158,7 @@ export function dropConversation(state: ClientState, id: string): ClientState {
     ...state,
     conversations: without(state.conversations, id),
     threads: without(state.threads, id),
+    changes: without(state.changes, id),
     windows: without(state.windows, id),
     removed: { ...state.removed, [id]: true },
   };
@@ -161,9 +173,11 @@ export function putHistory(
   state: ClientState,
   conversationId: string,
   items: Message[],
-  opts: { replace?: boolean; window?: boolean } = {},
+  opts: { replace?: boolean; window?: boolean; changes?: GroupChange[] } = {},
 ): ClientState {
   const thread = opts.replace ? items : mergeMessages(state.threads[conversationId] ?? [], items);
+  const given = opts.changes ?? [];
+  const changes = opts.replace ? given : mergeChanges(state.changes[conversationId] ?? [], given);
   let lastMessageAt = state.lastMessageAt;
   for (const m of items) lastMessageAt = noteMessage(lastMessageAt, m);
   const windows =
@@ -172,7 +186,13 @@ export function putHistory(
       : opts.window === false
         ? without(state.windows, conversationId)
         : state.windows;
-  return { ...state, threads: { ...state.threads, [conversationId]: thread }, windows, lastMessageAt };
+  return {
+    ...state,
+    threads: { ...state.threads, [conversationId]: thread },
+    changes: { ...state.changes, [conversationId]: changes },
+    windows,
+    lastMessageAt,
+  };
 }
 
 /** A typing notice ran out (the client's timer): gone, unless a newer one (`at`) replaced it. */
@@ -215,6 +235,12 @@ export function applyEvent(state: ClientState, event: ParleyEvent | PresenceEven
       return putConversation(state, event.conversation);
     case 'call.logged':
       return state;
+    case 'group.changed': {
+      // Like a new message: into a held thread that reaches the newest (a window ends earlier).
+      const id = event.change.conversationId;
+      if (!state.threads[id] || state.windows[id]) return state;
+      return { ...state, changes: { ...state.changes, [id]: mergeChanges(state.changes[id] ?? [], [event.change]) } };
+    }
     case 'snapshot': {
       const presence: ClientState['presence'] = {};
       for (const u of event.users) presence[u.userId] = { online: u.online, lastSeenAt: u.lastSeenAt };

@@ -152,4 +152,19 @@ describe('applyEvent', () => {
     expect(s.removed[C]).toBe(true);
     expect(putConversation(s, conv()).removed[C]).toBeUndefined();
   });
+
+  it('keeps a group timeline with the held thread, in timeline order, not in a window', () => {
+    const change = (id: string, afterSeq: number, createdAt: string) => ({
+      id, conversationId: C, kind: 'renamed' as const, actorId: X, userIds: [], names: { [X]: 'x' }, title: id, afterSeq, createdAt,
+    });
+    // Not held: nothing to keep it in (the thread's first page brings it).
+    expect(applyEvent(initialState(ME), { type: 'group.changed', change: change('a', 0, 't1') }).changes[C]).toBeUndefined();
+    let s = putHistory(withConv(), C, [msg(1, X, 't1')], { changes: [change('b', 1, 't3')] });
+    s = applyEvent(s, { type: 'group.changed', change: change('c', 1, 't4') });
+    s = putHistory(s, C, [], { changes: [change('a', 0, 't0'), change('b', 1, 't3')] });
+    expect(s.changes[C]!.map((x) => x.id)).toEqual(['a', 'b', 'c']);
+    s = putHistory(s, C, [msg(1, X, 't1')], { replace: true, window: true, changes: [] });
+    expect(applyEvent(s, { type: 'group.changed', change: change('d', 5, 't9') })).toBe(s);
+    expect(dropConversation(s, C).changes[C]).toBeUndefined();
+  });
 });

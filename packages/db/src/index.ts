@@ -1,6 +1,6 @@
 export * from './client.js';
 export * as schema from './schema.js';
-export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, EventRow, PushSubscriptionRow, AttachmentRow, MailJobRow } from './schema.js';
+export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, GroupChangeRow, EventRow, PushSubscriptionRow, AttachmentRow, MailJobRow } from './schema.js';
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isSqlState, isUniqueViolation } from './errors.js';
@@ -11,6 +11,7 @@ export * from './queries/messages.js';
 export * from './queries/message-changes.js';
 export * from './queries/search.js';
 export * from './queries/calls.js';
+export * from './queries/group-changes.js';
 export * from './queries/presence.js';
 export * from './queries/push.js';
 export * from './queries/accounts.js';

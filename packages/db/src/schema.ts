@@ -260,6 +260,36 @@ export const calls = pgTable(
 );
 
 /**
+ * What happened to a group, for its timeline: created, renamed, members added, a member left.
+ * `afterSeq` is the conversation's last message seq when it happened, which places the entry
+ * among the messages (after message `afterSeq`); `userIds` are whom it is about (added, left).
+ */
+export const groupChanges = pgTable(
+  'group_changes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['created', 'renamed', 'added', 'left'] }).notNull(),
+    actorId: uuid('actor_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    userIds: uuid('user_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    /** userId → display name when it happened, for the actor and `userIds` (who left is no member to look up). */
+    names: jsonb('names').$type<Record<string, string>>().notNull().default({}),
+    /** The title it was given (created, renamed). */
+    title: text('title'),
+    afterSeq: integer('after_seq').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('group_changes_conversation_idx').on(t.conversationId, t.afterSeq),
+    check('group_changes_kind_check', sql`${t.kind} in ('created', 'renamed', 'added', 'left')`),
+  ],
+);
+
+/**
  * Who is or was in a call, one row per person (a rejoin reopens it). `deviceId` is the session
  * that joined: signals addressed to a participant reach that device only.
  */
@@ -457,6 +487,7 @@ export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = Omit<typeof messages.$inferSelect, 'search'>;
 export type ReactionRow = typeof messageReactions.$inferSelect;
 export type CallRow = typeof calls.$inferSelect;
+export type GroupChangeRow = typeof groupChanges.$inferSelect;
 export type CallParticipantRow = typeof callParticipants.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;

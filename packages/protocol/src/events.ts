@@ -16,7 +16,7 @@
  */
 import { callSignal } from '@parley/validators';
 import { z } from 'zod';
-import { call, conversation, conversationSnapshot, message } from './shapes.js';
+import { call, conversation, conversationSnapshot, groupChange, message } from './shapes.js';
 
 export { callSignal };
 
@@ -57,6 +57,12 @@ export const resync = z.object({ type: z.literal('resync') });
 /** A call ended: the conversation's timeline shows it (to every member of the conversation). */
 export const callLogged = z.object({ type: z.literal('call.logged'), call });
 
+/**
+ * A group was created or renamed, or members were added or left: its timeline's entry (to every
+ * member; `messages.list` brings the entries among the messages it returns).
+ */
+export const groupChanged = z.object({ type: z.literal('group.changed'), change: groupChange });
+
 /** The events of the log of record (what `events.payload` holds). */
 export const storedEvent = z.discriminatedUnion('type', [
   messageNew,
@@ -64,6 +70,7 @@ export const storedEvent = z.discriminatedUnion('type', [
   messageRead,
   conversationUpdatedStored,
   callLogged,
+  groupChanged,
 ]);
 export type StoredEvent = z.infer<typeof storedEvent>;
 export type StoredEventType = StoredEvent['type'];
@@ -75,6 +82,7 @@ export const userEvent = z.discriminatedUnion('type', [
   messageRead,
   conversationUpdated,
   callLogged,
+  groupChanged,
   typing,
   ready,
   resync,
@@ -87,6 +95,7 @@ export type MessageNew = z.infer<typeof messageNew>;
 export type MessageUpdated = z.infer<typeof messageUpdated>;
 export type MessageRead = z.infer<typeof messageRead>;
 export type CallLogged = z.infer<typeof callLogged>;
+export type GroupChanged = z.infer<typeof groupChanged>;
 export type ConversationUpdated = z.infer<typeof conversationUpdated>;
 export type ConversationUpdatedStored = z.infer<typeof conversationUpdatedStored>;
 export type Typing = z.infer<typeof typing>;
@@ -104,6 +113,8 @@ export function eventScope(event: StoredEvent): EventScope {
       return { conversationId: event.message.conversationId };
     case 'call.logged':
       return { conversationId: event.call.conversationId };
+    case 'group.changed':
+      return { conversationId: event.change.conversationId };
     case 'message.read':
       return { conversationId: event.conversationId };
     case 'conversation.updated':

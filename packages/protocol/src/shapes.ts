@@ -101,6 +101,25 @@ export const conversationSnapshot = z.object({
 });
 export type ConversationSnapshot = z.infer<typeof conversationSnapshot>;
 
+/**
+ * A group's timeline entry: what happened to it and who did it. `afterSeq` places it among the
+ * messages (after message `afterSeq`; 0: before the first); `userIds` are whom it is about
+ * (added: the new members; left: who left), `title` the name it got (created, renamed).
+ */
+export const groupChange = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  kind: z.enum(['created', 'renamed', 'added', 'left']),
+  actorId: z.string(),
+  userIds: z.array(z.string()),
+  /** userId → display name when it happened (the actor's and userIds'): who left is no member to look up. */
+  names: z.record(z.string(), z.string()),
+  title: z.string().nullable(),
+  afterSeq: z.number().int(),
+  createdAt: z.string(),
+});
+export type GroupChange = z.infer<typeof groupChange>;
+
 export const callParticipant = z.object({ userId: z.string(), joinedAt: z.string(), leftAt: z.string().nullable() });
 export const call = z.object({
   id: z.string(),

@@ -12,6 +12,8 @@ import { fitLength } from '../text';
 import { translateIssue } from '../errors';
 import { linkHandler } from '../router';
 import { GroupInfo } from './GroupInfo';
+import { GroupChangeEntry, withGroupChanges } from './GroupChangeEntry';
+import type { GroupChange } from '@parley/protocol';
 import { MuteButton } from '../notifications/MuteButton';
 import { drafts } from '../notifications/offline';
 import { statusOf, StatusTick } from './MessageStatus';
@@ -50,6 +52,7 @@ type Row =
   | { kind: 'day'; key: string; label: string }
   | { kind: 'msg'; key: string; m: Message; first: boolean }
   | { kind: 'call'; key: string; call: TimelineCall }
+  | { kind: 'change'; key: string; change: GroupChange }
   | { kind: 'pending'; key: string; p: PendingMessage }
   | { kind: 'unread'; key: string; count: number };
 
@@ -60,6 +63,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
   const thread = useChat(store, (s) => s.views[c.id]);
   const messages = useChat(store, (s) => s.threads[c.id]);
   const hasNewer = useChat(store, (s) => s.windows[c.id] === true);
+  const changes = useChat(store, (s) => s.changes[c.id]) ?? EMPTY;
   const presence = useChat(store, (s) => s.presence);
   const typingMap = useChat(store, (s) => s.typing[c.id]);
   const reads = useChat(store, (s) => s.reads[c.id]);
@@ -120,12 +124,13 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     let lastDay: number | null = null;
     let lastSender: string | null = null;
     let divider = unreadAtOpen.count === 0 || !firstUnreadLoaded;
-    for (const entry of withCalls(items, callLog, Boolean(thread?.hasMore))) {
+    const timeline = withGroupChanges(withCalls(items, callLog, Boolean(thread?.hasMore)), changes, (e) => (e.kind === 'msg' ? e.m.seq : null));
+    for (const entry of timeline) {
       if (entry.kind === 'msg' && !divider && entry.m.seq > unreadAtOpen.after && entry.m.senderId !== me) {
         out.push({ kind: 'unread', key: 'unread', count: unreadAtOpen.count });
         divider = true;
       }
-      const at = entry.kind === 'msg' ? entry.m.createdAt : entry.call.createdAt;
+      const at = entry.kind === 'msg' ? entry.m.createdAt : entry.kind === 'call' ? entry.call.createdAt : entry.change.createdAt;
       const d = dayKey(at);
       if (d !== lastDay) {
         out.push({ kind: 'day', key: `d${d}`, label: formatDay(at) });
@@ -134,6 +139,11 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       }
       if (entry.kind === 'call') {
         out.push({ kind: 'call', key: `call-${entry.call.id}`, call: entry.call });
+        lastSender = null;
+        continue;
+      }
+      if (entry.kind === 'change') {
+        out.push({ kind: 'change', key: `change-${entry.change.id}`, change: entry.change });
         lastSender = null;
         continue;
       }
@@ -147,7 +157,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       for (const p of pending) out.push({ kind: 'pending', key: p.clientId, p });
     }
     return out;
-  }, [items, pending, callLog, thread?.hasMore, i18n.language, unreadAtOpen, firstUnreadLoaded, me]);
+  }, [items, pending, callLog, changes, thread?.hasMore, i18n.language, unreadAtOpen, firstUnreadLoaded, me]);
 
   // Keep the view where the reader expects it.
   useLayoutEffect(() => {
@@ -273,6 +283,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
               </div>
             );
           if (r.kind === 'call') return <CallEntry key={r.key} call={r.call} me={me} />;
+          if (r.kind === 'change') return <GroupChangeEntry key={r.key} change={r.change} c={c} me={me} />;
           if (r.kind === 'msg') {
             const mine = r.m.senderId === me;
             return (

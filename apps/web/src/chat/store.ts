@@ -330,7 +330,8 @@ export class ChatStore {
       const view = this.state.views[id] ?? emptyView;
       const fromWindow = this.state.windows[id] === true;
       const heldBefore = this.state.threads[id]?.length ?? 0;
-      this.move((s) => putHistory(s, id, page.items, fromWindow ? { replace: true, window: false } : {}));
+      const changes = page.groupChanges;
+      this.move((s) => putHistory(s, id, page.items, fromWindow ? { replace: true, window: false, changes } : { changes }));
       const confirmed = new Set(this.state.threads[id]!.map((m) => m.clientId));
       this.setView(id, (v) => ({
         ...v,
@@ -355,7 +356,7 @@ export class ChatStore {
     this.setView(id, (x) => ({ ...x, loadingOlder: true }));
     try {
       const page = await parley.api.messages.list.query({ conversationId: id, beforeSeq: first.seq, limit: 50 });
-      this.move((s) => putHistory(s, id, page.items));
+      this.move((s) => putHistory(s, id, page.items, { changes: page.groupChanges }));
       this.setView(id, (x) => ({ ...x, hasMore: page.hasMore, loadingOlder: false }));
     } catch {
       this.setView(id, (x) => ({ ...x, loadingOlder: false, error: i18n.t('chat:thread.olderError') }));
@@ -384,7 +385,8 @@ export class ChatStore {
         parley.api.messages.list.query({ conversationId, afterSeq: seq, limit: 30 }),
       ]);
       if (!before.items.some((m) => m.seq === seq)) return false;
-      this.move((s) => putHistory(s, conversationId, [...before.items, ...after.items], { replace: true, window: after.hasMore }));
+      const changes = [...before.groupChanges, ...after.groupChanges];
+      this.move((s) => putHistory(s, conversationId, [...before.items, ...after.items], { replace: true, window: after.hasMore, changes }));
       this.setView(conversationId, (x) => ({ ...x, hasMore: before.hasMore, loaded: true, error: null }));
       return true;
     } catch {
@@ -408,7 +410,7 @@ export class ChatStore {
     if (!this.state.windows[id] || !last || this.state.views[id]?.loadingOlder) return;
     try {
       const page = await parley.api.messages.list.query({ conversationId: id, afterSeq: last.seq, limit: 50 });
-      this.move((s) => putHistory(s, id, page.items, { window: page.hasMore }));
+      this.move((s) => putHistory(s, id, page.items, { window: page.hasMore, changes: page.groupChanges }));
     } catch {
       // The reader scrolls down again, or jumps to the latest.
     }

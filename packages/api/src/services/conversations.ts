@@ -4,7 +4,9 @@ import {
   createGroup,
   findConversation,
   findConversationForMember,
+  findUsersByIds,
   getOrCreateDirect,
+  insertGroupChange,
   lastMessageOf,
   listConversationsForMember,
   lockConversation,
@@ -18,16 +20,19 @@ import {
   type Db,
   type Executor,
   type MessageRow,
+  type NewGroupChange,
   type Tx,
 } from '@parley/db';
 import { BadRequest, NotFound } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Conversation, ConversationSnapshot } from '@parley/protocol';
-import { iso, toConversation, toMessage } from '../presenters.js';
+import { iso, toConversation, toGroupChange, toMessage } from '../presenters.js';
 import type { BlockRules } from './blocks.js';
 import type { Presence } from './presence.js';
 
 export const MAX_GROUP_MEMBERS = 256;
+/** What a change of a group puts in its timeline (who and where are filled in by `mutate`). */
+type TimelineChange = Pick<NewGroupChange, 'kind' | 'userIds' | 'title'>;
 export const notFound = () => new NotFound('Conversation not found.');
 
 export class ConversationService {
@@ -79,7 +84,7 @@ export class ConversationService {
     }
     return this.mutate(userId, async (tx) => {
       const conversation = await createGroup(tx, title, [userId, ...others]);
-      return { conversation, formerMembers: [] };
+      return { conversation, formerMembers: [], change: { kind: 'created', userIds: others, title } };
     });
   }
 
@@ -96,7 +101,7 @@ export class ConversationService {
         throw new BadRequest(`A group has at most ${MAX_GROUP_MEMBERS} members.`);
       }
       await addMembers(tx, conversationId, fresh);
-      return { conversation, formerMembers: [] };
+      return { conversation, formerMembers: [], change: fresh.length > 0 ? { kind: 'added', userIds: fresh, title: null } : null };
     });
   }
 
@@ -104,7 +109,7 @@ export class ConversationService {
     return this.mutate(userId, async (tx) => {
       const conversation = await this.lockGroup(tx, conversationId, userId);
       await renameConversation(tx, conversationId, title);
-      return { conversation, formerMembers: [] };
+      return { conversation, formerMembers: [], change: { kind: 'renamed', userIds: [], title } };
     });
   }
 
@@ -112,7 +117,7 @@ export class ConversationService {
     await this.mutate(userId, async (tx) => {
       const conversation = await this.lockGroup(tx, conversationId, userId);
       await removeMember(tx, conversationId, userId);
-      return { conversation, formerMembers: [userId] };
+      return { conversation, formerMembers: [userId], change: { kind: 'left', userIds: [userId], title: null } };
     });
     return { ok: true as const };
   }
@@ -131,16 +136,28 @@ export class ConversationService {
     return (await this.project([snapshot], userId))[0]!;
   }
 
-  /** Runs a membership change and announces the result to every member, past ones included. */
+  /**
+   * Runs a change of a group and announces the result to every member, past ones included; what
+   * happened (`change`, by `userId`) goes into the group's timeline, for the members it now has.
+   */
   private async mutate(
     userId: string,
-    change: (tx: Tx) => Promise<{ conversation: ConversationRow; formerMembers: string[] }>,
+    run: (tx: Tx) => Promise<{ conversation: ConversationRow; formerMembers: string[]; change: TimelineChange | null }>,
   ): Promise<Conversation> {
     const snapshot = await this.deps.events.transaction(async (tx) => {
-      const { conversation, formerMembers } = await change(tx);
+      const { conversation, formerMembers, change } = await run(tx);
       // Read the row again: the change may have renamed or touched it.
-      const snap = await this.snapshotOf(tx, (await findConversation(tx, conversation.id)) ?? conversation);
+      const fresh = (await findConversation(tx, conversation.id)) ?? conversation;
+      const snap = await this.snapshotOf(tx, fresh);
       await this.announce(tx, snap, formerMembers);
+      if (change) {
+        // Placed after the last message: the conversation row is locked, no send slips in between.
+        const named = await findUsersByIds(tx, [userId, ...change.userIds]);
+        const names = Object.fromEntries(named.map((u) => [u.id, u.displayName]));
+        const row = await insertGroupChange(tx, { ...change, names, conversationId: fresh.id, actorId: userId, afterSeq: fresh.lastSeq });
+        const recipients = snap.members.map((m) => m.id);
+        await this.deps.events.emit(tx, recipients, { type: 'group.changed', change: toGroupChange(row) });
+      }
       return snap;
     });
     return (await this.project([snapshot], userId))[0]!;

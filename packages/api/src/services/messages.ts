@@ -10,6 +10,7 @@ import {
   memberIds,
   type Db,
   type StoreResult,
+  listGroupChanges,
 } from '@parley/db';
 import { decodeCursor, encodeCursor, type Message, type MessageNew, type StoredEvent, type Typing, type UserEvent } from '@parley/protocol';
 import { Conflict, NotFound } from '../errors.js';
@@ -17,7 +18,7 @@ import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog, LoggedEvent } from '../events/event-log.js';
 import { SubscriptionQueue } from '../events/queue.js';
 import type { Logger } from '../logger.js';
-import { toAttachment } from '../presenters.js';
+import { toAttachment, toGroupChange } from '../presenters.js';
 import { MessageStore } from './message-store.js';
 import { presentMessage, presentMessages } from './message-view.js';
 import { notFound, type ConversationService } from './conversations.js';
@@ -30,6 +31,8 @@ export type StreamItem = { id: string; event: Exclude<UserEvent, Typing> } | { i
 export const messageNew = (message: Message): MessageNew => ({ type: 'message.new', message });
 
 const REPLAY_PAGE = 500;
+/** Groups change rarely; a page holds at most this many timeline entries. */
+const MAX_CHANGES_PER_PAGE = 200;
 
 /** Optional observers (metrics); the service works the same without them. */
 export interface MessageHooks {
@@ -184,7 +187,16 @@ export class MessageService {
   ) {
     if (!(await findConversationForMember(this.deps.db, input.conversationId, userId))) throw notFound();
     const page = await listMessages(this.deps.db, input.conversationId, input.beforeSeq, input.limit, input.afterSeq);
-    return { items: await presentMessages(this.deps.db, page.items), hasMore: page.hasMore };
+    // The group's timeline entries that sit among these messages: an entry after message k goes
+    // with the page that holds k; those before the first message with the oldest page, those
+    // after the last with the newest.
+    const forward = input.afterSeq !== undefined;
+    const oldest = forward ? input.afterSeq! < 1 : !page.hasMore;
+    const newest = forward ? !page.hasMore : input.beforeSeq === undefined;
+    const first = page.items[0]?.seq ?? (forward ? input.afterSeq! + 1 : null);
+    const last = page.items.at(-1)?.seq ?? (input.beforeSeq !== undefined ? input.beforeSeq - 1 : null);
+    const changes = await listGroupChanges(this.deps.db, input.conversationId, oldest ? null : first, newest ? null : last, MAX_CHANGES_PER_PAGE);
+    return { items: await presentMessages(this.deps.db, page.items), hasMore: page.hasMore, groupChanges: changes.map(toGroupChange) };
   }
 
   async markRead(userId: string, conversationId: string, seq: number) {
