@@ -99,7 +99,8 @@ local count = math.ceil(level / interval - 1e-6)
 if level > window + 1e-6 then
   return {0, count, math.ceil(level - window)}
 end
-redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(level))
+-- At least 1 ms: with huge limits (RATE_LIMIT_SCALE) the interval is below a double's resolution at now.
+redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.max(1, math.ceil(level)))
 return {1, count, 0}
 `;
 
