@@ -3,7 +3,7 @@
  * driven by the same load generator in one run. See ../README.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +31,9 @@ const { values: args } = parseArgs({
     bisect: { type: 'string', default: '3' },
     register: { type: 'boolean', default: false },
     targets: { type: 'string', default: 'parley,floor,peer' },
+    partitions: { type: 'string', default: '1,16' },
+    'partition-users': { type: 'string', default: '200' },
+    'partition-group': { type: 'string', default: '2' },
     url: { type: 'string' },
     pid: { type: 'string' },
     out: { type: 'string' },
@@ -56,7 +59,12 @@ if (args.help) {
   --bisect N             bisection steps between the last rate that held and the first that lagged (3)
   --register             create Parley's users through auth.register (bcrypt each) instead of seeding
                          them straight into its database (the bench's own seeding path, seed.ts)
-  --targets LIST         any of parley,floor,peer (all)
+  --targets LIST         any of parley,floor,peer (all); 'none' runs only the partitions phase
+  --partitions LIST      the partitions phase: Parley on PostgreSQL with each EVENT_PARTITIONS of the
+                         list (1,16), sends spread over many conversations, fixed rate and throughput
+                         search per setting, settings interleaved over the rounds; 'none' skips it
+  --partition-users N    users of the partitions phase (200), in conversations of
+  --partition-group G    members (2): N / G conversations
   --url URL              use a running Parley server instead of starting one (--pid PID for its RSS)
   --out DIR              results folder (apps/bench/results/<timestamp>)`);
   process.exit(0);
@@ -82,7 +90,10 @@ const opts = {
   rounds: Math.round(num(args.rounds, 'rounds')),
   bisect: Math.max(0, Math.round(Number(args.bisect))),
   seed: !args.register,
-  targets: args.targets!.split(',').map((s) => s.trim()).filter(Boolean) as TargetName[],
+  targets: (args.targets === 'none' ? [] : args.targets!.split(',').map((s) => s.trim()).filter(Boolean)) as TargetName[],
+  partitions: args.partitions === 'none' ? [] : args.partitions!.split(',').map((s) => Math.round(num(s.trim(), 'partitions'))),
+  partitionUsers: Math.round(num(args['partition-users'], 'partition-users')),
+  partitionGroup: Math.max(2, Math.round(num(args['partition-group'], 'partition-group'))),
 };
 for (const t of opts.targets) if (!['parley', 'floor', 'peer'].includes(t)) throw new Error(`unknown target ${t}`);
 
@@ -123,13 +134,17 @@ const BENCH_JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123456789';
 const VAPID = generateVapidKeys();
 const MiB = 1024 * 1024;
 
-async function startTarget(name: TargetName, round: number): Promise<{ target: Target; child: Child | null; pid: number | null }> {
+async function startTarget(
+  name: TargetName,
+  round: number,
+  parleyEnv: { key: string; env: Record<string, string> } | null = null,
+): Promise<{ target: Target; child: Child | null; pid: number | null }> {
   if (name === 'parley') {
-    if (args.url) {
+    if (args.url && !parleyEnv) {
       const pid = args.pid ? Number(args.pid) : null;
       return { target: new ParleyTarget(args.url.replace(/\/$/, '')), child: null, pid };
     }
-    const databaseUrl = await createDatabase(`parley_bench_${dbSuffix}_r${round}`);
+    const databaseUrl = await createDatabase(`parley_bench_${dbSuffix}_r${round}${parleyEnv ? `_${parleyEnv.key}` : ''}`);
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
     try {
@@ -159,6 +174,7 @@ async function startTarget(name: TargetName, round: number): Promise<{ target: T
           // The memory phase opens `--sockets` extra sockets over the same few users.
           MAX_SOCKETS_PER_USER: String(Math.min(1000, Math.max(20, Math.ceil(opts.sockets / opts.users) + 2))),
           REDIS_URL: '',
+          ...parleyEnv?.env,
         },
       });
       child.proc.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
@@ -189,6 +205,101 @@ const cpuNote = (r: RateRun) =>
 const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)}  p99 ${s.p99.toFixed(2)}  max ${s.max.toFixed(1)} ms`;
 
 /**
+ * Sustained throughput: double the rate until delivery lags, then bisect between the last rate
+ * that held and the first that lagged. Every step lands in `result.steps`, the best in `result.best`.
+ */
+async function searchThroughput(target: Target, pid: number | null, result: Pick<TargetResult, 'steps' | 'best'>) {
+  const step = async (rate: number) => {
+    const run = await runAtRate(target, { rate, durationMs: opts.stepMs, graceMs: 1_000, label: `step ${rate}/s`, pid });
+    result.steps.push(run);
+    const ok = holds(run, opts.lagMs);
+    statusDone(
+      `  step ${rate}/s: ${ok ? 'holds' : 'lags '}  sent ${run.achievedRate.toFixed(0)}/s  delivered ${run.deliveredPerSec.toFixed(0)}/s  ` +
+        `${run.fullyDelivered}/${run.sent}  delivery p50 ${run.latency.p50.toFixed(1)} p99 ${run.latency.p99.toFixed(1)} ms` +
+        cpuNote(run),
+    );
+    if (ok && (!result.best || rate > result.best.targetRate)) result.best = run;
+    // A lagging step leaves a backlog: let it drain so the next step starts clean.
+    await sleep(ok ? 500 : 3_000);
+    return ok;
+  };
+  let lagged: number | null = null;
+  for (let rate = opts.startRate; rate <= opts.maxRate && !interrupted; rate *= 2) {
+    if (!(await step(rate))) {
+      lagged = rate;
+      break;
+    }
+  }
+  let low = result.best?.targetRate ?? 0;
+  for (let i = 0; i < opts.bisect && lagged !== null && !interrupted; i++) {
+    const mid = Math.round((low + lagged) / 2);
+    if (mid <= low || mid >= lagged) break;
+    if (await step(mid)) low = mid;
+    else lagged = mid;
+  }
+}
+
+interface PartitionResult {
+  partitions: number;
+  round: number;
+  /** os.loadavg() (1, 5, 15 min) when the setting's runs began: the machine is shared. */
+  loadAverage: number[];
+  fixed: RateRun | null;
+  steps: RateRun[];
+  best: RateRun | null;
+  error?: string;
+}
+
+/**
+ * The partitions phase: the same Parley on PostgreSQL with EVENT_PARTITIONS = each of
+ * opts.partitions, sends spread over many small conversations (so that with P = 1 every send
+ * waits for the one partition's counter row, and with P = 16 sends to different conversations
+ * mostly do not), a fixed rate and a throughput search per setting.
+ */
+async function benchPartitions(partitions: number, round: number): Promise<PartitionResult> {
+  const result: PartitionResult = { partitions, round, loadAverage: loadavg().map((l) => round2(l)), fixed: null, steps: [], best: null };
+  console.log(`\n=== parley, EVENT_PARTITIONS=${partitions}, round ${round + 1} of ${opts.rounds} (load average ${result.loadAverage.join(' ')}) ===`);
+  const { target, child, pid } = await startTarget('parley', round, { key: `p${partitions}`, env: { EVENT_PARTITIONS: String(partitions) } });
+  try {
+    await target.setup(opts.partitionUsers, opts.partitionGroup, (done, total, what) => progressLine(`  setup: ${what} ${done}/${total}`));
+    statusDone(`  setup: ${opts.partitionUsers} users in ${target.groups.length} conversations of ${opts.partitionGroup}`);
+    await runAtRate(target, { rate: opts.rate, durationMs: 2_000, graceMs: 2_000, label: 'warm-up', pid });
+    await sleep(500);
+    result.fixed = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `fixed ${opts.rate}/s`, pid });
+    statusDone(`  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}${cpuNote(result.fixed)}`);
+    await searchThroughput(target, pid, result);
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    statusDone(`  EVENT_PARTITIONS=${partitions} failed: ${result.error}`);
+  } finally {
+    await target.close().catch(() => {});
+    await stopChild(child);
+  }
+  return result;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+const median = (values: number[]) => {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
+
+/** One line per setting: medians over the rounds, with every round's load average. */
+function partitionLines(results: PartitionResult[]): string[] {
+  return opts.partitions.map((p) => {
+    const rs = results.filter((r) => r.partitions === p);
+    const m = (f: (r: PartitionResult) => number | undefined) => median(rs.map((r) => f(r) ?? NaN)).toFixed(1);
+    return (
+      `- EVENT_PARTITIONS=${p}: highest rate that holds ${m((r) => r.best?.targetRate ?? 0)} msg/s ` +
+      `(delivered ${m((r) => r.best?.deliveredPerSec)}/s, delivery p50 ${m((r) => r.best?.latency.p50)} p99 ${m((r) => r.best?.latency.p99)} ms there); ` +
+      `at ${opts.rate} msg/s delivery p50 ${m((r) => r.fixed?.latency.p50)} p99 ${m((r) => r.fixed?.latency.p99)} ms, send ack p50 ${m((r) => r.fixed?.ack.p50)} ms; ` +
+      `rounds: ${rs.map((r) => `${r.best?.targetRate ?? 0}/s at load ${r.loadAverage[0]}`).join(', ')}` +
+      rs.filter((r) => r.error).map((r) => ` (round ${r.round + 1} failed: ${r.error})`).join('')
+    );
+  });
+}
+
+/**
  * One round of one target on a fresh server: setup, warm-up, the fixed rate and the throughput
  * search; in the last round also the login storm, calls and memory (each run once).
  */
@@ -211,36 +322,7 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
     result.fixed = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `fixed ${opts.rate}/s`, pid });
     statusDone(`  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}; healthz p99 ${result.fixed.healthz.p99.toFixed(2)} ms${cpuNote(result.fixed)}`);
 
-    // Sustained throughput: double the rate until delivery lags, then bisect between the last
-    // rate that held and the first that lagged.
-    const step = async (rate: number) => {
-      const run = await runAtRate(target, { rate, durationMs: opts.stepMs, graceMs: 1_000, label: `step ${rate}/s`, pid });
-      result.steps.push(run);
-      const ok = holds(run, opts.lagMs);
-      statusDone(
-        `  step ${rate}/s: ${ok ? 'holds' : 'lags '}  sent ${run.achievedRate.toFixed(0)}/s  delivered ${run.deliveredPerSec.toFixed(0)}/s  ` +
-          `${run.fullyDelivered}/${run.sent}  delivery p50 ${run.latency.p50.toFixed(1)} p99 ${run.latency.p99.toFixed(1)} ms` +
-          cpuNote(run),
-      );
-      if (ok && (!result.best || rate > result.best.targetRate)) result.best = run;
-      // A lagging step leaves a backlog: let it drain so the next step starts clean.
-      await sleep(ok ? 500 : 3_000);
-      return ok;
-    };
-    let lagged: number | null = null;
-    for (let rate = opts.startRate; rate <= opts.maxRate && !interrupted; rate *= 2) {
-      if (!(await step(rate))) {
-        lagged = rate;
-        break;
-      }
-    }
-    let low = result.best?.targetRate ?? 0;
-    for (let i = 0; i < opts.bisect && lagged !== null && !interrupted; i++) {
-      const mid = Math.round((low + lagged) / 2);
-      if (mid <= low || mid >= lagged) break;
-      if (await step(mid)) low = mid;
-      else lagged = mid;
-    }
+    await searchThroughput(target, pid, result);
     if (!last) return result;
 
     // Login storm while messages flow at the fixed rate.
@@ -384,6 +466,7 @@ async function main() {
   // Round r runs the targets in an order rotated by r, so none is always first (cold machine)
   // or always last (after the others heated PostgreSQL).
   const rounds: Partial<Record<TargetName, TargetResult>>[] = [];
+  const partitionResults: PartitionResult[] = [];
   try {
     for (let round = 0; round < opts.rounds && !interrupted; round++) {
       const order = opts.targets.map((_, i) => opts.targets[(i + round) % opts.targets.length]!);
@@ -394,16 +477,25 @@ async function main() {
       }
       rounds.push(results);
     }
+    // The partitions phase, its settings interleaved over the rounds (rotated like the targets).
+    for (let round = 0; round < opts.rounds && !interrupted; round++) {
+      const order = opts.partitions.map((_, i) => opts.partitions[(i + round) % opts.partitions.length]!);
+      for (const p of order) if (!interrupted) partitionResults.push(await benchPartitions(p, round));
+    }
   } finally {
     await cleanup();
   }
   if (interrupted) return;
-  const results = rounds[rounds.length - 1]!;
+  const results = rounds[rounds.length - 1] ?? {};
+  const partitionSummary = partitionLines(partitionResults);
 
   const table = medianRows(rounds.map(rows));
   const checks = targetsCheck(table, results.parley);
-  console.log(`\n${terminalTable(table)}\n`);
-  console.log(`Targets (medians over ${rounds.length} rounds):\n${checks.join('\n')}\n`);
+  if (opts.targets.length > 0) {
+    console.log(`\n${terminalTable(table)}\n`);
+    console.log(`Targets (medians over ${rounds.length} rounds):\n${checks.join('\n')}\n`);
+  }
+  if (partitionSummary.length > 0) console.log(`Partitions (${opts.partitionUsers} users in conversations of ${opts.partitionGroup}, PostgreSQL):\n${partitionSummary.join('\n')}\n`);
 
   const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGiB: round(totalmem() / 1024 ** 3, 1), node: process.version };
   const series = opts.targets.flatMap((t) => {
@@ -414,7 +506,12 @@ async function main() {
     if (r?.best) out.push({ name: `${t} @ ${r.best.targetRate}/s (best)`, samples: r.best.samples });
     return out;
   });
-  writeFileSync(join(outDir, 'latency.svg'), latencySvg(series, `Delivery latency (send → other member's subscription), ${opts.users} users`));
+  for (const r of partitionResults.filter((r) => r.round === opts.rounds - 1)) {
+    if (r.best) series.push({ name: `parley P=${r.partitions} @ ${r.best.targetRate}/s (best)`, samples: r.best.samples });
+  }
+  // latencySvg needs at least one series with samples.
+  if (series.some((s) => s.samples.length > 0))
+    writeFileSync(join(outDir, 'latency.svg'), latencySvg(series, `Delivery latency (send → other member's subscription), ${opts.users} users`));
   writeFileSync(
     join(outDir, 'results.json'),
     JSON.stringify(
@@ -425,6 +522,7 @@ async function main() {
         backgroundBusy: background,
         options: opts,
         table: table.map((r) => ({ metric: r.metric, unit: r.unit, ...r.values })),
+        partitions: partitionResults.map((r) => ({ ...r, fixed: strip(r.fixed), best: strip(r.best), steps: r.steps.map(strip) })),
         rounds: rounds.map((results) =>
           Object.fromEntries(
             Object.entries(results).map(([k, r]) => [
@@ -456,6 +554,14 @@ async function main() {
     '',
     '![latency distributions](latency.svg)',
     '',
+    ...(partitionSummary.length > 0
+      ? [
+          `## Partitions (${opts.partitionUsers} users in ${Math.floor(opts.partitionUsers / opts.partitionGroup)} conversations of ${opts.partitionGroup}, PostgreSQL; medians over ${opts.rounds} rounds)`,
+          '',
+          ...partitionSummary,
+          '',
+        ]
+      : []),
     ...Object.values(results)
       .filter((r) => r.error)
       .map((r) => `- ${r.name} failed: ${r.error}`),
