@@ -47,7 +47,9 @@ export async function startChild(opts: {
   logFile: string;
 }): Promise<Child> {
   const log = createWriteStream(opts.logFile);
-  const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
+  // BENCH_CPU_PROF=<dir>: every server writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', opts.entry], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, PORT: String(opts.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,7 +82,8 @@ export async function stopChild(child: Child | null) {
   if (!child || child.proc.exitCode !== null) return;
   const done = new Promise<void>((r) => child.proc.once('exit', () => r()));
   child.proc.kill('SIGTERM');
-  const timer = setTimeout(() => child.proc.kill('SIGKILL'), 5_000);
+  // A profiled server needs longer than 5 s to write its profile.
+  const timer = setTimeout(() => child.proc.kill('SIGKILL'), process.env.BENCH_CPU_PROF ? 60_000 : 5_000);
   await done;
   clearTimeout(timer);
 }

@@ -1,7 +1,7 @@
 /**
  * Bytes in flight per connection. A client that sends calls and never reads their answers would
  * otherwise make the server hold every answer in memory (40 such clients held 4 GB):
- * - a WebSocket whose send buffer is over SEND_BUFFER_LIMIT is no longer read (ws.pause), and its
+ * - a WebSocket whose send buffer is over SEND_BUFFER_LIMIT is no longer read (holdReading), and its
  *   calls wait before they run (`writable`, the backpressure middleware in packages/api/src/trpc.ts);
  *   reading resumes once the client has drained it;
  * - any connection (HTTP or WebSocket) whose send buffer stays over the limit without the client
@@ -27,6 +27,22 @@ interface Progress {
 }
 
 const ready = Promise.resolve();
+
+/**
+ * Why each WebSocket is not being read: its send buffer is full (SendBuffers), or it has too many
+ * calls unanswered (SocketDrain's call window). It is read again once no reason is left.
+ */
+const holds = new WeakMap<WebSocket, Set<string>>();
+
+export function holdReading(ws: WebSocket, reason: 'send-buffer' | 'call-window', hold: boolean) {
+  let reasons = holds.get(ws);
+  if (!reasons) holds.set(ws, (reasons = new Set()));
+  const wasHeld = reasons.size > 0;
+  if (hold) reasons.add(reason);
+  else reasons.delete(reason);
+  if (!wasHeld && reasons.size > 0) ws.pause();
+  else if (wasHeld && reasons.size === 0) ws.resume();
+}
 
 export class SendBuffers {
   private readonly sockets = new Map<WebSocket, WsState>();
@@ -68,12 +84,9 @@ export class SendBuffers {
     const now = Date.now();
     for (const [ws, state] of this.sockets) {
       const over = ws.bufferedAmount > this.limit;
-      if (over && !state.paused) {
-        state.paused = true;
-        ws.pause();
-      } else if (!over && state.paused) {
-        state.paused = false;
-        ws.resume();
+      if (over !== state.paused) {
+        state.paused = over;
+        holdReading(ws, 'send-buffer', over);
       }
       if (!over) for (const w of state.waiters.splice(0)) w.resolve();
     }

@@ -1,10 +1,12 @@
 /**
- * One request multiplied: calls per HTTP batch and per WebSocket frame are capped, and one user's
- * flood of calls runs in that user's share of the database pool, so a bystander is not queued
- * behind it. (The read rate limit is in limits.test.ts; memory under non-reading clients in
+ * One request multiplied: calls per HTTP batch and per WebSocket frame are capped, a socket has a
+ * window of calls in flight (the rest wait unread), a socket whose calls keep failing is closed,
+ * and one user's flood of calls runs in that user's share of the database pool, so a bystander is
+ * not queued behind it. (The read rate limit is in limits.test.ts; memory under non-reading clients in
  * memory.test.ts.)
  */
 import { MAX_FRAME_CALLS, MAX_HTTP_BATCH } from '@parley/api';
+import { MAX_CALLS_IN_FLIGHT, MAX_ERRORS } from '../src/drain.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawSocket, signUp, startTestServer, TEST_PG_URL, type Frame, type TestServer } from './helpers.js';
 
@@ -53,6 +55,25 @@ describe('batch caps', () => {
     s.ws.close();
   });
 
+  it(`closes a socket whose calls keep failing (over ${MAX_ERRORS} errors in a row) instead of answering each one`, async () => {
+    const u = await signUp(t);
+    const s = rawSocket(t, u.accessToken);
+    await s.opened;
+    expect((await s.me(1))?.result?.type).toBe('data');
+    // Calls that each fail validation, three frames of 50: the socket is closed after the 101st error.
+    for (let f = 0; f < 3; f++) {
+      s.ws.send(
+        JSON.stringify(
+          Array.from({ length: MAX_FRAME_CALLS }, (_, i) => ({
+            id: 1000 + f * MAX_FRAME_CALLS + i,
+            method: 'query',
+            params: { path: 'users.byId', input: { id: 'not a uuid' } },
+          })),
+        ),
+      );
+    }
+    expect((await s.closed).code).toBe(1008);
+  });
 });
 
 // PGlite runs queries back to back without yielding to I/O, so queueing shows only on PostgreSQL.
@@ -78,5 +99,24 @@ describe.skipIf(!TEST_PG_URL)('fair share of the PostgreSQL pool', () => {
     await Promise.all([...flood, mine]);
     // Without a fair share, the bystander's call waits for a connection behind nearly all 300.
     expect(order.indexOf('bystander')).toBeLessThan(order.length - 10);
+  });
+
+  it(`runs a socket's calls ${MAX_CALLS_IN_FLIGHT} at a time and holds the rest, so thousands are all answered, none refused`, async () => {
+    const u = await signUp(t);
+    const s = rawSocket(t, u.accessToken);
+    await s.opened;
+    expect((await s.me(1))?.result?.type).toBe('data');
+    // 2,000 calls in 40 frames at once: over the fair share's queue of 1,000, which used to refuse
+    // the rest one by one (and let the next frames in as fast as refusals could be written).
+    const ids = Array.from({ length: 2000 }, (_, i) => 100 + i);
+    const answers = Promise.all(ids.map((id) => s.answerTo(id)));
+    for (let f = 0; f < ids.length / MAX_FRAME_CALLS; f++) {
+      const frame = ids.slice(f * MAX_FRAME_CALLS, (f + 1) * MAX_FRAME_CALLS);
+      s.ws.send(JSON.stringify(frame.map((id) => ({ id, method: 'query', params: { path: 'conversations.list', input: {} } }))));
+    }
+    const frames = (await answers) as (Frame | null)[];
+    expect(frames.filter((f) => f?.error).map((f) => f!.error!.data.code)).toEqual([]);
+    expect(frames.filter((f) => f?.result?.type === 'data')).toHaveLength(ids.length);
+    s.ws.close();
   });
 });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -326,12 +326,16 @@ function fetchMe(t: TestServer, token: string) {
 
 describe('production start-up', () => {
   const vapid = generateVapidKeys();
-  it('refuses to start without real secrets and names what is missing', () => {
+  it('refuses to start without real secrets and names what is missing', async () => {
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const res = spawnSync(process.execPath, ['--import', 'tsx', main], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0' },
-      encoding: 'utf8',
-      timeout: 30_000,
+    // Asynchronous: a synchronous child blocks the worker, which then cannot answer the runner.
+    const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', main],
+        { env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0' }, encoding: 'utf8', timeout: 30_000 },
+        (err, _stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+      );
     });
     expect(res.status).toBe(1);
     expect(res.stderr).toContain('JWT_SECRET');

@@ -8,12 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParleyClient, type ParleyClient } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { startHostileReaders } from '@parley/test-helpers/hostile-readers';
 import { createTestDatabase, sleep, TEST_PG_URL, uniqueEmail, waitFor } from './helpers.js';
 import { freePort, ServerProcess } from './process-helpers.js';
 
@@ -97,41 +96,15 @@ describe.skipIf(!TEST_PG_URL)('hostile readers', () => {
       }
     }, 50);
 
-    const list = { conversationId: direct.id, limit: 100 };
-    // WebSocket readers: authenticate, stop reading, then send frames of 50 messages.list each.
-    const sockets: { ws: WebSocket; closed: Promise<void> }[] = [];
-    for (let s = 0; s < HOSTILE_SOCKETS; s++) {
-      const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
-      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-      ws.on('error', () => {});
-      sockets.push({ ws, closed });
-      ws.once('open', () => {
-        ws.send(JSON.stringify({ method: 'connectionParams', data: { token: h.accessToken } }));
-        // ws keeps the TCP socket in a private field; pausing it is what "never reads" means.
-        (ws as unknown as { _socket: Socket })._socket.pause();
-        for (let f = 0; f < FRAMES_PER_SOCKET; f++) {
-          const frame = Array.from({ length: 50 }, (_, i) => ({
-            id: f * 50 + i + 1,
-            method: 'query',
-            params: { path: 'messages.list', input: list },
-          }));
-          ws.send(JSON.stringify(frame));
-        }
-      });
-    }
-    // HTTP readers: pipelined batch GETs of 10 messages.list each, never reading the answers.
-    const input = encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [i, list]))));
-    const path = `/trpc/${Array(10).fill('messages.list').join(',')}?batch=1&input=${input}`;
-    const port = Number(new URL(server.url).port);
-    const raw: Socket[] = [];
-    for (let c = 0; c < HOSTILE_HTTP; c++) {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.on('error', () => {});
-      socket.pause();
-      raw.push(socket);
-      const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.accessToken}\r\n\r\n`;
-      socket.write(request.repeat(REQUESTS_PER_HTTP));
-    }
+    const attack = startHostileReaders({
+      url: server.url,
+      accessToken: h.accessToken,
+      conversationId: direct.id,
+      sockets: HOSTILE_SOCKETS,
+      framesPerSocket: FRAMES_PER_SOCKET,
+      httpConnections: HOSTILE_HTTP,
+      requestsPerConnection: REQUESTS_PER_HTTP,
+    });
 
     try {
       // Meanwhile a bystander is served and the instance reports ready.
@@ -155,8 +128,7 @@ describe.skipIf(!TEST_PG_URL)('hostile readers', () => {
       expect((await bystander.api.auth.me.query()).displayName).toBe('B');
     } finally {
       clearInterval(sampler);
-      for (const s of sockets) s.ws.terminate();
-      for (const s of raw) s.destroy();
+      attack.stop();
     }
   });
 });

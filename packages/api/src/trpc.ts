@@ -181,7 +181,7 @@ const callRules = t.middleware(async ({ ctx, type, getRawInput, next }) => {
   const ran = await ctx.services.fairShare.run(ctx.auth ? `u:${ctx.auth.userId}` : `ip:${ctx.req.ip}`, async () => {
     if (socket?.writable) await socket.writable();
     return next();
-  });
+  }, !socket);
   if (!ran) throw tooManyRequests(1000, 'Too many requests at once. Please wait and try again.');
   return ran.value;
 });
