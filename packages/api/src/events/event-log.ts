@@ -91,6 +91,7 @@ export class EventLog {
     for (let p = 0; p < this.partitions; p++) {
       this.unsubscribe.push(
         this.deps.bus.subscribe(`events.${p}`, (raw) => {
+          if (this.alreadyDelivered(raw)) return;
           const event = parseWire(loggedEnvelope, raw, (msg) => this.deps.logger.warn(msg));
           if (event && event.partition < this.partitions) this.ingest(event);
         }),
@@ -152,7 +153,22 @@ export class EventLog {
    */
   published(event: LoggedEvent) {
     this.ingest(event);
-    this.deps.bus.publish(`events.${event.partition}`, JSON.stringify(event));
+    // Partition and id first, always: a reader can tell one it already has (alreadyDelivered).
+    const { partition, id, recipients, event: payload } = event;
+    this.deps.bus.publish(`events.${partition}`, JSON.stringify({ partition, id, recipients, event: payload }));
+  }
+
+  /**
+   * Whether a bus message announces an event this instance has delivered already, read off its
+   * start without parsing it: an instance hears its own announcements back (Redis delivers to
+   * every subscriber; the local bus has no one else), and each would otherwise be parsed with
+   * the event schema only for ingest to drop it. Anything else is parsed in full.
+   */
+  private alreadyDelivered(raw: string): boolean {
+    const m = /^\{"partition":(\d{1,9}),"id":(\d{1,15}),/.exec(raw);
+    if (!m) return false;
+    const head = this.heads[Number(m[1])];
+    return head !== undefined && Number(m[2]) <= head;
   }
 
   /** Listens to one user's events; returns the function that stops listening. */
