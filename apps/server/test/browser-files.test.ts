@@ -4,30 +4,16 @@
  * lightbox (Escape closes it); a voice message recorded with Chromium's fake microphone plays on
  * the other side. axe scans with the lightbox open; screenshots at 375 and 1280 px.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp as signUpByApi, type TestServer } from './helpers.js';
-import { axeSerious, eventually, hasChromium, launchBrowser, newContext, screenshots, signIn, startWebServer, visible } from './browser-helpers.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { signUp as signUpByApi } from './helpers.js';
+import { axeSerious, browserSuite, eventually, hasChromium, screenshots, signIn, visible } from './browser-helpers.js';
 
 describe.skipIf(!hasChromium)('files in a browser', () => {
-  let t: TestServer;
-  let origin: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    ({ t, origin } = await startWebServer());
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   async function open(name: string, email: string, conversationId: string): Promise<Page> {
-    const ctx = await newContext(browser, origin);
-    contexts.push(ctx);
+    const ctx = await suite.context();
     const page = await ctx.newPage();
     await signIn(page, name, email);
     await page.goto(`/c/${conversationId}`);
@@ -36,8 +22,8 @@ describe.skipIf(!hasChromium)('files in a browser', () => {
   const log = (page: Page) => page.getByRole('log', { name: 'Messages' });
 
   it('paste an image and attach a PDF; the other side sees the thumbnail and the lightbox; a voice message plays', { timeout: 120_000 }, async () => {
-    const alice = await signUpByApi(t, 'Alice Files');
-    const bob = await signUpByApi(t, 'Bob Files');
+    const alice = await signUpByApi(suite.t, 'Alice Files');
+    const bob = await signUpByApi(suite.t, 'Bob Files');
     const conv = await alice.client.api.conversations.openDirect.mutate({ userId: bob.user.id });
     const [a, b] = await Promise.all([open('Alice Files', alice.email, conv.id), open('Bob Files', bob.email, conv.id)]);
     const composer = a.locator('.composer textarea');

@@ -5,10 +5,9 @@
  * quality; device selection; the call docked while chatting; one person leaves and the others go
  * on; the call's entry in the timeline on every side; axe scans of the call screens.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestServer } from './helpers.js';
-import { axeSerious, eventually, hasChromium, hidden, launchBrowser, newContext, signUp, startWebServer, T, visible } from './browser-helpers.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { axeSerious, browserSuite, eventually, hasChromium, hidden, signUp, T, visible } from './browser-helpers.js';
 
 /** Test-only: remembers the page's RTCPeerConnections so the test can read getStats(). */
 function recordPeerConnections() {
@@ -63,28 +62,14 @@ async function trpc(page: Page, path: string, input?: unknown) {
 }
 
 describe.skipIf(!hasChromium)('group calls in a browser', () => {
-  let t: TestServer;
-  let origin: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    ({ t, origin } = await startWebServer());
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   it('three people see each other, mute, camera off and a shared screen; one leaves, the others go on; history on every side', { timeout: 360_000 }, async () => {
     const names = ['Alice Archer', 'Bob Baker', 'Carol Cole'] as const;
     const pages: Page[] = [];
     for (const _ of names) {
-      const ctx = await newContext(browser, origin);
+      const ctx = await suite.context();
       await ctx.addInitScript(recordPeerConnections);
-      contexts.push(ctx);
       pages.push(await ctx.newPage());
     }
     const [alice, bob, carol] = pages as [Page, Page, Page];

@@ -7,8 +7,9 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { freePort, REPO_ROOT } from '@parley/test-helpers';
 import axe from 'axe-core';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
-import { startTestServer, type TestServerOptions } from './helpers.js';
+import { startTestServer, type TestServer, type TestServerOptions } from './helpers.js';
 
 export { freePort, REPO_ROOT };
 export const SCREENSHOT_DIR = `${REPO_ROOT}test-results/screenshots`;
@@ -61,6 +62,47 @@ export async function newContext(browser: Browser, origin: string, extra: Browse
   });
   ctx.setDefaultTimeout(T);
   return ctx;
+}
+
+/**
+ * What every browser test file sets up, registered in the describe it is called in: a web test
+ * server, one Chromium for the file, and contexts (one per person) that are all closed at its end.
+ * Its fields are there once the file's tests run.
+ */
+export function browserSuite(opts: Partial<TestServerOptions> = {}) {
+  let web: { t: TestServer; origin: string } | null = null;
+  let browser: Browser | null = null;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    web = await startWebServer(opts);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    await browser?.close();
+    await web?.t.close();
+  });
+  const ready = <V>(value: V | null): V => {
+    if (value === null) throw new Error('browserSuite: used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get t() {
+      return ready(web).t;
+    },
+    get origin() {
+      return ready(web).origin;
+    },
+    get browser() {
+      return ready(browser);
+    },
+    /** A new browser context (a person's browser), closed at the end of the file. */
+    async context(extra: BrowserContextOptions = {}) {
+      const ctx = await newContext(ready(browser), ready(web).origin, extra);
+      contexts.push(ctx);
+      return ctx;
+    },
+  };
 }
 
 /** Waits (auto-retrying) until the locator is visible. */

@@ -5,10 +5,10 @@
  * The other people are API clients; one browser for the whole file.
  */
 import { randomUUID } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp as signUpByApi, type TestServer } from './helpers.js';
-import { axeSerious, eventually, hasChromium, hidden, launchBrowser, newContext, screenshots, signIn, startWebServer, visible } from './browser-helpers.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { signUp as signUpByApi } from './helpers.js';
+import { axeSerious, browserSuite, eventually, hasChromium, hidden, screenshots, signIn, visible } from './browser-helpers.js';
 
 type Person = Awaited<ReturnType<typeof signUpByApi>>;
 
@@ -48,30 +48,16 @@ const send = (p: Person, conversationId: string, body: string) =>
 // The four tests share the server and the browser but nothing else (own people, own context):
 // they run at once, so one's waits (page loads, sockets, animation frames) overlap another's work.
 describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true }, () => {
-  let t: TestServer;
-  let origin: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    ({ t, origin } = await startWebServer());
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   async function page(locale = 'en-US'): Promise<Page> {
-    const ctx = await newContext(browser, origin, { locale });
+    const ctx = await suite.context({ locale });
     await ctx.addInitScript(instrument);
-    contexts.push(ctx);
     return ctx.newPage();
   }
 
   it('the bugs: empty chats, receipts after reload, ghost typing, graphemes, unread divider, paste, focus', { timeout: 150_000 }, async () => {
-    const [alice, bob, carol] = [await signUpByApi(t, 'Alice Archer'), await signUpByApi(t, 'Bob Baker'), await signUpByApi(t, 'Carol Cole')];
+    const [alice, bob, carol] = [await signUpByApi(suite.t, 'Alice Archer'), await signUpByApi(suite.t, 'Bob Baker'), await signUpByApi(suite.t, 'Carol Cole')];
     const p = await page();
     await signIn(p, 'Alice Archer', alice.email, alice.password);
     const list = p.getByRole('navigation', { name: 'Conversations' });
@@ -179,7 +165,7 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
   });
 
   it('one language for text, dates and numbers; chosen from the browser, changeable, remembered', { timeout: 90_000 }, async () => {
-    const dana = await signUpByApi(t, 'Dana Dale');
+    const dana = await signUpByApi(suite.t, 'Dana Dale');
     // A German browser gets the German UI…
     const de = await page('de-DE');
     // A first visit, signed out: no failed request and no error in the console (the session is asked
@@ -216,7 +202,7 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
   });
 
   it('comforts: status ticks, theme, keyboard shortcuts', { timeout: 120_000 }, async () => {
-    const [erin, finn, gail] = [await signUpByApi(t, 'Erin Ember'), await signUpByApi(t, 'Finn Frost'), await signUpByApi(t, 'Gail Gray')];
+    const [erin, finn, gail] = [await signUpByApi(suite.t, 'Erin Ember'), await signUpByApi(suite.t, 'Finn Frost'), await signUpByApi(suite.t, 'Gail Gray')];
     const group = await finn.client.api.conversations.createGroup.mutate({ title: 'Book club', memberIds: [erin.user.id, gail.user.id] });
     const direct = await finn.client.api.conversations.openDirect.mutate({ userId: erin.user.id });
     await send(finn, direct.id, 'Hi Erin');
@@ -242,7 +228,7 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     const created = log.locator('[data-group-change="created"]');
     await visible(created.getByText('Finn Frost created the group “Book club”'));
     expect(await created.evaluate((el) => !!(el.compareDocumentPosition(document.querySelector('[data-seq="1"]')!) & Node.DOCUMENT_POSITION_FOLLOWING))).toBe(true);
-    const hank = await signUpByApi(t, 'Hank Hale');
+    const hank = await signUpByApi(suite.t, 'Hank Hale');
     await finn.client.api.conversations.addMembers.mutate({ conversationId: group.id, userIds: [hank.user.id] });
     await visible(log.getByText('Finn Frost added Hank Hale'));
     await hank.client.api.conversations.leave.mutate({ conversationId: group.id });
@@ -275,11 +261,11 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     await visible(list);
     const order = await list.getByRole('link').evaluateAll((els) => els.map((e) => e.getAttribute('data-conversation-id')));
     await p.keyboard.press('Alt+ArrowDown');
-    await eventually(async () => expect(p.url()).toBe(`${origin}/c/${order[0]}`));
+    await eventually(async () => expect(p.url()).toBe(`${suite.origin}/c/${order[0]}`));
     await p.keyboard.press('Alt+ArrowDown');
-    await eventually(async () => expect(p.url()).toBe(`${origin}/c/${order[1]}`));
+    await eventually(async () => expect(p.url()).toBe(`${suite.origin}/c/${order[1]}`));
     await p.keyboard.press('Alt+ArrowUp');
-    await eventually(async () => expect(p.url()).toBe(`${origin}/c/${order[0]}`));
+    await eventually(async () => expect(p.url()).toBe(`${suite.origin}/c/${order[0]}`));
     await log.focus();
     await p.keyboard.press('?');
     const help = p.getByRole('dialog', { name: 'Keyboard shortcuts' });
@@ -293,7 +279,7 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
   });
 
   it('every screen passes axe in English and German, light and dark', { timeout: 180_000 }, async () => {
-    const [hana, ivan] = [await signUpByApi(t, 'Hana Hill'), await signUpByApi(t, 'Ivan Ives')];
+    const [hana, ivan] = [await signUpByApi(suite.t, 'Hana Hill'), await signUpByApi(suite.t, 'Ivan Ives')];
     const group = await ivan.client.api.conversations.createGroup.mutate({ title: 'Team', memberIds: [hana.user.id] });
     await send(ivan, group.id, 'Hello team');
     await send(hana, group.id, 'Hi!');

@@ -6,30 +6,16 @@
  * panel; screenshots at 375 and 1280 px.
  */
 import { randomUUID } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp as signUpByApi, type TestServer } from './helpers.js';
-import { axeSerious, eventually, hasChromium, hidden, launchBrowser, newContext, screenshots, signIn, startWebServer, visible } from './browser-helpers.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { signUp as signUpByApi } from './helpers.js';
+import { axeSerious, browserSuite, eventually, hasChromium, hidden, screenshots, signIn, visible } from './browser-helpers.js';
 
 describe.skipIf(!hasChromium)('rich messages in a browser', () => {
-  let t: TestServer;
-  let origin: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    ({ t, origin } = await startWebServer());
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   async function open(name: string, email: string, conversationId: string): Promise<Page> {
-    const ctx = await newContext(browser, origin);
-    contexts.push(ctx);
+    const ctx = await suite.context();
     const page = await ctx.newPage();
     await signIn(page, name, email);
     await page.goto(`/c/${conversationId}`);
@@ -40,8 +26,8 @@ describe.skipIf(!hasChromium)('rich messages in a browser', () => {
   const composer = (page: Page) => page.locator('.composer textarea');
 
   it('formatting, reply, reactions, edit, delete live on the other side; search jumps 200 back', { timeout: 180_000 }, async () => {
-    const alice = await signUpByApi(t, 'Alice Rich');
-    const bob = await signUpByApi(t, 'Bob Rich');
+    const alice = await signUpByApi(suite.t, 'Alice Rich');
+    const bob = await signUpByApi(suite.t, 'Bob Rich');
     const conv = await alice.client.api.conversations.openDirect.mutate({ userId: bob.user.id });
     // History through the API: the message to find, then 200 after it.
     const send = (p: typeof alice, body: string) =>

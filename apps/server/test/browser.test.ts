@@ -5,44 +5,28 @@
  * is made, renamed, grown and left; long history loads on scrolling up. Every screen is scanned
  * with axe-core and photographed at phone and desktop widths (test-results/screenshots/).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { signUp as signUpByApi, type TestServer } from './helpers.js';
+import { signUp as signUpByApi } from './helpers.js';
 import {
   axeSerious,
+  browserSuite,
   eventually,
   hasChromium,
   hidden,
-  launchBrowser,
-  newContext,
   screenshots,
   signIn,
   signUp,
-  startWebServer,
   T,
   visible,
 } from './browser-helpers.js';
 
 describe.skipIf(!hasChromium)('web app in a browser', () => {
-  let t: TestServer;
-  let origin: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    ({ t, origin } = await startWebServer());
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   async function person(): Promise<Page> {
-    const ctx = await newContext(browser, origin);
-    contexts.push(ctx);
+    const ctx = await suite.context();
     return ctx.newPage();
   }
 
@@ -264,10 +248,10 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
   });
 
   it('marks members of one conversation who share a name, where names are shown', { timeout: 60_000 }, async () => {
-    const gina = await signUpByApi(t, 'Gina Grey');
-    const hank = await signUpByApi(t, 'Hank Hill');
-    const impostor = await signUpByApi(t, 'hank  HILL');
-    const ivy = await signUpByApi(t, 'Ivy Ives');
+    const gina = await signUpByApi(suite.t, 'Gina Grey');
+    const hank = await signUpByApi(suite.t, 'Hank Hill');
+    const impostor = await signUpByApi(suite.t, 'hank  HILL');
+    const ivy = await signUpByApi(suite.t, 'Ivy Ives');
     const group = await gina.client.api.conversations.createGroup.mutate({
       title: 'Namesakes',
       memberIds: [hank.user.id, impostor.user.id, ivy.user.id],
@@ -293,8 +277,8 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
 
   it('history loads as one scrolls up, in order, with the place kept', { timeout: 60_000 }, async () => {
     // 70 messages between Dana and Eve, written through the API: more than one page (50).
-    const dana = await signUpByApi(t, 'Dana Dale');
-    const eve = await signUpByApi(t, 'Eve Eden');
+    const dana = await signUpByApi(suite.t, 'Dana Dale');
+    const eve = await signUpByApi(suite.t, 'Eve Eden');
     const c = await dana.client.api.conversations.openDirect.mutate({ userId: eve.user.id });
     for (let i = 1; i <= 70; i++) {
       const from = i % 2 ? dana : eve;
