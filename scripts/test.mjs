@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test: each package's type check (strict), then each package's tests.
+// Runs every test: lint (Biome), each package's type check (strict), then each package's tests.
 // Tests use the local PostgreSQL and Redis when they answer; under CI they must.
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
@@ -7,9 +7,15 @@ import { connect } from 'node:net';
 const reachable = (port) =>
   new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port, timeout: 1000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 
 const env = { ...process.env };
@@ -39,6 +45,8 @@ if (args.length > 0) {
   run('pnpm', ['exec', 'vitest', 'run', ...args]);
 } else {
   env.TURBO_TELEMETRY_DISABLED = '1';
+  // Lint findings (warnings too) fail the run before anything is built.
+  run('pnpm', ['exec', 'biome', 'ci', '--formatter-enabled=false', '--error-on-warnings', '.']);
   // Each package's type check and tests are turbo tasks: what did not change since the last
   // run (its files and those of the packages it depends on) is replayed from the cache.
   run('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--concurrency=2']);

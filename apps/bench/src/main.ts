@@ -445,9 +445,9 @@ function targetsCheck(table: Row[], last: TargetResult | undefined): string[] {
   const per = last?.memory?.perSocketBytes ?? null;
   // What 10,000 sockets would take: measured with all of them open, or extrapolated from fewer.
   const proj = per !== null && last?.memory?.rssAfter ? last.memory.rssAfter + per * Math.max(0, 10_000 - last.memory.sockets) : null;
-  lines.push(`- 10,000 sockets ≤ 512 MiB RSS: ${proj === null ? '?' : (proj / MiB).toFixed(0) + ' MiB'}${opts.sockets < 10_000 ? ` projected from ${opts.sockets}` : ''} → ${mark(proj === null ? null : proj <= 512 * MiB)}`);
+  lines.push(`- 10,000 sockets ≤ 512 MiB RSS: ${proj === null ? '?' : `${(proj / MiB).toFixed(0)} MiB`}${opts.sockets < 10_000 ? ` projected from ${opts.sockets}` : ''} → ${mark(proj === null ? null : proj <= 512 * MiB)}`);
   const storm = row('storm')?.values.parley ?? null;
-  lines.push(`- login storm delivery p99 ≤ 1.5× calm: ${storm === null || !Number.isFinite(storm) ? '?' : storm.toFixed(2) + '×'} → ${mark(storm === null || !Number.isFinite(storm) ? null : storm <= 1.5)}`);
+  lines.push(`- login storm delivery p99 ≤ 1.5× calm: ${storm === null || !Number.isFinite(storm) ? '?' : `${storm.toFixed(2)}×`} → ${mark(storm === null || !Number.isFinite(storm) ? null : storm <= 1.5)}`);
   return lines;
 }
 
@@ -566,7 +566,7 @@ async function main() {
       .filter((r) => r.error)
       .map((r) => `- ${r.name} failed: ${r.error}`),
   ].join('\n');
-  writeFileSync(join(outDir, 'results.md'), md + '\n');
+  writeFileSync(join(outDir, 'results.md'), `${md}\n`);
   console.log(`Written: ${join(outDir, 'results.md')}, results.json, latency.svg (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
 }
 

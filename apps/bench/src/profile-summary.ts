@@ -56,11 +56,10 @@ for (const [id, dt] of self) {
   const p = cf.url ? pkg(cf.url) : cf.functionName;
   byPkg.set(p, (byPkg.get(p) ?? 0) + dt);
 }
-const print = (m: Map<string, number>, n: number) =>
-  [...m]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .forEach(([k, v]) => console.log(`${(v / 1000).toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`));
+const print = (m: Map<string, number>, n: number) => {
+  const top = [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+  for (const [k, v] of top) console.log(`${(v / 1000).toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+};
 console.log(`window ${(total / 1e6).toFixed(1)} s of samples`);
 console.log('--- self time by package');
 print(byPkg, 25);

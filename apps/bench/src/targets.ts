@@ -209,7 +209,7 @@ export class ParleyTarget implements Target {
           (event) => {
             const callId = event.call?.id ?? event.callId;
             const who = event.type === 'call.joined' ? `:${event.userId}` : '';
-            this.mailbox.deliver(`${event.type}${event.signal ? ':' + event.signal.type : ''}${who}:${callId}:${i}`);
+            this.mailbox.deliver(`${event.type}${event.signal ? `:${event.signal.type}` : ''}${who}:${callId}:${i}`);
           },
         );
         progress(++done, this.users.length, 'subscribed');
@@ -252,7 +252,8 @@ export class ParleyTarget implements Target {
       Array.from({ length: concurrency }, async (_, w) => {
         let k = w;
         while (Date.now() < until) {
-          const u = this.users[(k += concurrency) % this.users.length]!;
+          k += concurrency;
+          const u = this.users[k % this.users.length]!;
           const client = createParleyClient({ url: this.url, cookies: 'jar' });
           const t0 = performance.now();
           try {
@@ -404,7 +405,7 @@ export class FloorTarget implements Target {
   async setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void) {
     this.groups = makeGroups(users, groupSize);
     const groupOf = new Map<number, number>();
-    this.groups.forEach((g, gi) => g.forEach((u) => groupOf.set(u, gi)));
+    for (const [gi, g] of this.groups.entries()) for (const u of g) groupOf.set(u, gi);
     let done = 0;
     this.sockets = await Promise.all(
       Array.from({ length: users }, async (_, i) => {

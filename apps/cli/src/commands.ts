@@ -12,7 +12,7 @@ import {
   type RouterOutputs,
 } from '@parley/client';
 import WebSocket from 'ws';
-import { SessionFile, type SavedSession } from './session-file.js';
+import type { SessionFile, SavedSession } from './session-file.js';
 
 type Conversation = RouterOutputs['conversations']['list']['items'][number];
 type Message = RouterOutputs['messages']['list']['items'][number];

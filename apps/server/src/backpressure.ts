@@ -10,7 +10,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { TRPCError } from '@trpc/server';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 
 export const SEND_BUFFER_LIMIT = 1024 * 1024;
 export const STALL_CLOSE_MS = 10_000;
@@ -36,7 +36,10 @@ const holds = new WeakMap<WebSocket, Set<string>>();
 
 export function holdReading(ws: WebSocket, reason: 'send-buffer' | 'call-window', hold: boolean) {
   let reasons = holds.get(ws);
-  if (!reasons) holds.set(ws, (reasons = new Set()));
+  if (!reasons) {
+    reasons = new Set();
+    holds.set(ws, reasons);
+  }
   const wasHeld = reasons.size > 0;
   if (hold) reasons.add(reason);
   else reasons.delete(reason);

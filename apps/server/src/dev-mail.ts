@@ -1,7 +1,7 @@
 import type { MailService } from '@parley/api';
 import type { FastifyReply } from 'fastify';
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * `GET /dev/mail`, outside production only: the mails a development server would have sent
@@ -11,8 +11,8 @@ export function devMailPage(mail: MailService) {
   return async (_req: unknown, reply: FastifyReply) => {
     const items = mail.outbox
       .map(
-        (m) => `<article><h2>${escape(m.subject)}</h2><p>To ${escape(m.to)} · ${escape(m.at)}</p>` +
-          `<pre>${escape(m.text).replace(/(https?:\/\/\S+)/g, '<a href="$1">$1</a>')}</pre></article>`,
+        (m) => `<article><h2>${escapeHtml(m.subject)}</h2><p>To ${escapeHtml(m.to)} · ${escapeHtml(m.at)}</p>` +
+          `<pre>${escapeHtml(m.text).replace(/(https?:\/\/\S+)/g, '<a href="$1">$1</a>')}</pre></article>`,
       )
       .join('\n');
     const body = mail.outbox.length > 0 ? items : '<p>No mail yet. Mails appear here when SMTP_URL is not set.</p>';

@@ -1,7 +1,7 @@
-import { ConfigError, loadConfig } from '@parley/config';
+import { type Config, ConfigError, loadConfig } from '@parley/config';
 import { startServer } from './server.js';
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {

@@ -31,7 +31,7 @@ import { eventLogId, openDatabase, type Database } from '@parley/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { devMailPage } from './dev-mail.js';
 import { socketClientIp, trustedProxies } from './client-ip.js';
 import { SendBuffers } from './backpressure.js';

@@ -166,6 +166,7 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     await page.getByRole('button', { name: 'Einrichten' }).click();
     await visible(page.getByRole('img', { name: 'QR-Code für deine Authenticator-App' }));
     // None of the English of these pages is left.
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the rendered text), not the DOM property
     const text = await page.locator('main').innerText();
     for (const english of ['Display name', 'Current password', 'Two-factor', 'Add a passkey', 'Delete account', 'Signed in as', 'Profile picture', 'Scan this']) {
       expect(text).not.toContain(english);

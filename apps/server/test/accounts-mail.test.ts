@@ -145,7 +145,10 @@ describe.each(DB_KINDS)('mail: verification, reset, change on %s', (db) => {
 describe('mail without SMTP', () => {
   const capture = () => {
     const lines: string[] = [];
-    const logger = createLogger('info', {}, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const logger = createLogger('info', {}, new Writable({ write: (c, _e, cb) => {
+      lines.push(String(c));
+      cb();
+    } }));
     return { lines, logger };
   };
 

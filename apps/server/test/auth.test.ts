@@ -219,7 +219,10 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     expect(status).toBe(403);
     const ok = await new Promise<number>((resolve) => {
       const ws = new WebSocket(wsUrl, { headers: { origin: t.config.allowedOrigins[0]! } });
-      ws.on('open', () => (ws.close(), resolve(101)));
+      ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     });
     expect(ok).toBe(101);

@@ -145,7 +145,10 @@ describe.skipIf(!hasChromium)('group calls in a browser', () => {
     for (const p of [alice, bob]) {
       // One connection left (the one with Carol closed), still carrying video.
       let before: number[] = [];
-      await eventually(async () => expect((before = await framesPerConnection(p))).toHaveLength(1));
+      await eventually(async () => {
+        before = await framesPerConnection(p);
+        expect(before).toHaveLength(1);
+      });
       await eventually(async () => expect((await framesPerConnection(p))[0]).toBeGreaterThan(before[0]!));
     }
     // Carol may join again while it lasts (the chat says a call is on).

@@ -62,7 +62,8 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
     });
     await cdp.send('ServiceWorker.enable');
 
-    const email = (bobEmail = `bob-${randomUUID().slice(0, 8)}@example.test`);
+    bobEmail = `bob-${randomUUID().slice(0, 8)}@example.test`;
+    const email = bobEmail;
     await signUp(page, 'Bob', email);
     bobId = (await page.evaluate(() => fetch('/trpc/auth.me', { credentials: 'include' }).then((r) => r.json()))).result.data.id;
     alice = await apiSignUp(t, 'Alice');

@@ -209,7 +209,9 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
         const conv = await retried(() => peer.client.api.conversations.openDirect.mutate({ userId: other.userId }));
         return { conv, members: [peer, other] };
       }),
-    ).then((rows) => rows.forEach((r) => addConversation(r.conv.id, r.members, 'direct')));
+    ).then((rows) => {
+      for (const r of rows) addConversation(r.conv.id, r.members, 'direct');
+    });
     const groups = [
       ...Array.from({ length: CLIENTS / 10 }, (_, g) => peers.slice(g * 10, g * 10 + 10)),
       ...Array.from({ length: 5 }, (_, g) => peers.filter((p) => p.index % 5 === g)),
@@ -225,7 +227,9 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
         );
         return { conv, members };
       }),
-    ).then((rows) => rows.forEach((r) => addConversation(r.conv.id, r.members, 'group')));
+    ).then((rows) => {
+      for (const r of rows) addConversation(r.conv.id, r.members, 'group');
+    });
     // Every stream has seen its conversations created: it is live and holds a resume position.
     const unheardOf = () => peers.flatMap((p) => p.conversations.filter((c) => !p.known.has(c)).map((c) => `client ${p.index} never heard of ${c}`));
     await waitFor(() => unheardOf().length === 0, { timeoutMs: 30_000, intervalMs: 50 }).catch(() => {});

@@ -8,7 +8,6 @@ import { CLOSE_TOO_MANY_SOCKETS, MAX_INPUT_BYTES, RATE_LIMITS } from '@parley/ap
 import type { ParleyClient } from '@parley/client';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { MAX_BODY_BYTES } from '../src/server.js';
 import {
   createTestDatabase,

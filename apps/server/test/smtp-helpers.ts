@@ -55,7 +55,9 @@ export async function startSmtp(): Promise<Inbox> {
     mails,
     to,
     next: (address, n = 1) => waitFor(() => to(address)[n - 1]),
-    refuseNext: (n) => void (toRefuse = n),
+    refuseNext: (n) => {
+      toRefuse = n;
+    },
     refused: () => refused,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -29,7 +29,10 @@ describe('an access token that expires during a live socket', () => {
     const closeCodes: number[] = [];
     const originalAdd = t.server.services.connections.add.bind(t.server.services.connections);
     t.server.services.connections.add = (conn) =>
-      originalAdd({ ...conn, close: (code, reason) => (closeCodes.push(code), conn.close(code, reason)) });
+      originalAdd({ ...conn, close: (code, reason) => {
+        closeCodes.push(code);
+        conn.close(code, reason);
+      } });
 
     // Keep sending across several token lifetimes (3 s each).
     const deadline = Date.now() + 7_500;

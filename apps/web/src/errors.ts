@@ -36,9 +36,10 @@ export function humanError(err: unknown, context: 'login' | 'register' | 'generi
       const ms = e.data?.retryAfterMs;
       return ms && ms > 0 ? t('common:errors.tooManyWait', { wait: formatWait(ms) }) : t('common:errors.tooMany');
     }
-    case 'BAD_REQUEST':
+    case 'BAD_REQUEST': {
       const form = e.data?.zodError?.formErrors?.[0];
       return form ? translateIssue(form) : (e.data?.zodError ? t('common:errors.fixFields') : e.message || t('common:errors.badRequest'));
+    }
     case 'NOT_FOUND':
       return t('common:errors.notFound');
     case 'FORBIDDEN':

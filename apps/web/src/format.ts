@@ -12,7 +12,10 @@ function cached<T extends Intl.DateTimeFormat | Intl.RelativeTimeFormat | Intl.N
 ): T {
   const key = `${currentLanguage()}|${kind}`;
   let f = cache.get(key) as T | undefined;
-  if (!f) cache.set(key, (f = make(currentLanguage())));
+  if (!f) {
+    f = make(currentLanguage());
+    cache.set(key, f);
+  }
   return f;
 }
 const dtf = (kind: string, opts: Intl.DateTimeFormatOptions) => cached(kind, (l) => new Intl.DateTimeFormat(l, opts));

@@ -1,7 +1,9 @@
 import { useSyncExternalStore, type MouseEvent } from 'react';
 
 const listeners = new Set<() => void>();
-const notify = () => listeners.forEach((l) => l());
+const notify = () => {
+  for (const l of listeners) l();
+};
 window.addEventListener('popstate', notify);
 
 export function navigate(path: string, opts: { replace?: boolean } = {}) {

@@ -18,10 +18,12 @@ let connectionState: ConnectionState = 'connecting';
 export const parley = createParleyClient({
   url: window.location.origin,
   cookies: 'browser',
-  onSessionEnded: () => sessionEndedListeners.forEach((l) => l()),
+  onSessionEnded: () => {
+    for (const l of sessionEndedListeners) l();
+  },
   onConnectionChange: (state) => {
     connectionState = state;
-    connectionListeners.forEach((l) => l(state));
+    for (const l of connectionListeners) l(state);
   },
 });
 
@@ -60,7 +62,7 @@ export function recheckSession(): Promise<boolean> {
     parley.setSession(null);
     const token = await parley.getAccessToken().catch(() => null);
     if (!token) {
-      sessionEndedListeners.forEach((l) => l());
+      for (const l of sessionEndedListeners) l();
       return false;
     }
     parley.reconnect();

@@ -71,7 +71,7 @@ describe('fitLength', () => {
     // "🏖️" is 3 code units: 4 units hold one beach and one letter, 5 units still not two beaches.
     expect(fitLength('🏖️a🏖️', 4)).toBe('🏖️a');
     expect(fitLength('🏖️🏖️', 5)).toBe('🏖️');
-    const long = 'x'.repeat(3999) + '👍🏽';
+    const long = `${'x'.repeat(3999)}👍🏽`;
     expect(fitLength(long, 4000)).toBe('x'.repeat(3999));
     expect(broken(fitLength(long, 4000))).toBe(false);
   });

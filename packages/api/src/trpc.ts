@@ -16,7 +16,11 @@ function flattenIssues(issues: Issue[]) {
   for (const issue of issues) {
     const key = issue.path[0];
     if (key === undefined) formErrors.push(issue.message);
-    else (fieldErrors[String(key)] ??= []).push(issue.message);
+    else {
+      const list = fieldErrors[String(key)] ?? [];
+      list.push(issue.message);
+      fieldErrors[String(key)] = list;
+    }
   }
   return { formErrors, fieldErrors, issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) };
 }

@@ -149,7 +149,7 @@ function ipToBigInt(ip: string): { v6: boolean; n: bigint } {
   const v4 = text.match(/(\d+\.\d+\.\d+\.\d+)$/)?.[1];
   if (v4) {
     const n = ipToBigInt(v4).n;
-    text = text.slice(0, -v4.length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    text = `${text.slice(0, -v4.length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
   }
   const [head = '', tail] = text.split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];

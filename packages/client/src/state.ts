@@ -90,6 +90,7 @@ function onNewMessage(state: ClientState, m: Message): ClientState {
       [conv]: {
         ...c,
         lastMessage: m,
+        // biome-ignore lint/complexity/useMathMinMax: ISO timestamps, compared as strings (Math.max would give NaN)
         updatedAt: m.createdAt > c.updatedAt ? m.createdAt : c.updatedAt,
         unreadCount: mine ? 0 : c.unreadCount + 1,
         lastReadSeq: mine ? Math.max(c.lastReadSeq, m.seq) : c.lastReadSeq,

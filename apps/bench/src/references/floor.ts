@@ -27,7 +27,10 @@ wss.on('connection', (ws, req) => {
     const msg = JSON.parse(String(raw)) as { t: string; c: string; k?: string; b?: string };
     if (msg.t === 'join') {
       let room = rooms.get(msg.c);
-      if (!room) rooms.set(msg.c, (room = new Set()));
+      if (!room) {
+        room = new Set();
+        rooms.set(msg.c, room);
+      }
       room.add(ws);
       joined.push(msg.c);
       ws.send(JSON.stringify({ t: 'joined', c: msg.c }));

@@ -33,6 +33,7 @@ function PeerAudio({ stream, sinkId, label }: { stream: MediaStream | null; sink
     const el = ref.current as (HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> }) | null;
     if (el && sinkId && el.setSinkId) void el.setSinkId(sinkId).catch(() => {});
   }, [sinkId]);
+  // biome-ignore lint/a11y/useMediaCaption: a live call: there is no caption track to give
   return <audio ref={ref} autoPlay aria-label={label} className="peer-audio" />;
 }
 
@@ -54,7 +55,7 @@ function useNow(active: boolean) {
   return now;
 }
 
-const hasVideo = (s: MediaStream | null) => Boolean(s && s.getVideoTracks().some((tr) => tr.readyState === 'live'));
+const hasVideo = (s: MediaStream | null) => Boolean(s?.getVideoTracks().some((tr) => tr.readyState === 'live'));
 
 /** One person's tile: their video, or their avatar when the camera is off; their mute mark; the speaker highlight. */
 function Tile({ peer, video, speaking, compact }: { peer: PeerView; video: boolean; speaking: boolean; compact: boolean }) {

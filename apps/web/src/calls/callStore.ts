@@ -139,7 +139,7 @@ export class CallStore {
   };
   private set(patch: Partial<CallState>) {
     this.state = { ...this.state, ...patch };
-    this.listeners.forEach((l) => l());
+    for (const l of this.listeners) l();
   }
 
   start() {
@@ -401,13 +401,13 @@ export class CallStore {
 
   toggleMute() {
     const muted = !this.state.muted;
-    this.state.localStream?.getAudioTracks().forEach((tr) => (tr.enabled = !muted));
+    for (const tr of this.state.localStream?.getAudioTracks() ?? []) tr.enabled = !muted;
     this.set({ muted });
     this.broadcastState();
   }
   toggleCamera() {
     const cameraOff = !this.state.cameraOff;
-    this.state.localStream?.getVideoTracks().forEach((tr) => (tr.enabled = !cameraOff));
+    for (const tr of this.state.localStream?.getVideoTracks() ?? []) tr.enabled = !cameraOff;
     this.set({ cameraOff });
     this.broadcastState();
   }
@@ -423,7 +423,7 @@ export class CallStore {
       return;
     }
     if (!this.state.call || this.state.phase === 'idle') {
-      screen.getTracks().forEach((tr) => tr.stop());
+      for (const tr of screen.getTracks()) tr.stop();
       return;
     }
     // The browser's own "Stop sharing" button.
@@ -436,7 +436,7 @@ export class CallStore {
     const screen = this.state.screenStream;
     if (!screen) return;
     for (const p of this.peers.values()) p.removeScreen();
-    screen.getTracks().forEach((tr) => tr.stop());
+    for (const tr of screen.getTracks()) tr.stop();
     this.set({ screenStream: null });
     this.broadcastState();
   }
@@ -689,8 +689,8 @@ export class CallStore {
     this.peers.clear();
     this.creating.clear();
     this.expected.clear();
-    this.state.localStream?.getTracks().forEach((tr) => tr.stop());
-    this.state.screenStream?.getTracks().forEach((tr) => tr.stop());
+    for (const tr of this.state.localStream?.getTracks() ?? []) tr.stop();
+    for (const tr of this.state.screenStream?.getTracks() ?? []) tr.stop();
   }
 
   private finish(notice: string | null) {

@@ -31,7 +31,7 @@ export class CallHistory {
       const next = [...rest, call].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
       this.byConversation = { ...this.byConversation, [call.conversationId]: next };
     }
-    this.listeners.forEach((l) => l());
+    for (const l of this.listeners) l();
   }
 
   async load(conversationId: string) {
@@ -45,7 +45,7 @@ export class CallHistory {
       for (const c of known) if (!merged.has(c.id) || c.state === 'ended') merged.set(c.id, c);
       const list = [...merged.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
       this.byConversation = { ...this.byConversation, [conversationId]: list };
-      this.listeners.forEach((l) => l());
+      for (const l of this.listeners) l();
     } catch {
       /* the timeline simply shows no calls; the next open tries again */
     } finally {

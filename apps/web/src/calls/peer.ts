@@ -235,7 +235,10 @@ export class Peer {
 
   /** Network quality from getStats: round-trip time of the selected path and packet loss since last time. */
   async sampleQuality(): Promise<Quality> {
-    if (this.closed || this.pc.connectionState !== 'connected') return (this.quality = 'unknown');
+    if (this.closed || this.pc.connectionState !== 'connected') {
+      this.quality = 'unknown';
+      return this.quality;
+    }
     const stats = await this.pc.getStats();
     let rtt: number | null = null;
     let lost = 0;

@@ -7,7 +7,7 @@ import { CallEntry, withCalls, type TimelineCall } from '../calls/CallEntry';
 import type { CallStore } from '../calls/callStore';
 import { useCallHistory } from '../calls/history';
 import { Avatar } from '../components/Avatar';
-import { dayKey, formatDay, formatFull, formatList, formatNumber, formatRelative, formatTime } from '../format';
+import { dayKey, formatDay, formatList, formatNumber, formatRelative } from '../format';
 import { fitLength } from '../text';
 import { translateIssue } from '../errors';
 import { linkHandler } from '../router';
@@ -97,11 +97,13 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       if (store.focused === c.id) store.focused = null;
     };
   }, [c.id, store]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: items.length: read again when a message arrives while the chat is open
   useEffect(() => {
     if (thread?.loaded) store.markRead(c.id);
   }, [thread?.loaded, items.length, c.id, store]);
 
   // Older pages when the top comes into view.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: thread?.loaded: observed afresh once loaded, so a sentinel already in view asks for more (loadOlder does nothing before)
   useEffect(() => {
     const el = topSentinel.current;
     const root = scroller.current;
@@ -119,6 +121,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     if (thread?.loaded && toFirstUnread.current && !firstUnreadLoaded && !thread.loadingOlder) void store.loadOlder(c.id);
   }, [thread?.loaded, thread?.loadingOlder, firstUnreadLoaded, c.id, store]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: i18n.language: the day labels (formatDay) are in the current language
   const rows = useMemo(() => {
     const out: Row[] = [];
     let lastDay: number | null = null;
@@ -185,7 +188,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     prevFirst.current = first;
     prevLastKey.current = lastKey;
     prevHeight.current = el.scrollHeight;
-  }, [rows, items, me, thread?.loaded]);
+  }, [rows, items, me, thread?.loaded, hasNewer]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -234,6 +237,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
   return (
     <section className="chat" aria-label={t('view.label', { title })}>
       <header className="chat-header">
+        {/* biome-ignore lint/a11y/useAnchorContent: named by aria-label; the icon inside is aria-hidden */}
         <a href="/" className="icon-button back-button" onClick={linkHandler('/')} aria-label={t('view.back')}>
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" /></svg>
         </a>
@@ -253,6 +257,7 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       </header>
       <OngoingCall calls={calls} c={c} title={title} />
 
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it (axe: scrollable-region-focusable) */}
       <div className="messages" ref={scroller} onScroll={onScroll} role="log" aria-label={t('view.messages')} aria-live="polite" tabIndex={0}>
         <div ref={topSentinel} className="top-sentinel" />
         {thread?.loaded && thread.hasMore && (
@@ -434,6 +439,7 @@ function Composer({
     prevDraft.current = draft;
     if (draft) ref.current?.focus();
   }, [draft, conversationId]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: saved when the text changes, not when the draft kind does (ending an edit would store the edit's text until setText lands)
   useEffect(() => {
     if (draft?.kind === 'edit') return; // an edit is not a draft to keep
     drafts.set(conversationId, text);

@@ -32,6 +32,7 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
     };
   }, []);
   return (
+    // biome-ignore lint/a11y/useKeyWithClickEvents: a click on the backdrop closes; Escape does the same from the keyboard (onCancel)
     <dialog
       ref={ref}
       className="modal"
@@ -178,6 +179,7 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
           }}
           aria-invalid={errors.title ? true : undefined}
           aria-describedby={errors.title ? `${titleId}-err` : undefined}
+          // biome-ignore lint/a11y/noAutofocus: the dialog was just opened; its first field takes the focus
           autoFocus
         />
         {errors.title && <p className="field-error" id={`${titleId}-err`}>{errors.title}</p>}

@@ -100,6 +100,7 @@ export function MessageRow({
   const quoteName = m.replyTo ? nameOf(m.replyTo.senderId) : '';
   const quoteText = !m.replyTo ? '' : m.replyTo.excerpt === null ? t('deleted') : plainText(parseRich(m.replyTo.excerpt));
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: right-click and long press open the message menu, which the row's keys (Shift+F10, ContextMenu) open too
     <div
       ref={rowRef}
       className={`bubble-row${mine ? ' mine' : ''}${first ? ' first' : ''}${highlighted ? ' highlighted' : ''}${deleted ? ' deleted' : ''}${up ? ' menu-up' : ''}`}

@@ -7,7 +7,7 @@ import { HomePage } from '../pages/HomePage';
 import { SessionsPage } from '../pages/SessionsPage';
 import { Notifier } from '../notifications/Notifier';
 import { SettingsPage } from '../pages/SettingsPage';
-import { navigate, usePath } from '../router';
+import { usePath } from '../router';
 import { useUser } from '../session';
 import { ChatView } from './ChatView';
 import { ConnectionBanner } from './ConnectionBanner';
@@ -51,7 +51,7 @@ export function Messenger() {
     };
     calls.start();
     return () => calls.stop();
-  }, [calls, store]);
+  }, [calls, store, user.id]);
 
   const chatId = CHAT_PATH.exec(path)?.[1] ?? null;
   const onSessions = path === '/sessions';

@@ -28,6 +28,7 @@ function render(nodes: RichNode[], key = ''): ReactNode[] {
           </a>
         );
     }
+    return null;
   });
 }
 

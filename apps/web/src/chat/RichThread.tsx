@@ -81,6 +81,7 @@ export function useMessageJump(store: ChatStore, conversationId: string, scrolle
 export function NewerSentinel({ store, conversationId, root }: { store: ChatStore; conversationId: string; root: RefObject<HTMLDivElement | null> }) {
   const ref = useRef<HTMLDivElement>(null);
   const count = useChat(store, (s) => s.threads[conversationId]?.length ?? 0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: count: observed afresh after each page, so a sentinel still in view asks for the next one
   useEffect(() => {
     const el = ref.current;
     if (!el || !root.current) return;

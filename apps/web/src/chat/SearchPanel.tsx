@@ -84,6 +84,7 @@ function SearchPanel({ store, onClose }: { store: ChatStore; onClose: () => void
           placeholder={t('search.placeholder')}
           value={query}
           onChange={(e) => setQuery(e.target.value)}
+          // biome-ignore lint/a11y/noAutofocus: the panel was just opened to type a search
           autoFocus
           autoComplete="off"
         />

@@ -112,7 +112,7 @@ export class ChatStore {
   getState = () => this.state;
   private set(patch: Partial<ChatState>) {
     this.state = { ...this.state, ...patch };
-    this.listeners.forEach((l) => l());
+    for (const l of this.listeners) l();
   }
   /** Moves the ClientState part on (by applyEvent or one of its helpers). */
   private move(next: (s: ClientState) => ClientState) {
@@ -352,7 +352,7 @@ export class ChatStore {
   async loadOlder(id: string) {
     const v = this.state.views[id];
     const first = this.state.threads[id]?.[0];
-    if (!v || !v.loaded || !v.hasMore || v.loadingOlder || !first) return;
+    if (!v?.loaded || !v.hasMore || v.loadingOlder || !first) return;
     this.setView(id, (x) => ({ ...x, loadingOlder: true }));
     try {
       const page = await parley.api.messages.list.query({ conversationId: id, beforeSeq: first.seq, limit: 50 });

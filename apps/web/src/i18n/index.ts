@@ -18,7 +18,9 @@ export const resources: Record<string, Record<string, Tree>> = {};
 for (const [path, tree] of Object.entries(files)) {
   const m = /\/locales\/([^/]+)\/([^/]+)\.json$/.exec(path);
   if (!m) continue;
-  (resources[m[1]!] ??= {})[m[2]!] = tree;
+  const namespaces = resources[m[1]!] ?? {};
+  namespaces[m[2]!] = tree;
+  resources[m[1]!] = namespaces;
 }
 
 function readStored(): string | null {

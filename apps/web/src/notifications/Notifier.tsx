@@ -160,7 +160,10 @@ export function Notifier({ store, calls }: { store: ChatStore; calls: CallStore 
     let last = -1;
     const update = () => {
       const n = total();
-      if (n !== last) setFaviconBadge((last = n));
+      if (n !== last) {
+        last = n;
+        setFaviconBadge(n);
+      }
     };
     update();
     const off = store.subscribe(update);

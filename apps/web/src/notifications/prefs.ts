@@ -31,7 +31,7 @@ export function setAlertPrefs(patch: Partial<AlertPrefs>) {
   } catch {
     // storage off: kept for this page only
   }
-  listeners.forEach((l) => l());
+  for (const l of listeners) l();
 }
 
 export function useAlertPrefs(): AlertPrefs {

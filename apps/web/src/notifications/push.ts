@@ -22,7 +22,9 @@ export function registerServiceWorker(): Promise<ServiceWorkerRegistration | nul
 
 export type PermissionState = NotificationPermission | 'unsupported';
 const listeners = new Set<() => void>();
-const notifyAll = () => listeners.forEach((l) => l());
+const notifyAll = () => {
+  for (const l of listeners) l();
+};
 
 export const notificationPermission = (): PermissionState =>
   typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;

@@ -38,7 +38,7 @@ export const soundLog = { message: 0, ring: 0 };
 export function playMessageSound() {
   const ac = audio();
   soundLog.message++;
-  if (!ac || ac.state !== 'running') return;
+  if (ac?.state !== 'running') return;
   const now = ac.currentTime;
   tone(ac, now, 880, 0.12);
   tone(ac, now + 0.09, 1318.5, 0.18);
@@ -52,7 +52,7 @@ export function startRinging() {
   const ring = () => {
     soundLog.ring++;
     const ac = audio();
-    if (!ac || ac.state !== 'running') return;
+    if (ac?.state !== 'running') return;
     const now = ac.currentTime;
     for (let i = 0; i < 2; i++) {
       const start = now + i * 0.45;

@@ -122,6 +122,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
             value={email}
             onChange={(e) => setEmail(e.target.value)}
             required
+            // biome-ignore lint/a11y/noAutofocus: the sign-in page is for this field; nothing else on it to read first
             autoFocus
           />
           {errorFor('email')}
@@ -174,6 +175,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
           {mode === 'signIn' && askedCode && (
             <>
               <label htmlFor={`${baseId}-totp`}>{t('totpLabel')}</label>
+              {/* biome-ignore lint/a11y/noAutofocus: the code step appears after the password was sent; focus follows */}
               <input id={`${baseId}-totp`} name="totp" inputMode="numeric" autoComplete="one-time-code" value={totp} onChange={(e) => setTotp(e.target.value)} autoFocus aria-describedby={`${baseId}-totp-hint`} />
               <p className="hint" id={`${baseId}-totp-hint`}>{t('totpHint')}</p>
             </>

@@ -27,6 +27,7 @@ export function SignOutButton({ className = 'secondary' }: { className?: string 
   return (
     <div className="button-row" role="group" aria-label={t('signOut.question')}>
       <span>{t('signOut.question')}</span>
+      {/* biome-ignore lint/a11y/noAutofocus: the confirmation just replaced the button pressed; focus moves to it */}
       <button type="button" className="danger" autoFocus disabled={logout.isPending} onClick={() => logout.mutate()}>
         {logout.isPending ? t('signOut.pending') : t('signOut.confirm')}
       </button>

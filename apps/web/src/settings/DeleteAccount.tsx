@@ -25,6 +25,7 @@ export function DeleteAccount() {
       {open ? (
         <form onSubmit={submit} noValidate>
           <label htmlFor={`${id}-pw`}>{t('deleteAccount.password')}</label>
+          {/* biome-ignore lint/a11y/noAutofocus: the form just opened from the button pressed; focus moves to it */}
           <input id={`${id}-pw`} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} autoFocus />
           {user.totpEnabled && (
             <>

@@ -48,7 +48,7 @@ export function setPreferences(patch: Partial<Preferences>) {
     // storage disabled: the choice lasts for this page
   }
   apply(current);
-  listeners.forEach((l) => l());
+  for (const l of listeners) l();
 }
 export function usePreferences(): Preferences {
   return useSyncExternalStore(

@@ -128,7 +128,7 @@ export class EventLog {
       const value = await work(tx);
       this.outboxes.delete(tx);
       const ids = await appendEvents(tx, outbox.map((e) => ({ partition: e.partition, recipients: e.recipients, payload: e.event })));
-      outbox.forEach((e, i) => appended.push({ ...e, id: ids[i]! }));
+      for (const [i, e] of outbox.entries()) appended.push({ ...e, id: ids[i]! });
       return value;
     });
     for (const event of appended) this.published(event);

@@ -4,7 +4,10 @@ export class UserListeners<T> {
 
   add(userId: string, listener: (value: T) => void): () => void {
     let set = this.byUser.get(userId);
-    if (!set) this.byUser.set(userId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.byUser.set(userId, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);

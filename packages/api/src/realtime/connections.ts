@@ -73,7 +73,10 @@ export class ConnectionRegistry {
     };
     this.entries.set(conn, entry);
     let set = this.bySession.get(conn.sessionId);
-    if (!set) this.bySession.set(conn.sessionId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.bySession.set(conn.sessionId, set);
+    }
     set.add(entry);
     for (const l of this.listeners) l.connected(conn.userId);
     let removed = false;

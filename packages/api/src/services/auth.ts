@@ -27,7 +27,7 @@ import {
   type AccessClaims,
   type TokenService,
 } from '../auth/tokens.js';
-import { Conflict, NotFound, RateLimited, Unauthorized } from '../errors.js';
+import { Conflict, NotFound, Unauthorized } from '../errors.js';
 import { iso, toUser, type User } from '../presenters.js';
 import type { RateLimiter } from '../rate-limit.js';
 

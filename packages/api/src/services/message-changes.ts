@@ -94,7 +94,7 @@ export class MessageChangeService {
   ): Promise<Message> {
     return this.deps.events.transaction(async (tx) => {
       const locked = await lockMessage(tx, messageId, userId);
-      if (!locked || !locked.isMember) throw messageNotFound();
+      if (!locked?.isMember) throw messageNotFound();
       const changed = await apply(tx, locked.message);
       const message = await presentMessage(tx, changed ?? locked.message);
       if (changed) {

@@ -52,7 +52,7 @@ export class MessageStore {
   private async run(batch: Pending[]) {
     try {
       const results = await storeMessages(this.db, batch.map((p) => p.message));
-      batch.forEach((p, i) => p.resolve(results[i]!));
+      for (const [i, p] of batch.entries()) p.resolve(results[i]!);
     } catch (err) {
       // A retry of one of these racing on another instance (unique index), or a deadlock with
       // another instance's statement: each message alone then, so one cannot fail the others.

@@ -21,6 +21,8 @@ import {
   type AuthenticationResponseJSON,
   type AuthenticatorTransport,
   type RegistrationResponseJSON,
+  type VerifiedAuthenticationResponse,
+  type VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { iso } from '../presenters.js';
 
@@ -69,7 +71,7 @@ export class PasskeyService {
   }
 
   async register(userId: string, name: string, response: unknown): Promise<PasskeySummary> {
-    let verification;
+    let verification: VerifiedRegistrationResponse;
     try {
       verification = await verifyRegistrationResponse({
         response: response as RegistrationResponseJSON, // shape checked by zod; contents by the library
@@ -110,7 +112,7 @@ export class PasskeyService {
   async login(response: unknown): Promise<UserRow> {
     const assertion = response as AuthenticationResponseJSON; // shape checked by zod; contents by the library
     const passkey = await findPasskeyByCredentialId(this.deps.db, assertion.id);
-    let verification;
+    let verification: VerifiedAuthenticationResponse;
     try {
       verification = await verifyAuthenticationResponse({
         response: assertion,

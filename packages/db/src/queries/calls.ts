@@ -19,7 +19,7 @@ export async function findCall(db: Executor, callId: string) {
  */
 export async function lockCallParticipants(tx: Tx, userIds: string[]) {
   for (const id of [...new Set(userIds)].sort()) {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${'call:' + id}, 0))`);
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`call:${id}`}, 0))`);
   }
 }
 
@@ -92,7 +92,7 @@ export async function liveGroupCallIn(db: Executor, conversationId: string) {
 
 /** Serializes group call starts in one conversation (two members pressing call at once get one call). */
 export async function lockConversationCalls(tx: Tx, conversationId: string) {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${'callconv:' + conversationId}, 0))`);
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`callconv:${conversationId}`}, 0))`);
 }
 
 /** The call row, locked until the transaction ends (joins and leaves of one call in turn). */

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
-import type { Executor, Tx } from '../client.js';
+import type { Executor } from '../client.js';
 import { conversations, members, messages } from '../schema.js';
 
 /** A message's columns without the search vector (only the database reads that). */

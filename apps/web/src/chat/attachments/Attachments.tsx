@@ -98,9 +98,12 @@ export function uploadFile(
 export function useUploads(conversationId: string) {
   const { t } = useTranslation('files');
   const [items, setItems] = useState<UploadItem[]>([]);
-  const update = (key: string, change: Partial<UploadItem>) =>
-    setItems((all) => all.map((i) => (i.key === key ? { ...i, ...change } : i)));
+  const update = useCallback(
+    (key: string, change: Partial<UploadItem>) => setItems((all) => all.map((i) => (i.key === key ? { ...i, ...change } : i))),
+    [],
+  );
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: conversationId: another conversation starts with no files attached
   useEffect(() => () => setItems([]), [conversationId]);
 
   const upload = useCallback(
@@ -131,7 +134,7 @@ export function useUploads(conversationId: string) {
         },
       );
     },
-    [conversationId, t],
+    [conversationId, t, update],
   );
 
   const add = useCallback(
@@ -152,7 +155,7 @@ export function useUploads(conversationId: string) {
   const ready = items.filter((i) => i.status === 'done' && i.attachment).map((i) => i.attachment!);
   const busy = items.some((i) => i.status === 'uploading');
   const clear = () => {
-    items.forEach((i) => i.preview && URL.revokeObjectURL(i.preview));
+    for (const i of items) if (i.preview) URL.revokeObjectURL(i.preview);
     setItems([]);
   };
   return { items, add, upload, ready, busy, clear };
@@ -232,7 +235,7 @@ export function VoiceRecorder({ onRecorded }: { onRecorded: (file: File) => void
       const chunks: Blob[] = [];
       recorder.ondataavailable = (e) => e.data.size > 0 && chunks.push(e.data);
       recorder.onstop = () => {
-        stream.getTracks().forEach((tr) => tr.stop());
+        for (const tr of stream.getTracks()) tr.stop();
         if (!keep.current || chunks.length === 0) return;
         const mime = (recorder.mimeType || 'audio/webm').split(';')[0]!;
         const ext = mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'm4a' : 'webm';
@@ -303,9 +306,11 @@ export function MessageAttachments({ items }: { items: Attachment[] }) {
       )}
       {others.map((a) =>
         a.kind === 'video' ? (
+          // biome-ignore lint/a11y/useMediaCaption: a file someone sent; it comes with no captions
           <video key={a.id} className="file-video" src={a.url} controls preload="metadata" aria-label={a.name} />
         ) : a.kind === 'audio' ? (
           <div key={a.id} className="file-audio">
+            {/* biome-ignore lint/a11y/useMediaCaption: a file someone sent; it comes with no captions */}
             <audio src={a.url} controls preload="metadata" aria-label={t('audio.label', { name: a.name })} />
           </div>
         ) : (
