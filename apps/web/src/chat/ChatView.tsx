@@ -257,8 +257,16 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       </header>
       <OngoingCall calls={calls} c={c} title={title} />
 
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it (axe: scrollable-region-focusable) */}
-      <div className="messages" ref={scroller} onScroll={onScroll} role="log" aria-label={t('view.messages')} aria-live="polite" tabIndex={0}>
+      <div
+        className="messages"
+        ref={scroller}
+        onScroll={onScroll}
+        role="log"
+        aria-label={t('view.messages')}
+        aria-live="polite"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it (axe: scrollable-region-focusable)
+        tabIndex={0}
+      >
         <div ref={topSentinel} className="top-sentinel" />
         {thread?.loaded && thread.hasMore && (
           <div className="history-control">

@@ -175,8 +175,17 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
           {mode === 'signIn' && askedCode && (
             <>
               <label htmlFor={`${baseId}-totp`}>{t('totpLabel')}</label>
-              {/* biome-ignore lint/a11y/noAutofocus: the code step appears after the password was sent; focus follows */}
-              <input id={`${baseId}-totp`} name="totp" inputMode="numeric" autoComplete="one-time-code" value={totp} onChange={(e) => setTotp(e.target.value)} autoFocus aria-describedby={`${baseId}-totp-hint`} />
+              <input
+                id={`${baseId}-totp`}
+                name="totp"
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                value={totp}
+                onChange={(e) => setTotp(e.target.value)}
+                // biome-ignore lint/a11y/noAutofocus: the code step appears after the password was sent; focus follows
+                autoFocus
+                aria-describedby={`${baseId}-totp-hint`}
+              />
               <p className="hint" id={`${baseId}-totp-hint`}>{t('totpHint')}</p>
             </>
           )}

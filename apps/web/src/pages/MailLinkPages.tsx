@@ -80,8 +80,17 @@ function RequestResetForm() {
         <form onSubmit={submit} noValidate>
           <p className="muted">{t('resetPassword.lead')}</p>
           <label htmlFor={`${id}-email`}>{t('resetPassword.email')}</label>
-          {/* biome-ignore lint/a11y/noAutofocus: a one-field page reached from a link, for this field */}
-          <input id={`${id}-email`} type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined} autoFocus />
+          <input
+            id={`${id}-email`}
+            type="email"
+            autoComplete="username"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? `${id}-err` : undefined}
+            // biome-ignore lint/a11y/noAutofocus: a one-field page reached from a link, for this field
+            autoFocus
+          />
           {error && <p className="field-error" id={`${id}-err`}>{error}</p>}
           {request.error && <p className="form-error" role="alert">{humanError(request.error)}</p>}
           <button type="submit" className="primary wide" disabled={request.isPending}>{request.isPending ? t('resetPassword.sending') : t('resetPassword.send')}</button>
@@ -121,8 +130,17 @@ function NewPasswordForm({ token }: { token: string }) {
       ) : (
         <form onSubmit={submit} noValidate>
           <label htmlFor={`${id}-pw`}>{t('resetPassword.newPassword')}</label>
-          {/* biome-ignore lint/a11y/noAutofocus: a one-field page reached from the mail, for this field */}
-          <input id={`${id}-pw`} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined} autoFocus />
+          <input
+            id={`${id}-pw`}
+            type="password"
+            autoComplete="new-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? `${id}-err` : undefined}
+            // biome-ignore lint/a11y/noAutofocus: a one-field page reached from the mail, for this field
+            autoFocus
+          />
           {error ? <p className="field-error" id={`${id}-err`}>{error}</p> : <p className="hint">{t('resetPassword.hint')}</p>}
           {reset.error && <p className="form-error" role="alert">{reset.error.data?.code === 'BAD_REQUEST' && !reset.error.data.zodError ? t('resetPassword.invalid') : humanError(reset.error)}</p>}
           <button type="submit" className="primary wide" disabled={reset.isPending}>{reset.isPending ? t('resetPassword.saving') : t('resetPassword.set')}</button>

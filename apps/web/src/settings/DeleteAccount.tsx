@@ -25,8 +25,15 @@ export function DeleteAccount() {
       {open ? (
         <form onSubmit={submit} noValidate>
           <label htmlFor={`${id}-pw`}>{t('deleteAccount.password')}</label>
-          {/* biome-ignore lint/a11y/noAutofocus: the form just opened from the button pressed; focus moves to it */}
-          <input id={`${id}-pw`} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} autoFocus />
+          <input
+            id={`${id}-pw`}
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            // biome-ignore lint/a11y/noAutofocus: the form just opened from the button pressed; focus moves to it
+            autoFocus
+          />
           {user.totpEnabled && (
             <>
               <label htmlFor={`${id}-code`}>{t('deleteAccount.code')}</label>

@@ -44,8 +44,14 @@ export function BlockButton({ userId, name }: { userId: string; name: string }) 
   }
   return confirming ? (
     <span className="button-row" role="group" aria-label={t('blocking.confirm', { name })}>
-      {/* biome-ignore lint/a11y/noAutofocus: the confirmation just replaced the button pressed; focus moves to it */}
-      <button type="button" className="danger small" autoFocus disabled={block.isPending} onClick={() => block.mutate({ userId })}>
+      <button
+        type="button"
+        className="danger small"
+        // biome-ignore lint/a11y/noAutofocus: the confirmation just replaced the button pressed; focus moves to it
+        autoFocus
+        disabled={block.isPending}
+        onClick={() => block.mutate({ userId })}
+      >
         {t('blocking.blockName', { name })}
       </button>
       <button type="button" className="ghost small" onClick={() => setConfirming(false)}>{t('common:cancel')}</button>
