@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { sql } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -18,6 +18,24 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** A query function accepts the database or a transaction, so services can compose them. */
 export type Executor = Db | Tx;
+
+const dialect = new PgDialect();
+
+/**
+ * Runs a hot statement as a named prepared statement on postgres.js: drizzle prepares only
+ * builder queries given a name, so a raw `db.execute` is parsed and planned on every call (for
+ * the send statement, 0.7 ms parse + 1.5 ms plan of 3.3 ms). postgres.js names it by its text
+ * and keeps it per connection, so the text must not vary with the input (pass lists as one JSON
+ * parameter, cast from text). Elsewhere (PGlite, a transaction) it is `execute`.
+ */
+export async function executePrepared(db: Executor, query: SQL): Promise<unknown> {
+  const client = (db as { $client?: unknown }).$client;
+  if (typeof client === 'function' && 'unsafe' in client && typeof client.unsafe === 'function') {
+    const { sql: text, params } = dialect.sqlToQuery(query);
+    return (client as postgres.Sql).unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
+  }
+  return db.execute(query);
+}
 
 export interface Database {
   db: Db;

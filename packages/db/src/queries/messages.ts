@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
-import type { Executor } from '../client.js';
+import { executePrepared, type Executor } from '../client.js';
 import { conversations, members, messages } from '../schema.js';
 
 /** A message's columns without the search vector (only the database reads that). */
@@ -63,10 +63,10 @@ export type StoreResult =
  */
 export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
   const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord })));
-  const result = await db.execute(sql`
+  const result = await executePrepared(db, sql`
     with
       input as (
-        select * from jsonb_to_recordset(${input}::jsonb) as t(
+        select * from jsonb_to_recordset(${input}::text::jsonb) as t(
           ord int, id uuid, "conversationId" uuid, "senderId" uuid, "clientId" uuid, body text, "createdAt" timestamptz,
           "replyToId" uuid, event jsonb, partition int)
       ),
