@@ -5,7 +5,7 @@
  * N paused WebSockets (50 calls a frame) and M pipelined HTTP connections (batches of 10) and never
  * reads. Reported per round: the server's RSS before and its peak, a bystander's `auth.me` latency
  * calm and under attack, /readyz answers, and how long until the server had closed every hostile
- * socket. Options: --sockets --frames --http --requests --seconds --rounds --out.
+ * socket (from its /metrics: a paused client never sees the close). Options: --sockets --frames --http --requests --seconds --rounds --out.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,6 +98,11 @@ async function oneRound(r: number) {
     const me = () => bystander.api.auth.me.query();
     await bystanderLatencies(me, 1000); // warm-up
     const calm = await bystanderLatencies(me, 3000);
+    const webSockets = async () => {
+      const text = await (await fetch(`${child.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+      return Number(text.match(/^parley_websocket_connections(?:\{[^}]*\})? (\d+)/m)?.[1] ?? Number.NaN);
+    };
+    const socketsBefore = await webSockets();
     const rssBefore = rssBytes(child.pid) ?? NaN;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(child.pid) ?? 0)), 50);
@@ -119,9 +124,15 @@ async function oneRound(r: number) {
       httpConnections: opts.http,
       requestsPerConnection: opts.requests,
     });
+    // A paused client never sees its socket close: ask the server how many it still holds.
     let allClosedMs: number | null = null;
-    void Promise.all(attack.closed).then(() => (allClosedMs = performance.now() - t0));
+    const closing = setInterval(() => {
+      webSockets().then((n) => {
+        if (allClosedMs === null && performance.now() - t0 > 1000 && n <= socketsBefore) allClosedMs = performance.now() - t0;
+      }, () => {});
+    }, 500);
     const attacked = await bystanderLatencies(me, opts.seconds * 1000);
+    clearInterval(closing);
     clearInterval(sampler);
     clearInterval(readiness);
     attack.stop();
