@@ -34,7 +34,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import { type WebSocket, WebSocketServer } from 'ws';
 import { devMailPage } from './dev-mail.js';
 import { socketClientIp, trustedProxies } from './client-ip.js';
-import { SendBuffers } from './backpressure.js';
+import { afterPreviousAnswer, SendBuffers } from './backpressure.js';
 import { SocketDrain } from './drain.js';
 import { pingDatabase, watchDatabase, watchRedis } from './health.js';
 import { registerFileRoutes } from './files.js';
@@ -200,6 +200,10 @@ export async function startServer(
         maxAge: o.maxAgeSeconds,
       }),
     clear: (name, path) => void reply.clearCookie(name, { path, httpOnly: true, secure: secureCookies, sameSite: 'lax' }),
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!(await afterPreviousAnswer(req.raw, reply.raw))) return reply.hijack();
   });
 
   // Browser requests from foreign origins are refused before they reach any procedure.
