@@ -25,7 +25,8 @@ function emojiData(): Plugin {
       });
     },
     generateBundle() {
-      for (const f of files) this.emitFile({ type: 'asset', fileName: `emoji-data/${f}`, source: readFileSync(join(root, f)) });
+      for (const f of files)
+        this.emitFile({ type: 'asset', fileName: `emoji-data/${f}`, source: readFileSync(join(root, f)) });
     },
   };
 }

@@ -40,7 +40,9 @@ const opts = {
 const MiB = 1024 * 1024;
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(benchDir, '../..');
-const outDir = resolve(args.out ?? join(benchDir, 'results', `hostile-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+const outDir = resolve(
+  args.out ?? join(benchDir, 'results', `hostile-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+);
 mkdirSync(outDir, { recursive: true });
 
 /** A bystander's `auth.me` answered every 100 ms for `ms`; latencies in ms. */
@@ -84,16 +86,24 @@ async function oneRound(r: number) {
     },
   });
   const clients = Array.from({ length: 3 }, () => createParleyClient({ url: child.url, cookies: 'jar' }));
-  const [hostile, other, bystander] = clients as [typeof clients[0], typeof clients[0], typeof clients[0]];
+  const [hostile, other, bystander] = clients as [(typeof clients)[0], (typeof clients)[0], (typeof clients)[0]];
   try {
     const register = (c: typeof hostile, name: string) =>
-      c.api.auth.register.mutate({ email: `${name}-${randomUUID()}@bench.test`, password: 'bench password', displayName: name });
+      c.api.auth.register.mutate({
+        email: `${name}-${randomUUID()}@bench.test`,
+        password: 'bench password',
+        displayName: name,
+      });
     const h = await register(hostile, 'Hostile');
     const o = await register(other, 'Other');
     await register(bystander, 'Bystander');
     const direct = await hostile.api.conversations.openDirect.mutate({ userId: o.user.id });
     for (let i = 0; i < 100; i++) {
-      await hostile.api.messages.send.mutate({ conversationId: direct.id, clientId: randomUUID(), body: `${i} ${'x'.repeat(3990)}` });
+      await hostile.api.messages.send.mutate({
+        conversationId: direct.id,
+        clientId: randomUUID(),
+        body: `${i} ${'x'.repeat(3990)}`,
+      });
     }
     const me = () => bystander.api.auth.me.query();
     await bystanderLatencies(me, 1000); // warm-up
@@ -127,9 +137,13 @@ async function oneRound(r: number) {
     // A paused client never sees its socket close: ask the server how many it still holds.
     let allClosedMs: number | null = null;
     const closing = setInterval(() => {
-      webSockets().then((n) => {
-        if (allClosedMs === null && performance.now() - t0 > 1000 && n <= socketsBefore) allClosedMs = performance.now() - t0;
-      }, () => {});
+      webSockets().then(
+        (n) => {
+          if (allClosedMs === null && performance.now() - t0 > 1000 && n <= socketsBefore)
+            allClosedMs = performance.now() - t0;
+        },
+        () => {},
+      );
     }, 500);
     const attacked = await bystanderLatencies(me, opts.seconds * 1000);
     clearInterval(closing);

@@ -160,11 +160,20 @@ export async function runAtRate(
     samples,
     rss: rssBytes(opts.pid),
     serverCores: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / (sendWindow / 1000) : null,
-    machineBusy: ticks0 && ticks1 && ticks1.total > ticks0.total ? (ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total) : null,
+    machineBusy:
+      ticks0 && ticks1 && ticks1.total > ticks0.total
+        ? (ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total)
+        : null,
   };
 }
 
 /** A rate holds when ≥ 99 % of its messages reach every member within the grace and p99 stays under `lagMs`. */
 export function holds(r: RateRun, lagMs: number) {
-  return r.sent > 0 && r.achievedRate >= 0.9 * r.targetRate && r.fullyDelivered >= 0.99 * r.sent && r.sendErrors === 0 && r.latency.p99 < lagMs;
+  return (
+    r.sent > 0 &&
+    r.achievedRate >= 0.9 * r.targetRate &&
+    r.fullyDelivered >= 0.99 * r.sent &&
+    r.sendErrors === 0 &&
+    r.latency.p99 < lagMs
+  );
 }

@@ -9,7 +9,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateVapidKeys } from '@parley/config';
 import { holds, progressLine, runAtRate, statusDone, type RateRun } from './load.js';
-import { cleanup, createDatabase, freePort, machineTicks, rssBytes, sleep, startChild, stopChild, type Child } from './procs.js';
+import {
+  cleanup,
+  createDatabase,
+  freePort,
+  machineTicks,
+  rssBytes,
+  sleep,
+  startChild,
+  stopChild,
+  type Child,
+} from './procs.js';
 import { latencySvg, markdownTable, medianRows, terminalTable, type Row } from './report.js';
 import { round, summarize, type Summary } from './stats.js';
 import { FloorTarget, ParleyTarget, PeerTarget, type Target, type TargetName } from './targets.js';
@@ -90,8 +100,14 @@ const opts = {
   rounds: Math.round(num(args.rounds, 'rounds')),
   bisect: Math.max(0, Math.round(Number(args.bisect))),
   seed: !args.register,
-  targets: (args.targets === 'none' ? [] : args.targets!.split(',').map((s) => s.trim()).filter(Boolean)) as TargetName[],
-  partitions: args.partitions === 'none' ? [] : args.partitions!.split(',').map((s) => Math.round(num(s.trim(), 'partitions'))),
+  targets: (args.targets === 'none'
+    ? []
+    : args
+        .targets!.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) as TargetName[],
+  partitions:
+    args.partitions === 'none' ? [] : args.partitions!.split(',').map((s) => Math.round(num(s.trim(), 'partitions'))),
   partitionUsers: Math.round(num(args['partition-users'], 'partition-users')),
   partitionGroup: Math.max(2, Math.round(num(args['partition-group'], 'partition-group'))),
 };
@@ -144,7 +160,9 @@ async function startTarget(
       const pid = args.pid ? Number(args.pid) : null;
       return { target: new ParleyTarget(args.url.replace(/\/$/, '')), child: null, pid };
     }
-    const databaseUrl = await createDatabase(`parley_bench_${dbSuffix}_r${round}${parleyEnv ? `_${parleyEnv.key}` : ''}`);
+    const databaseUrl = await createDatabase(
+      `parley_bench_${dbSuffix}_r${round}${parleyEnv ? `_${parleyEnv.key}` : ''}`,
+    );
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
     try {
@@ -178,7 +196,9 @@ async function startTarget(
         },
       });
       child.proc.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-      const seed = opts.seed ? { databaseUrl, jwtSecret: BENCH_JWT_SECRET, accessTokenTtlSeconds: 3600, bcryptCost: 12 } : null;
+      const seed = opts.seed
+        ? { databaseUrl, jwtSecret: BENCH_JWT_SECRET, accessTokenTtlSeconds: 3600, bcryptCost: 12 }
+        : null;
       return { target: new ParleyTarget(child.url, seed), child, pid: child.pid };
     } catch (err) {
       rmSync(dataDir, { recursive: true, force: true });
@@ -202,7 +222,8 @@ async function startTarget(
 const cpuNote = (r: RateRun) =>
   (r.serverCores !== null ? `; server ${(r.serverCores * 100).toFixed(0)}% of a core` : '') +
   (r.machineBusy !== null ? `, machine ${(r.machineBusy * 100).toFixed(0)}% busy` : '');
-const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)}  p99 ${s.p99.toFixed(2)}  max ${s.max.toFixed(1)} ms`;
+const fmtMs = (s: Summary) =>
+  `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)}  p99 ${s.p99.toFixed(2)}  max ${s.max.toFixed(1)} ms`;
 
 /**
  * Sustained throughput: double the rate until delivery lags, then bisect between the last rate
@@ -210,7 +231,13 @@ const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)} 
  */
 async function searchThroughput(target: Target, pid: number | null, result: Pick<TargetResult, 'steps' | 'best'>) {
   const step = async (rate: number) => {
-    const run = await runAtRate(target, { rate, durationMs: opts.stepMs, graceMs: 1_000, label: `step ${rate}/s`, pid });
+    const run = await runAtRate(target, {
+      rate,
+      durationMs: opts.stepMs,
+      graceMs: 1_000,
+      label: `step ${rate}/s`,
+      pid,
+    });
     result.steps.push(run);
     const ok = holds(run, opts.lagMs);
     statusDone(
@@ -257,15 +284,37 @@ interface PartitionResult {
  * mostly do not), a fixed rate and a throughput search per setting.
  */
 async function benchPartitions(partitions: number, round: number): Promise<PartitionResult> {
-  const result: PartitionResult = { partitions, round, loadAverage: loadavg().map((l) => round2(l)), fixed: null, steps: [], best: null };
-  console.log(`\n=== parley, EVENT_PARTITIONS=${partitions}, round ${round + 1} of ${opts.rounds} (load average ${result.loadAverage.join(' ')}) ===`);
-  const { target, child, pid } = await startTarget('parley', round, { key: `p${partitions}`, env: { EVENT_PARTITIONS: String(partitions) } });
+  const result: PartitionResult = {
+    partitions,
+    round,
+    loadAverage: loadavg().map((l) => round2(l)),
+    fixed: null,
+    steps: [],
+    best: null,
+  };
+  console.log(
+    `\n=== parley, EVENT_PARTITIONS=${partitions}, round ${round + 1} of ${opts.rounds} (load average ${result.loadAverage.join(' ')}) ===`,
+  );
+  const { target, child, pid } = await startTarget('parley', round, {
+    key: `p${partitions}`,
+    env: { EVENT_PARTITIONS: String(partitions) },
+  });
   try {
-    await target.setup(opts.partitionUsers, opts.partitionGroup, (done, total, what) => progressLine(`  setup: ${what} ${done}/${total}`));
-    statusDone(`  setup: ${opts.partitionUsers} users in ${target.groups.length} conversations of ${opts.partitionGroup}`);
+    await target.setup(opts.partitionUsers, opts.partitionGroup, (done, total, what) =>
+      progressLine(`  setup: ${what} ${done}/${total}`),
+    );
+    statusDone(
+      `  setup: ${opts.partitionUsers} users in ${target.groups.length} conversations of ${opts.partitionGroup}`,
+    );
     await runAtRate(target, { rate: opts.rate, durationMs: 2_000, graceMs: 2_000, label: 'warm-up', pid });
     await sleep(500);
-    result.fixed = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `fixed ${opts.rate}/s`, pid });
+    result.fixed = await runAtRate(target, {
+      rate: opts.rate,
+      durationMs: opts.durationMs,
+      graceMs: 3_000,
+      label: `fixed ${opts.rate}/s`,
+      pid,
+    });
     statusDone(`  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}${cpuNote(result.fixed)}`);
     await searchThroughput(target, pid, result);
   } catch (err) {
@@ -294,7 +343,10 @@ function partitionLines(results: PartitionResult[]): string[] {
       `(delivered ${m((r) => r.best?.deliveredPerSec)}/s, delivery p50 ${m((r) => r.best?.latency.p50)} p99 ${m((r) => r.best?.latency.p99)} ms there); ` +
       `at ${opts.rate} msg/s delivery p50 ${m((r) => r.fixed?.latency.p50)} p99 ${m((r) => r.fixed?.latency.p99)} ms, send ack p50 ${m((r) => r.fixed?.ack.p50)} ms; ` +
       `rounds: ${rs.map((r) => `${r.best?.targetRate ?? 0}/s at load ${r.loadAverage[0]}`).join(', ')}` +
-      rs.filter((r) => r.error).map((r) => ` (round ${r.round + 1} failed: ${r.error})`).join('')
+      rs
+        .filter((r) => r.error)
+        .map((r) => ` (round ${r.round + 1} failed: ${r.error})`)
+        .join('')
     );
   });
 }
@@ -304,14 +356,28 @@ function partitionLines(results: PartitionResult[]): string[] {
  * search; in the last round also the login storm, calls and memory (each run once).
  */
 async function benchTarget(name: TargetName, round: number, last: boolean): Promise<TargetResult> {
-  const result: TargetResult = { name, setupMs: 0, memory: null, fixed: null, steps: [], best: null, storm: null, calls: null, groupCalls: null };
+  const result: TargetResult = {
+    name,
+    setupMs: 0,
+    memory: null,
+    fixed: null,
+    steps: [],
+    best: null,
+    storm: null,
+    calls: null,
+    groupCalls: null,
+  };
   console.log(`\n=== ${name}, round ${round + 1} of ${opts.rounds} ===`);
   const { target, child, pid } = await startTarget(name, round);
   try {
     const t0 = performance.now();
-    await target.setup(opts.users, opts.group, (done, total, what) => progressLine(`  setup: ${what} ${done}/${total}`));
+    await target.setup(opts.users, opts.group, (done, total, what) =>
+      progressLine(`  setup: ${what} ${done}/${total}`),
+    );
     result.setupMs = performance.now() - t0;
-    statusDone(`  setup: ${opts.users} users in ${target.groups.length} conversations of ${opts.group}, ${(result.setupMs / 1000).toFixed(1)} s`);
+    statusDone(
+      `  setup: ${opts.users} users in ${target.groups.length} conversations of ${opts.group}, ${(result.setupMs / 1000).toFixed(1)} s`,
+    );
 
     // Warm-up (JIT, connection pools, PostgreSQL caches), the same for every target; not recorded.
     await runAtRate(target, { rate: opts.rate, durationMs: 2_000, graceMs: 2_000, label: 'warm-up', pid });
@@ -319,8 +385,16 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
     await sleep(500);
 
     // Delivery latency at a fixed rate.
-    result.fixed = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `fixed ${opts.rate}/s`, pid });
-    statusDone(`  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}; healthz p99 ${result.fixed.healthz.p99.toFixed(2)} ms${cpuNote(result.fixed)}`);
+    result.fixed = await runAtRate(target, {
+      rate: opts.rate,
+      durationMs: opts.durationMs,
+      graceMs: 3_000,
+      label: `fixed ${opts.rate}/s`,
+      pid,
+    });
+    statusDone(
+      `  fixed ${opts.rate}/s: delivery ${fmtMs(result.fixed.latency)}; healthz p99 ${result.fixed.healthz.p99.toFixed(2)} ms${cpuNote(result.fixed)}`,
+    );
 
     await searchThroughput(target, pid, result);
     if (!last) return result;
@@ -329,11 +403,22 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
     if (target.loginStorm) {
       const until = Date.now() + opts.durationMs;
       const stormPromise = target.loginStorm(opts.stormConcurrency, until);
-      const run = await runAtRate(target, { rate: opts.rate, durationMs: opts.durationMs, graceMs: 3_000, label: `storm ${opts.rate}/s + logins`, pid });
+      const run = await runAtRate(target, {
+        rate: opts.rate,
+        durationMs: opts.durationMs,
+        graceMs: 3_000,
+        label: `storm ${opts.rate}/s + logins`,
+        pid,
+      });
       const logins = await stormPromise;
       result.storm = {
         run,
-        logins: { ok: logins.ok, failed: logins.failed, perSec: (logins.ok * 1000) / opts.durationMs, latency: summarize(logins.latencies) },
+        logins: {
+          ok: logins.ok,
+          failed: logins.failed,
+          perSec: (logins.ok * 1000) / opts.durationMs,
+          latency: summarize(logins.latencies),
+        },
       };
       statusDone(
         `  storm: ${logins.ok} logins (${logins.failed} failed, ${result.storm.logins.perSec.toFixed(1)}/s, p50 ${result.storm.logins.latency.p50.toFixed(0)} ms); ` +
@@ -344,7 +429,12 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
     // Call signaling.
     if (target.callSignaling) {
       const c = await target.callSignaling(opts.calls, (done) => progressLine(`  calls: ${done}/${opts.calls}`));
-      result.calls = { setup: summarize(c.setup), offerAnswer: summarize(c.offerAnswer), failed: c.failed, firstError: c.firstError };
+      result.calls = {
+        setup: summarize(c.setup),
+        offerAnswer: summarize(c.offerAnswer),
+        failed: c.failed,
+        firstError: c.firstError,
+      };
       statusDone(
         `  calls: ${c.setup.length} calls, start → accepted ${fmtMs(result.calls.setup)}; offer/answer round trip ${fmtMs(result.calls.offerAnswer)}` +
           (c.failed ? `; ${c.failed} failed, first: ${c.firstError}` : ''),
@@ -354,7 +444,12 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
     if (target.groupCallSignaling) {
       const n = Math.max(1, Math.round(opts.calls / 4));
       const c = await target.groupCallSignaling(n, (done) => progressLine(`  group calls: ${done}/${n}`));
-      result.groupCalls = { setup: summarize(c.setup), offerAnswer: summarize(c.offerAnswer), failed: c.failed, firstError: c.firstError };
+      result.groupCalls = {
+        setup: summarize(c.setup),
+        offerAnswer: summarize(c.offerAnswer),
+        failed: c.failed,
+        firstError: c.firstError,
+      };
       statusDone(
         `  group calls: ${c.setup.length} calls of 4, start → all joined ${fmtMs(result.groupCalls.setup)}; addressed offer/answer ${fmtMs(result.groupCalls.offerAnswer)}` +
           (c.failed ? `; ${c.failed} failed, first: ${c.firstError}` : ''),
@@ -369,7 +464,10 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
     const firstHalf = Math.floor(opts.sockets / 2);
     const openSockets = (count: number, offset: number) =>
       target.openSockets(count, (done) => {
-        if ((offset + done) % 50 === 0) progressLine(`  memory: ${offset + done}/${opts.sockets} sockets open, RSS ${((rssBytes(pid) ?? 0) / MiB).toFixed(0)} MiB`);
+        if ((offset + done) % 50 === 0)
+          progressLine(
+            `  memory: ${offset + done}/${opts.sockets} sockets open, RSS ${((rssBytes(pid) ?? 0) / MiB).toFixed(0)} MiB`,
+          );
       });
     await openSockets(firstHalf, 0);
     await sleep(2_000);
@@ -377,7 +475,8 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
     await openSockets(opts.sockets - firstHalf, firstHalf);
     await sleep(2_000);
     const rssAfter = rssBytes(pid);
-    const perSocketBytes = rssMid !== null && rssAfter !== null ? (rssAfter - rssMid) / (opts.sockets - firstHalf) : null;
+    const perSocketBytes =
+      rssMid !== null && rssAfter !== null ? (rssAfter - rssMid) / (opts.sockets - firstHalf) : null;
     result.memory = { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes };
     statusDone(
       `  memory: ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
@@ -404,23 +503,62 @@ function rows(results: Partial<Record<TargetName, TargetResult>>): Row[] {
     { metric: `delivery max @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.latency.max) },
     { metric: `send ack p50 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.ack.p50) },
     { metric: `healthz round trip p99 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.fixed?.healthz.p99) },
-    { key: 'rate', metric: 'highest rate that holds', unit: 'msg/s', higherIsBetter: true, values: v((r) => r.best?.targetRate ?? 0) },
-    { metric: 'messages stored+delivered at that rate', unit: 'msg/s', higherIsBetter: true, values: v((r) => r.best?.deliveredPerSec ?? 0) },
+    {
+      key: 'rate',
+      metric: 'highest rate that holds',
+      unit: 'msg/s',
+      higherIsBetter: true,
+      values: v((r) => r.best?.targetRate ?? 0),
+    },
+    {
+      metric: 'messages stored+delivered at that rate',
+      unit: 'msg/s',
+      higherIsBetter: true,
+      values: v((r) => r.best?.deliveredPerSec ?? 0),
+    },
     { metric: 'delivery p50 at that rate', unit: 'ms', values: v((r) => r.best?.latency.p50) },
     { metric: 'delivery p99 at that rate', unit: 'ms', values: v((r) => r.best?.latency.p99) },
-    { key: 'cpu', metric: `server CPU @ ${opts.rate} msg/s`, unit: '% of a core', values: v((r) => (r.fixed?.serverCores ?? NaN) * 100) },
-    { key: 'rss', metric: `server RSS with ${opts.users} users + ${opts.sockets} sockets`, unit: 'MiB', values: v((r) => (r.memory?.rssAfter ?? NaN) / MiB) },
-    { key: 'perSocket', metric: 'server RSS per extra socket', unit: 'KiB', values: v((r) => (r.memory?.perSocketBytes ?? NaN) / 1024) },
+    {
+      key: 'cpu',
+      metric: `server CPU @ ${opts.rate} msg/s`,
+      unit: '% of a core',
+      values: v((r) => (r.fixed?.serverCores ?? NaN) * 100),
+    },
+    {
+      key: 'rss',
+      metric: `server RSS with ${opts.users} users + ${opts.sockets} sockets`,
+      unit: 'MiB',
+      values: v((r) => (r.memory?.rssAfter ?? NaN) / MiB),
+    },
+    {
+      key: 'perSocket',
+      metric: 'server RSS per extra socket',
+      unit: 'KiB',
+      values: v((r) => (r.memory?.perSocketBytes ?? NaN) / 1024),
+    },
     { metric: 'call: calls.start → call.accepted p50', unit: 'ms', values: v((r) => r.calls?.setup.p50) },
     { metric: 'call: calls.start → call.accepted p99', unit: 'ms', values: v((r) => r.calls?.setup.p99) },
     { metric: 'call: offer/answer round trip p50', unit: 'ms', values: v((r) => r.calls?.offerAnswer.p50) },
     { metric: 'call: offer/answer round trip p99', unit: 'ms', values: v((r) => r.calls?.offerAnswer.p99) },
     { metric: 'group call of 4: start → all joined p50', unit: 'ms', values: v((r) => r.groupCalls?.setup.p50) },
     { metric: 'group call of 4: start → all joined p99', unit: 'ms', values: v((r) => r.groupCalls?.setup.p99) },
-    { metric: 'group call: addressed offer/answer round trip p50', unit: 'ms', values: v((r) => r.groupCalls?.offerAnswer.p50) },
+    {
+      metric: 'group call: addressed offer/answer round trip p50',
+      unit: 'ms',
+      values: v((r) => r.groupCalls?.offerAnswer.p50),
+    },
     { metric: 'login storm: logins/s (bcrypt 12)', unit: '/s', values: v((r) => r.storm?.logins.perSec) },
-    { metric: `login storm: delivery p99 @ ${opts.rate} msg/s`, unit: 'ms', values: v((r) => r.storm?.run.latency.p99) },
-    { key: 'storm', metric: 'login storm: delivery p99 ÷ without storm', unit: '×', values: v((r) => (r.storm && r.fixed ? r.storm.run.latency.p99 / r.fixed.latency.p99 : null)) },
+    {
+      metric: `login storm: delivery p99 @ ${opts.rate} msg/s`,
+      unit: 'ms',
+      values: v((r) => r.storm?.run.latency.p99),
+    },
+    {
+      key: 'storm',
+      metric: 'login storm: delivery p99 ÷ without storm',
+      unit: '×',
+      values: v((r) => (r.storm && r.fixed ? r.storm.run.latency.p99 / r.fixed.latency.p99 : null)),
+    },
     { metric: 'login storm: healthz round trip p99', unit: 'ms', values: v((r) => r.storm?.run.healthz.p99) },
     { metric: 'login storm: healthz round trip max', unit: 'ms', values: v((r) => r.storm?.run.healthz.max) },
   ];
@@ -444,10 +582,17 @@ function targetsCheck(table: Row[], last: TargetResult | undefined): string[] {
   ];
   const per = last?.memory?.perSocketBytes ?? null;
   // What 10,000 sockets would take: measured with all of them open, or extrapolated from fewer.
-  const proj = per !== null && last?.memory?.rssAfter ? last.memory.rssAfter + per * Math.max(0, 10_000 - last.memory.sockets) : null;
-  lines.push(`- 10,000 sockets ≤ 512 MiB RSS: ${proj === null ? '?' : `${(proj / MiB).toFixed(0)} MiB`}${opts.sockets < 10_000 ? ` projected from ${opts.sockets}` : ''} → ${mark(proj === null ? null : proj <= 512 * MiB)}`);
+  const proj =
+    per !== null && last?.memory?.rssAfter
+      ? last.memory.rssAfter + per * Math.max(0, 10_000 - last.memory.sockets)
+      : null;
+  lines.push(
+    `- 10,000 sockets ≤ 512 MiB RSS: ${proj === null ? '?' : `${(proj / MiB).toFixed(0)} MiB`}${opts.sockets < 10_000 ? ` projected from ${opts.sockets}` : ''} → ${mark(proj === null ? null : proj <= 512 * MiB)}`,
+  );
   const storm = row('storm')?.values.parley ?? null;
-  lines.push(`- login storm delivery p99 ≤ 1.5× calm: ${storm === null || !Number.isFinite(storm) ? '?' : `${storm.toFixed(2)}×`} → ${mark(storm === null || !Number.isFinite(storm) ? null : storm <= 1.5)}`);
+  lines.push(
+    `- login storm delivery p99 ≤ 1.5× calm: ${storm === null || !Number.isFinite(storm) ? '?' : `${storm.toFixed(2)}×`} → ${mark(storm === null || !Number.isFinite(storm) ? null : storm <= 1.5)}`,
+  );
   return lines;
 }
 
@@ -462,7 +607,9 @@ async function main() {
       `${opts.sockets} sockets for memory; results in ${outDir}`,
   );
   if (background !== null && background > 0.2)
-    console.log(`Warning: the machine is already ${(background * 100).toFixed(0)}% busy before the bench starts; figures will be noisy.`);
+    console.log(
+      `Warning: the machine is already ${(background * 100).toFixed(0)}% busy before the bench starts; figures will be noisy.`,
+    );
   // Round r runs the targets in an order rotated by r, so none is always first (cold machine)
   // or always last (after the others heated PostgreSQL).
   const rounds: Partial<Record<TargetName, TargetResult>>[] = [];
@@ -495,9 +642,17 @@ async function main() {
     console.log(`\n${terminalTable(table)}\n`);
     console.log(`Targets (medians over ${rounds.length} rounds):\n${checks.join('\n')}\n`);
   }
-  if (partitionSummary.length > 0) console.log(`Partitions (${opts.partitionUsers} users in conversations of ${opts.partitionGroup}, PostgreSQL):\n${partitionSummary.join('\n')}\n`);
+  if (partitionSummary.length > 0)
+    console.log(
+      `Partitions (${opts.partitionUsers} users in conversations of ${opts.partitionGroup}, PostgreSQL):\n${partitionSummary.join('\n')}\n`,
+    );
 
-  const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGiB: round(totalmem() / 1024 ** 3, 1), node: process.version };
+  const machine = {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? '?',
+    memGiB: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+  };
   const series = opts.targets.flatMap((t) => {
     const r = results[t];
     const out: { name: string; samples: number[] }[] = [];
@@ -507,11 +662,15 @@ async function main() {
     return out;
   });
   for (const r of partitionResults.filter((r) => r.round === opts.rounds - 1)) {
-    if (r.best) series.push({ name: `parley P=${r.partitions} @ ${r.best.targetRate}/s (best)`, samples: r.best.samples });
+    if (r.best)
+      series.push({ name: `parley P=${r.partitions} @ ${r.best.targetRate}/s (best)`, samples: r.best.samples });
   }
   // latencySvg needs at least one series with samples.
   if (series.some((s) => s.samples.length > 0))
-    writeFileSync(join(outDir, 'latency.svg'), latencySvg(series, `Delivery latency (send → other member's subscription), ${opts.users} users`));
+    writeFileSync(
+      join(outDir, 'latency.svg'),
+      latencySvg(series, `Delivery latency (send → other member's subscription), ${opts.users} users`),
+    );
   writeFileSync(
     join(outDir, 'results.json'),
     JSON.stringify(
@@ -522,12 +681,23 @@ async function main() {
         backgroundBusy: background,
         options: opts,
         table: table.map((r) => ({ metric: r.metric, unit: r.unit, ...r.values })),
-        partitions: partitionResults.map((r) => ({ ...r, fixed: strip(r.fixed), best: strip(r.best), steps: r.steps.map(strip) })),
+        partitions: partitionResults.map((r) => ({
+          ...r,
+          fixed: strip(r.fixed),
+          best: strip(r.best),
+          steps: r.steps.map(strip),
+        })),
         rounds: rounds.map((results) =>
           Object.fromEntries(
             Object.entries(results).map(([k, r]) => [
               k,
-              { ...r, fixed: strip(r.fixed), best: strip(r.best), steps: r.steps.map(strip), storm: r.storm ? { ...r.storm, run: strip(r.storm.run) } : null },
+              {
+                ...r,
+                fixed: strip(r.fixed),
+                best: strip(r.best),
+                steps: r.steps.map(strip),
+                storm: r.storm ? { ...r.storm, run: strip(r.storm.run) } : null,
+              },
             ]),
           ),
         ),
@@ -543,7 +713,9 @@ async function main() {
       `Run: ${opts.users} users in conversations of ${opts.group}, ${opts.rate} msg/s for ${opts.durationMs / 1000} s, ` +
       `${opts.sockets} extra sockets, throughput steps of ${opts.stepMs / 1000} s from ${opts.startRate} msg/s doubling, ` +
       `${opts.stormConcurrency} parallel logins in the storm, ${opts.rounds} rounds (targets interleaved; each figure is the median over the rounds, each ratio the median of the rounds' ratios with their range), throughput bisected ${opts.bisect}× between the last rate that held and the first that lagged; a rate holds while ≥ 99 % is delivered and delivery p99 < ${opts.lagMs} ms. The load generator, the servers and PostgreSQL share the machine. ` +
-      (background !== null ? `The machine was ${(background * 100).toFixed(0)}% busy before the run (other processes). ` : '') +
+      (background !== null
+        ? `The machine was ${(background * 100).toFixed(0)}% busy before the run (other processes). `
+        : '') +
       `Ratios are Parley ÷ reference (for latency and memory lower is better, for throughput higher is better).`,
     '',
     markdownTable(table),
@@ -567,7 +739,9 @@ async function main() {
       .map((r) => `- ${r.name} failed: ${r.error}`),
   ].join('\n');
   writeFileSync(join(outDir, 'results.md'), `${md}\n`);
-  console.log(`Written: ${join(outDir, 'results.md')}, results.json, latency.svg (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+  console.log(
+    `Written: ${join(outDir, 'results.md')}, results.json, latency.svg (${((Date.now() - started) / 1000).toFixed(0)} s in all)`,
+  );
 }
 
 main().then(

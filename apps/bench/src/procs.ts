@@ -127,9 +127,7 @@ export function machineTicks(): { busy: number; total: number } | null {
 let cleaning: Promise<void> | null = null;
 export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
-    await Promise.all(
-      [...children].map((proc) => stopChild({ pid: proc.pid ?? 0, url: '', proc })),
-    );
+    await Promise.all([...children].map((proc) => stopChild({ pid: proc.pid ?? 0, url: '', proc })));
     for (const name of databases) {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`)).catch((err) =>
         console.error(`could not drop database ${name}: ${String(err)}`),
@@ -139,5 +137,3 @@ export function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
-
-

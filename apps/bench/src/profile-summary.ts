@@ -41,7 +41,10 @@ profile.samples.forEach((id, i) => {
 });
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const short = (url: string) =>
-  url.replace(/^file:\/\//, '').replace(/.*node_modules\/\.pnpm\/[^/]+\/node_modules\//, '').replace(/.*\/(packages|apps)\//, '$1/');
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/.*node_modules\/\.pnpm\/[^/]+\/node_modules\//, '')
+    .replace(/.*\/(packages|apps)\//, '$1/');
 const pkg = (url: string) => {
   const s = short(url);
   const m = s.match(/^(@[^/]+\/[^/]+|[^/]+)/);
@@ -58,7 +61,8 @@ for (const [id, dt] of self) {
 }
 const print = (m: Map<string, number>, n: number) => {
   const top = [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
-  for (const [k, v] of top) console.log(`${(v / 1000).toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, v] of top)
+    console.log(`${(v / 1000).toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
 };
 console.log(`window ${(total / 1e6).toFixed(1)} s of samples`);
 console.log('--- self time by package');

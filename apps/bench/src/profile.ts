@@ -51,11 +51,22 @@ async function start(): Promise<{ target: Target; pid: number; stop: () => Promi
     dataDir = mkdtempSync(join(tmpdir(), 'parley-prof-'));
     const vapid = generateVapidKeys();
     Object.assign(env, {
-      NODE_ENV: 'production', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, DATA_DIR: dataDir, BCRYPT_COST: '12',
-      LOG_LEVEL: 'warn', JWT_SECRET: JWT, ACCESS_TOKEN_TTL_SECONDS: '3600', TURN_SECRET: 'bench-turn-secret-0123456789',
-      VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:bench@example.test',
-      ALLOWED_ORIGINS: `http://127.0.0.1:${port}`, RATE_LIMIT_SCALE: '1000000',
-      MAX_SOCKETS_PER_USER: String(Math.max(20, Math.ceil(sockets / users) + 2)), REDIS_URL: '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: dataDir,
+      BCRYPT_COST: '12',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: JWT,
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
+      TURN_SECRET: 'bench-turn-secret-0123456789',
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:bench@example.test',
+      ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+      RATE_LIMIT_SCALE: '1000000',
+      MAX_SOCKETS_PER_USER: String(Math.max(20, Math.ceil(sockets / users) + 2)),
+      REDIS_URL: '',
     });
     seed = { databaseUrl, jwtSecret: JWT, accessTokenTtlSeconds: 3600, bcryptCost: 12 };
   } else if (name === 'peer') {
@@ -65,7 +76,9 @@ async function start(): Promise<{ target: Target; pid: number; stop: () => Promi
   if (args.heap) flags.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(args.prof ?? '.')}`);
   if (args.prof) mkdirSync(resolve(args.prof), { recursive: true });
   const proc = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
-    cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'],
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -124,7 +137,9 @@ try {
     await sleep(2000);
     const after = rssBytes(pid)!;
     await snapshot();
-    console.log(`${args.target}: RSS ${(mid / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${((after - mid) / (sockets - half) / 1024).toFixed(1)} KiB per socket`);
+    console.log(
+      `${args.target}: RSS ${(mid / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${((after - mid) / (sockets - half) / 1024).toFixed(1)} KiB per socket`,
+    );
     await target.closeSockets();
   }
 } finally {

@@ -46,7 +46,11 @@ export function medianRows(rounds: Row[][]): Row[] {
     const ratios: Row['ratios'] = {};
     for (const ref of ['floor', 'peer'] as const) {
       const rs = same
-        .map((r) => (finite(r.values.parley) && finite(r.values[ref]) && r.values[ref] !== 0 ? r.values.parley / r.values[ref] : null))
+        .map((r) =>
+          finite(r.values.parley) && finite(r.values[ref]) && r.values[ref] !== 0
+            ? r.values.parley / r.values[ref]
+            : null,
+        )
         .filter(finite);
       ratios[ref] = rs.length ? { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), n: rs.length } : null;
     }
@@ -61,12 +65,22 @@ const fmt = (v: number | null | undefined) => {
   return v.toFixed(2);
 };
 const ratio = (a: number | null | undefined, b: number | null | undefined) =>
-  a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0
+  a === null ||
+  a === undefined ||
+  b === null ||
+  b === undefined ||
+  !Number.isFinite(a) ||
+  !Number.isFinite(b) ||
+  b === 0
     ? '—'
     : `${(a / b).toFixed(2)}×`;
 
 const spread = (s: Spread | null | undefined, fallback: string) =>
-  !s ? fallback : s.n > 1 ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : `${s.median.toFixed(2)}×`;
+  !s
+    ? fallback
+    : s.n > 1
+      ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`
+      : `${s.median.toFixed(2)}×`;
 
 export function tableRows(rows: Row[]): string[][] {
   return rows.map((r) => [
@@ -79,7 +93,14 @@ export function tableRows(rows: Row[]): string[][] {
   ]);
 }
 
-const HEADER = ['metric', 'Parley', 'floor (ws relay)', 'peer (Express+Socket.IO+pg)', 'Parley ÷ floor', 'Parley ÷ peer'];
+const HEADER = [
+  'metric',
+  'Parley',
+  'floor (ws relay)',
+  'peer (Express+Socket.IO+pg)',
+  'Parley ÷ floor',
+  'Parley ÷ peer',
+];
 
 export function markdownTable(rows: Row[]): string {
   const body = tableRows(rows);
@@ -139,7 +160,9 @@ export function latencySvg(series: { name: string; samples: number[] }[], title:
   }
   out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   out.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">delivery latency, ms (log scale)</text>`);
-  out.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">share of deliveries at or below</text>`);
+  out.push(
+    `<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">share of deliveries at or below</text>`,
+  );
   present.forEach((s, i) => {
     const pts: string[] = [];
     const steps = 400;
@@ -150,7 +173,9 @@ export function latencySvg(series: { name: string; samples: number[] }[], title:
     const color = COLORS[i % COLORS.length]!;
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
     const ly = m.t + 10 + i * 20;
-    out.push(`<line x1="${m.l + pw + 15}" y1="${ly}" x2="${m.l + pw + 35}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);
+    out.push(
+      `<line x1="${m.l + pw + 15}" y1="${ly}" x2="${m.l + pw + 35}" y2="${ly}" stroke="${color}" stroke-width="3"/>`,
+    );
     out.push(
       `<text x="${m.l + pw + 40}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)} (p99 ${fmt(percentile(s.sorted, 99))} ms)</text>`,
     );

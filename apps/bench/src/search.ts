@@ -31,12 +31,25 @@ const conversations = Number(args.conversations);
 const runs = Number(args.runs);
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(benchDir, '../..');
-const outDir = resolve(args.out ?? join(benchDir, 'results', `search-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+const outDir = resolve(
+  args.out ?? join(benchDir, 'results', `search-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+);
 mkdirSync(outDir, { recursive: true });
 const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123456789';
 
 // A vocabulary with a known spread: common words appear in many messages, rare ones in few.
-const common = ['meeting', 'tomorrow', 'project', 'deploy', 'lunch', 'review', 'coffee', 'release', 'weekend', 'budget'];
+const common = [
+  'meeting',
+  'tomorrow',
+  'project',
+  'deploy',
+  'lunch',
+  'review',
+  'coffee',
+  'release',
+  'weekend',
+  'budget',
+];
 const names = ['Jürgen', 'Anaïs', 'Will', 'Siobhán', 'Kenji'];
 const filler = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}x`);
 const words = [...common, ...common, ...names, ...filler];
@@ -78,7 +91,9 @@ async function main() {
     await seedMessages(database.db, seeded.conversationIds, Math.ceil(totalMessages / conversations), words);
     await database.close();
     const seedMs = Date.now() - started;
-    console.log(`seeded ${totalMessages} messages in ${conversations} conversations in ${(seedMs / 1000).toFixed(1)} s`);
+    console.log(
+      `seeded ${totalMessages} messages in ${conversations} conversations in ${(seedMs / 1000).toFixed(1)} s`,
+    );
 
     const port = await freePort();
     const vapid = vapidKeys();
@@ -126,7 +141,9 @@ async function main() {
       all.push(...samples);
       results[label] = { latency: summarize(samples), hits };
       const s = results[label]!.latency;
-      console.log(`${label.padEnd(14)} ${JSON.stringify(query).padEnd(20)} p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  (${hits} on the first page)`);
+      console.log(
+        `${label.padEnd(14)} ${JSON.stringify(query).padEnd(20)} p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  (${hits} on the first page)`,
+      );
     }
     // Paging deep: the fifth page of the commonest word, by cursor.
     const deep: number[] = [];
@@ -134,18 +151,28 @@ async function main() {
       let cursor: string | null = null;
       for (let p = 0; p < 5; p++) {
         const t0 = performance.now();
-        const page: { nextCursor: string | null } = await client.api.messages.search.query({ query: 'meeting', limit: 20, cursor });
+        const page: { nextCursor: string | null } = await client.api.messages.search.query({
+          query: 'meeting',
+          limit: 20,
+          cursor,
+        });
         if (p === 4) deep.push(performance.now() - t0);
         cursor = page.nextCursor;
       }
     }
     const overall = summarize(all);
     const fifth = summarize(deep);
-    console.log(`all queries    p50 ${overall.p50.toFixed(2)} ms  p99 ${overall.p99.toFixed(2)} ms over ${all.length} searches`);
+    console.log(
+      `all queries    p50 ${overall.p50.toFixed(2)} ms  p99 ${overall.p99.toFixed(2)} ms over ${all.length} searches`,
+    );
     console.log(`5th page       p50 ${fifth.p50.toFixed(2)} ms  p99 ${fifth.p99.toFixed(2)} ms`);
     writeFileSync(
       join(outDir, 'search.json'),
-      JSON.stringify({ messages: totalMessages, conversations, runs, seedMs, queries: QUERIES, results, overall, fifthPage: fifth }, null, 2),
+      JSON.stringify(
+        { messages: totalMessages, conversations, runs, seedMs, queries: QUERIES, results, overall, fifthPage: fifth },
+        null,
+        2,
+      ),
     );
     console.log(`results in ${outDir}`);
     await client.close();

@@ -49,7 +49,10 @@ export async function seedParley(
     );
     const conversationIds = await seedGroups(
       database.db,
-      opts.groups.map((members, g) => ({ title: `bench ${opts.runId} ${g}`, memberIds: members.map((m) => users[m]!.id) })),
+      opts.groups.map((members, g) => ({
+        title: `bench ${opts.runId} ${g}`,
+        memberIds: members.map((m) => users[m]!.id),
+      })),
     );
     return { users, conversationIds };
   } finally {

@@ -27,9 +27,15 @@ export interface Target {
   /** Logs users in over and over with `concurrency` parallel requests until `until`. */
   loginStorm?(concurrency: number, until: number): Promise<{ ok: number; failed: number; latencies: number[] }>;
   /** Rings `count` calls between pairs of users: start → accepted, then an offer/answer round trip. */
-  callSignaling?(count: number, progress: (done: number) => void): Promise<{ setup: number[]; offerAnswer: number[]; failed: number; firstError: string | null }>;
+  callSignaling?(
+    count: number,
+    progress: (done: number) => void,
+  ): Promise<{ setup: number[]; offerAnswer: number[]; failed: number; firstError: string | null }>;
   /** Group calls of 4: start → the 3 others joined (as the caller hears it), then an addressed offer/answer round trip. */
-  groupCallSignaling?(count: number, progress: (done: number) => void): Promise<{ setup: number[]; offerAnswer: number[]; failed: number; firstError: string | null }>;
+  groupCallSignaling?(
+    count: number,
+    progress: (done: number) => void,
+  ): Promise<{ setup: number[]; offerAnswer: number[]; failed: number; firstError: string | null }>;
   close(): Promise<void>;
 }
 
@@ -149,7 +155,13 @@ export class ParleyTarget implements Target {
   ) {}
 
   private client() {
-    return createParleyClient({ url: this.url, transport: 'ws', cookies: 'jar', WebSocket: WS, retryDelayMs: () => 100 });
+    return createParleyClient({
+      url: this.url,
+      transport: 'ws',
+      cookies: 'jar',
+      WebSocket: WS,
+      retryDelayMs: () => 100,
+    });
   }
 
   async setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void) {
@@ -219,7 +231,11 @@ export class ParleyTarget implements Target {
   }
 
   async send(user: number, group: number, body: string) {
-    await this.users[user]!.client.api.messages.send.mutate({ conversationId: this.conversationIds[group]!, clientId: randomUUID(), body });
+    await this.users[user]!.client.api.messages.send.mutate({
+      conversationId: this.conversationIds[group]!,
+      clientId: randomUUID(),
+      body,
+    });
   }
 
   async openSockets(count: number, progress: (done: number) => void) {
@@ -238,10 +254,12 @@ export class ParleyTarget implements Target {
   async closeSockets() {
     const extra = this.extra;
     this.extra = [];
-    await Promise.all(extra.map(async (e) => {
-      e.follower.stop();
-      await e.client.close();
-    }));
+    await Promise.all(
+      extra.map(async (e) => {
+        e.follower.stop();
+        await e.client.close();
+      }),
+    );
   }
 
   async loginStorm(concurrency: number, until: number) {
@@ -277,7 +295,10 @@ export class ParleyTarget implements Target {
     let firstError: string | null = null;
     let done = 0;
     // Pairs of users who share a conversation: (0, 1), (4, 5), ... each pair calls one at a time.
-    const pairs = this.groups.filter((g) => g.length >= 2).map((g) => [g[0]!, g[1]!] as const).slice(0, 8);
+    const pairs = this.groups
+      .filter((g) => g.length >= 2)
+      .map((g) => [g[0]!, g[1]!] as const)
+      .slice(0, 8);
     const perPair = Math.ceil(count / Math.max(1, pairs.length));
     const SDP = `v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n${'a=x\r\n'.repeat(60)}`;
     await Promise.all(
@@ -320,7 +341,10 @@ export class ParleyTarget implements Target {
     let started = 0;
     const SDP = `v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n${'a=x\r\n'.repeat(60)}`;
     // Groups of at least 4 members, each ringing its own calls one at a time; 4 people in each call.
-    const groups = this.groups.map((g, i) => ({ g, i })).filter(({ g }) => g.length >= 4).slice(0, 4);
+    const groups = this.groups
+      .map((g, i) => ({ g, i }))
+      .filter(({ g }) => g.length >= 4)
+      .slice(0, 4);
     const perGroup = Math.ceil(count / Math.max(1, groups.length));
     await Promise.all(
       groups.map(async ({ g, i }) => {
@@ -339,13 +363,23 @@ export class ParleyTarget implements Target {
                 await this.users[m]!.client.api.calls.join.mutate({ callId: call.id });
               }),
             );
-            const joined = await Promise.all(rest.map((m) => this.mailbox.expect(`call.joined:${this.users[m]!.id}:${call.id}:${a}`)));
+            const joined = await Promise.all(
+              rest.map((m) => this.mailbox.expect(`call.joined:${this.users[m]!.id}:${call.id}:${a}`)),
+            );
             setup.push(Math.max(...joined) - t0);
             const b = rest[0];
             const t1 = performance.now();
-            await caller.client.api.calls.signal.mutate({ callId: call.id, toUserId: this.users[b]!.id, signal: { type: 'offer', sdp: SDP } });
+            await caller.client.api.calls.signal.mutate({
+              callId: call.id,
+              toUserId: this.users[b]!.id,
+              signal: { type: 'offer', sdp: SDP },
+            });
             await this.mailbox.expect(`signal:offer:${call.id}:${b}`);
-            await this.users[b]!.client.api.calls.signal.mutate({ callId: call.id, toUserId: caller.id, signal: { type: 'answer', sdp: SDP } });
+            await this.users[b]!.client.api.calls.signal.mutate({
+              callId: call.id,
+              toUserId: caller.id,
+              signal: { type: 'answer', sdp: SDP },
+            });
             const answered = await this.mailbox.expect(`signal:answer:${call.id}:${a}`);
             offerAnswer.push(answered - t1);
             for (const m of [a, ...rest]) await this.users[m]!.client.api.calls.hangup.mutate({ callId: call.id });
@@ -436,17 +470,21 @@ export class FloorTarget implements Target {
 
   async openSockets(count: number, progress: (done: number) => void) {
     let done = 0;
-    await pool(Array.from({ length: count }, (_, i) => i), 50, async (i) => {
-      const joined = new Map<string, () => void>();
-      const user = i % this.sockets.length;
-      const ws = await this.connect(user, (m) => {
-        if (m.t === 'joined') joined.get(m.c)?.();
-      });
-      const g = this.groups.findIndex((members) => members.includes(user));
-      if (g >= 0) await this.join(ws, [`g${g}`], joined);
-      this.extra.push(ws);
-      progress(++done);
-    });
+    await pool(
+      Array.from({ length: count }, (_, i) => i),
+      50,
+      async (i) => {
+        const joined = new Map<string, () => void>();
+        const user = i % this.sockets.length;
+        const ws = await this.connect(user, (m) => {
+          if (m.t === 'joined') joined.get(m.c)?.();
+        });
+        const g = this.groups.findIndex((members) => members.includes(user));
+        if (g >= 0) await this.join(ws, [`g${g}`], joined);
+        this.extra.push(ws);
+        progress(++done);
+      },
+    );
   }
 
   async closeSockets() {
@@ -513,15 +551,22 @@ export class PeerTarget implements Target {
   async setup(users: number, groupSize: number, progress: (done: number, total: number, what: string) => void) {
     let done = 0;
     this.userIds = new Array(users);
-    await pool(Array.from({ length: users }, (_, i) => i), 8, async (i) => {
-      this.userIds[i] = (await this.post<{ id: number }>('/api/users', { name: `Bench ${i}` })).id;
-      progress(++done, users, 'users created');
-    });
+    await pool(
+      Array.from({ length: users }, (_, i) => i),
+      8,
+      async (i) => {
+        this.userIds[i] = (await this.post<{ id: number }>('/api/users', { name: `Bench ${i}` })).id;
+        progress(++done, users, 'users created');
+      },
+    );
     this.groups = makeGroups(users, groupSize);
     this.conversationIds = new Array(this.groups.length);
     await pool(this.groups, 8, async (members, g) => {
       this.conversationIds[g] = (
-        await this.post<{ id: number }>('/api/conversations', { title: `bench ${g}`, memberIds: members.map((m) => this.userIds[m]) })
+        await this.post<{ id: number }>('/api/conversations', {
+          title: `bench ${g}`,
+          memberIds: members.map((m) => this.userIds[m]),
+        })
       ).id;
     });
     done = 0;
@@ -545,10 +590,14 @@ export class PeerTarget implements Target {
 
   async openSockets(count: number, progress: (done: number) => void) {
     let done = 0;
-    await pool(Array.from({ length: count }, (_, i) => i), 50, async (i) => {
-      this.extra.push(await this.connect(this.userIds[i % this.userIds.length]!));
-      progress(++done);
-    });
+    await pool(
+      Array.from({ length: count }, (_, i) => i),
+      50,
+      async (i) => {
+        this.extra.push(await this.connect(this.userIds[i % this.userIds.length]!));
+        progress(++done);
+      },
+    );
   }
 
   async closeSockets() {

@@ -29,7 +29,9 @@ const rounds = Number(args.rounds);
 const MiB = 1024 * 1024;
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(benchDir, '../..');
-const outDir = resolve(args.out ?? join(benchDir, 'results', `uploads-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+const outDir = resolve(
+  args.out ?? join(benchDir, 'results', `uploads-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+);
 mkdirSync(outDir, { recursive: true });
 
 /** `size` bytes in 64 KiB chunks made as they are read: the bench holds no file either. */
@@ -74,16 +76,27 @@ async function main() {
     const people = await Promise.all(
       Array.from({ length: clients + 1 }, async (_, i) => {
         const c = createParleyClient({ url: child.url, cookies: 'jar' });
-        const r = await c.api.auth.register.mutate({ email: `up${i}-${Date.now()}@bench.test`, password: 'bench password', displayName: `Uploader ${i}` });
+        const r = await c.api.auth.register.mutate({
+          email: `up${i}-${Date.now()}@bench.test`,
+          password: 'bench password',
+          displayName: `Uploader ${i}`,
+        });
         return { c, id: r.user.id };
       }),
     );
     const [host, ...uploaders] = people;
-    const convs = await Promise.all(uploaders.map((u) => u.c.api.conversations.openDirect.mutate({ userId: host!.id })));
+    const convs = await Promise.all(
+      uploaders.map((u) => u.c.api.conversations.openDirect.mutate({ userId: host!.id })),
+    );
 
     const upload = async (i: number, bytes: number) => {
       const u = uploaders[i]!;
-      const slot = await u.c.api.attachments.createUpload.mutate({ conversationId: convs[i]!.id, name: 'bench.bin', size: bytes, contentType: 'application/octet-stream' });
+      const slot = await u.c.api.attachments.createUpload.mutate({
+        conversationId: convs[i]!.id,
+        name: 'bench.bin',
+        size: bytes,
+        contentType: 'application/octet-stream',
+      });
       const res = await fetch(`${child.url}${slot.uploadUrl}`, {
         method: 'PUT',
         headers: { ...slot.headers, 'content-length': String(bytes) },

@@ -65,7 +65,11 @@ function connect(ctx: CommandContext, server: string, saved: SavedSession | null
       ctx.sessionFile.write(current);
     },
   });
-  if (saved?.accessToken && saved.accessTokenExpiresAt && Date.parse(saved.accessTokenExpiresAt) > Date.now() + 30_000) {
+  if (
+    saved?.accessToken &&
+    saved.accessTokenExpiresAt &&
+    Date.parse(saved.accessTokenExpiresAt) > Date.now() + 30_000
+  ) {
     client.setSession({ accessToken: saved.accessToken, accessTokenExpiresAt: saved.accessTokenExpiresAt });
   }
   return {
@@ -117,12 +121,18 @@ const print = (ctx: CommandContext, value: unknown, text: () => string) =>
 export async function login(ctx: CommandContext, email: string, opts: { passwordStdin: boolean; totp?: string }) {
   const server = ctx.server ?? ctx.sessionFile.read()?.server;
   if (!server) throw new CliError('Which server? Pass --server <url> (or set PARLEY_SERVER).', 2);
-  const password = opts.passwordStdin ? (await ctx.io.readStdin()).replace(/\r?\n$/, '') : await promptHidden('Password: ');
+  const password = opts.passwordStdin
+    ? (await ctx.io.readStdin()).replace(/\r?\n$/, '')
+    : await promptHidden('Password: ');
   const { client, adopt } = connect(ctx, server, null);
   try {
     const result = await client.api.auth.login.mutate({ email, password, ...(opts.totp ? { totp: opts.totp } : {}) });
     adopt(result);
-    print(ctx, { user: result.user }, () => `Signed in to ${server} as ${result.user.displayName} <${result.user.email}>`);
+    print(
+      ctx,
+      { user: result.user },
+      () => `Signed in to ${server} as ${result.user.displayName} <${result.user.email}>`,
+    );
   } finally {
     await client.close();
   }
@@ -165,7 +175,12 @@ async function allConversations(client: ParleyClient) {
 /** What a person calls a conversation: its title, or the other member's name. */
 function conversationName(c: Conversation, myId: string) {
   if (c.title) return c.title;
-  return c.members.filter((m) => m.id !== myId).map((m) => m.displayName).join(', ') || '(only you)';
+  return (
+    c.members
+      .filter((m) => m.id !== myId)
+      .map((m) => m.displayName)
+      .join(', ') || '(only you)'
+  );
 }
 
 /** A conversation by id, id prefix (at least 6 characters) or name (case-insensitive). */
@@ -221,7 +236,11 @@ export async function send(ctx: CommandContext, ref: string, words: string[]) {
   await withClient(ctx, async (client, saved) => {
     const conversation = await findConversation(client, saved.userId, ref);
     // One clientId for this send: should the answer be lost, a retry cannot store it twice.
-    const message = await client.api.messages.send.mutate({ conversationId: conversation.id, clientId: randomUUID(), body });
+    const message = await client.api.messages.send.mutate({
+      conversationId: conversation.id,
+      clientId: randomUUID(),
+      body,
+    });
     print(ctx, message, () => `Sent (#${message.seq}).`);
   });
 }

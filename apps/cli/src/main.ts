@@ -63,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
     json: values.json,
   };
   const limit = values.limit === undefined ? 20 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new CliError('--limit takes a whole number from 1 to 100.', 2);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new CliError('--limit takes a whole number from 1 to 100.', 2);
   const needs = (n: number, what: string) => {
     if (rest.length < n) throw new CliError(`Missing ${what}. See \`parley --help\`.`, 2);
   };

@@ -147,7 +147,8 @@ describe('parley (the CLI)', () => {
     const out = watch(tail);
     try {
       await waitFor(() => out.stderr().includes('Following'), { timeoutMs: 20_000 });
-      const say = (body: string) => bob.client.api.messages.send.mutate({ conversationId, clientId: randomUUID(), body });
+      const say = (body: string) =>
+        bob.client.api.messages.send.mutate({ conversationId, clientId: randomUUID(), body });
       await say('live 1');
       await waitFor(() => out.lines.length >= 2);
 

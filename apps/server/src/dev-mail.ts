@@ -1,7 +1,8 @@
 import type { MailService } from '@parley/api';
 import type { FastifyReply } from 'fastify';
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * `GET /dev/mail`, outside production only: the mails a development server would have sent
@@ -11,7 +12,8 @@ export function devMailPage(mail: MailService) {
   return async (_req: unknown, reply: FastifyReply) => {
     const items = mail.outbox
       .map(
-        (m) => `<article><h2>${escapeHtml(m.subject)}</h2><p>To ${escapeHtml(m.to)} · ${escapeHtml(m.at)}</p>` +
+        (m) =>
+          `<article><h2>${escapeHtml(m.subject)}</h2><p>To ${escapeHtml(m.to)} · ${escapeHtml(m.at)}</p>` +
           `<pre>${escapeHtml(m.text).replace(/(https?:\/\/\S+)/g, '<a href="$1">$1</a>')}</pre></article>`,
       )
       .join('\n');
@@ -19,6 +21,8 @@ export function devMailPage(mail: MailService) {
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parley · development mail</title></head><body><h1>Development mail</h1>${body}</body></html>`);
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parley · development mail</title></head><body><h1>Development mail</h1>${body}</body></html>`,
+      );
   };
 }

@@ -93,7 +93,8 @@ export class SocketDrain {
       if (ws.readyState !== ws.OPEN) return;
       const calls = isBinary || !Buffer.isBuffer(data) ? [] : callsIn(data);
       // Draining: new calls are not started (subscriptions either); the socket closes soon.
-      if (this.draining && calls.some((c) => c.method !== 'connectionParams' && c.method !== 'subscription.stop')) return;
+      if (this.draining && calls.some((c) => c.method !== 'connectionParams' && c.method !== 'subscription.stop'))
+        return;
       const requests = calls.filter((c) => c.method === 'query' || c.method === 'mutation').map((c) => String(c.id));
       if (requests.length > 0 && (held.length > 0 || (ids.size > 0 && ids.size + requests.length > this.window))) {
         held.push({ data, requests });

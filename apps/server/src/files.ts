@@ -26,7 +26,10 @@ export function contentDisposition(kind: 'inline' | 'attachment', name: string) 
 }
 
 /** One `bytes=` range of a file of `size` bytes: the range, 'unsatisfiable', or null for "whole file". */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | null {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   // Several ranges or another unit: answering the whole file is allowed (RFC 9110 14.2).
@@ -88,33 +91,37 @@ export async function registerFileRoutes(
     });
   });
 
-  const download = (variant: Variant) => async (req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply) => {
-    const notFound = () => send(reply, new FileRouteError(404, 'NOT_FOUND', 'File not found.'));
-    if (!UUID.test(req.params.id)) return notFound();
-    const signed = req.query.sig !== undefined;
-    const found = await files.download(req.params.id, variant, { userId: signed ? null : await userOf(req), query: req.query });
-    if (!found) return notFound();
-    const size = await files.store.size(found.key);
-    if (size === null) return notFound();
-    const range = parseRange(req.headers.range, size);
-    reply
-      .header('content-type', found.contentType)
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', FILE_CSP)
-      .header('content-disposition', contentDisposition(found.inline ? 'inline' : 'attachment', found.row.name))
-      .header('accept-ranges', 'bytes')
-      // The bytes behind an id never change; only members ever got them.
-      .header('cache-control', 'private, max-age=86400')
-      .header('etag', `"${found.row.id}-${variant}"`);
-    if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
-    const stream = await files.store.get(found.key, range ?? undefined);
-    if (!stream) return notFound();
-    if (range) {
-      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-      reply.header('content-length', range.end - range.start + 1);
-    } else reply.header('content-length', size);
-    return reply.send(stream);
-  };
+  const download =
+    (variant: Variant) => async (req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply) => {
+      const notFound = () => send(reply, new FileRouteError(404, 'NOT_FOUND', 'File not found.'));
+      if (!UUID.test(req.params.id)) return notFound();
+      const signed = req.query.sig !== undefined;
+      const found = await files.download(req.params.id, variant, {
+        userId: signed ? null : await userOf(req),
+        query: req.query,
+      });
+      if (!found) return notFound();
+      const size = await files.store.size(found.key);
+      if (size === null) return notFound();
+      const range = parseRange(req.headers.range, size);
+      reply
+        .header('content-type', found.contentType)
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', FILE_CSP)
+        .header('content-disposition', contentDisposition(found.inline ? 'inline' : 'attachment', found.row.name))
+        .header('accept-ranges', 'bytes')
+        // The bytes behind an id never change; only members ever got them.
+        .header('cache-control', 'private, max-age=86400')
+        .header('etag', `"${found.row.id}-${variant}"`);
+      if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
+      const stream = await files.store.get(found.key, range ?? undefined);
+      if (!stream) return notFound();
+      if (range) {
+        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+        reply.header('content-length', range.end - range.start + 1);
+      } else reply.header('content-length', size);
+      return reply.send(stream);
+    };
   app.get('/files/:id', download('file'));
   app.get('/files/:id/thumbnail', download('thumbnail'));
 }

@@ -56,7 +56,11 @@ export function createMetrics(opts: {
       this.set(opts.inFlight());
     },
   });
-  const sent = new Counter({ name: 'parley_messages_sent_total', help: 'Messages stored (first send of a clientId)', registers: [registry] });
+  const sent = new Counter({
+    name: 'parley_messages_sent_total',
+    help: 'Messages stored (first send of a clientId)',
+    registers: [registry],
+  });
   const delivered = new Counter({
     name: 'parley_messages_delivered_total',
     help: 'message.new events yielded to subscribers (one per recipient subscription)',
@@ -82,7 +86,10 @@ export function createMetrics(opts: {
     registers: [registry],
     async collect() {
       const ok = await Promise.race([
-        database.ping().then(() => true, () => false),
+        database.ping().then(
+          () => true,
+          () => false,
+        ),
         new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
       ]);
       this.set(ok ? 1 : 0);

@@ -78,10 +78,23 @@ export interface ParleyServer {
 /** One line per request, at debug (Fastify's own are two per request, at info); a failed reply still logs as Fastify does. */
 class QuietRequestLogs extends LogController {
   override incomingRequest() {}
-  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>) {
+  override requestCompleted(
+    error: Error | null | undefined,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ) {
     if (error) return super.requestCompleted(error, req, reply, metadata);
     // The path only: a GET's query string carries the call's input.
-    reply.log.debug({ method: req.method, path: req.url.split('?')[0], statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    reply.log.debug(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
   }
 }
 
@@ -131,12 +144,23 @@ export async function startServer(
   config: Config,
   opts: { logger?: Logger; database?: Database; presenceRedis?: RedisClient } = {},
 ): Promise<ParleyServer> {
-  const logger = opts.logger ?? createLogger(config.logLevel, { instance: config.instanceId }, undefined, config.logFormat);
+  const logger =
+    opts.logger ?? createLogger(config.logLevel, { instance: config.instanceId }, undefined, config.logFormat);
   const database =
     opts.database ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+    }));
   logger.info({ database: database.kind }, 'Database ready (migrations applied)');
-  const services = createServices({ config, database, logger, logId: await eventLogId(database.db), presenceRedis: opts.presenceRedis });
+  const services = createServices({
+    config,
+    database,
+    logger,
+    logId: await eventLogId(database.db),
+    presenceRedis: opts.presenceRedis,
+  });
   await services.start();
   const stopWatchingDatabase = watchDatabase(database, logger);
   const stopWatchingRedis = config.redisUrl ? watchRedis(services.bus, logger) : () => {};
@@ -148,7 +172,11 @@ export async function startServer(
   const app = Fastify({
     serverFactory: (handler) =>
       createHttpServer(
-        { requestTimeout: config.requestTimeoutMs, headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+        {
+          requestTimeout: config.requestTimeoutMs,
+          headersTimeout,
+          connectionsCheckingInterval: Math.min(1000, headersTimeout),
+        },
         handler,
       ),
     requestTimeout: config.requestTimeoutMs,
@@ -199,7 +227,8 @@ export async function startServer(
         path: o.path,
         maxAge: o.maxAgeSeconds,
       }),
-    clear: (name, path) => void reply.clearCookie(name, { path, httpOnly: true, secure: secureCookies, sameSite: 'lax' }),
+    clear: (name, path) =>
+      void reply.clearCookie(name, { path, httpOnly: true, secure: secureCookies, sameSite: 'lax' }),
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -272,12 +301,15 @@ export async function startServer(
         };
       },
       onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
       },
       // A rate-limited answer says when to try again, in the standard header as well as in error.data.
       responseMeta: ({ errors }) => {
         const waits = errors.flatMap((e) => (e.cause instanceof RateLimited ? [e.cause.retryAfterMs] : []));
-        return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))) } } : {};
+        return waits.length > 0
+          ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))) } }
+          : {};
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
@@ -340,7 +372,8 @@ export async function startServer(
       // ws closes a socket whose frame is over maxPayload (1009): the client's abuse, not our failure.
       if ((error.cause as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         logger.warn({ maxBytes: MAX_BODY_BYTES }, 'WebSocket frame over the hard cap; socket closed');
-      } else if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
+      } else if (error.code === 'INTERNAL_SERVER_ERROR')
+        logger.error({ err: error.cause ?? error, path }, 'Procedure failed');
     },
   });
   const drain = new SocketDrain();
@@ -405,7 +438,10 @@ export async function startServer(
         accepting = false;
         // Started queries and mutations answer first; new ones are no longer started.
         const drained = await drain.drain(DRAIN_TIMEOUT_MS);
-        logger.info({ drained, inFlight: drain.inFlight, sockets: wss.clients.size }, 'Closing sockets: clients reconnect elsewhere');
+        logger.info(
+          { drained, inFlight: drain.inFlight, sockets: wss.clients.size },
+          'Closing sockets: clients reconnect elsewhere',
+        );
         // 1012 "service restart": every client (signed in or not) reconnects to another instance.
         for (const ws of wss.clients) ws.close(CLOSE_GOING_AWAY, 'Server restarting');
         await waitForSockets(wss, 2000);

@@ -11,7 +11,19 @@ import { DB_KINDS, signUp, startTestServer, tableCounts, waitFor, wsClientAs, ty
 import { fieldsOf, procedures, type AnyProc } from './router-walk.js';
 
 /** Input fields that name a resource someone else may own. */
-const ID_FIELDS = ['id', 'userId', 'userIds', 'conversationId', 'callId', 'memberIds', 'messageId', 'replyToId', 'attachmentId', 'attachmentIds', 'avatarAttachmentId'] as const;
+const ID_FIELDS = [
+  'id',
+  'userId',
+  'userIds',
+  'conversationId',
+  'callId',
+  'memberIds',
+  'messageId',
+  'replyToId',
+  'attachmentId',
+  'attachmentIds',
+  'avatarAttachmentId',
+] as const;
 type IdField = (typeof ID_FIELDS)[number];
 
 /** What the attacks aim at: the owner's resources, and ids that exist nowhere. */
@@ -49,8 +61,8 @@ const foreignConversation = (input: (conversationId: string, f: Fixture) => unkn
   { field: 'conversationId', target: 'a conversation that does not exist', input: (f) => input(f.unknown, f) },
 ];
 const foreignCall = (input: (callId: string) => unknown): Case[] => [
-  { field: 'callId', target: "a call between two other people (ringing)", input: (f) => input(f.call) },
-  { field: 'callId', target: "a group call of other people (active)", input: (f) => input(f.groupCall) },
+  { field: 'callId', target: 'a call between two other people (ringing)', input: (f) => input(f.call) },
+  { field: 'callId', target: 'a group call of other people (active)', input: (f) => input(f.groupCall) },
   { field: 'callId', target: 'a call that does not exist', input: (f) => input(f.unknown) },
 ];
 const foreignMessage = (input: (messageId: string) => unknown): Case[] => [
@@ -58,7 +70,10 @@ const foreignMessage = (input: (messageId: string) => unknown): Case[] => [
   { field: 'messageId', target: 'a message that does not exist', input: (f) => input(f.unknown) },
 ];
 const offer = { type: 'offer' as const, sdp: 'v=0' };
-const foreignAttachment = (input: (attachmentId: string, f: Fixture) => unknown, field: IdField = 'attachmentId'): Case[] => [
+const foreignAttachment = (
+  input: (attachmentId: string, f: Fixture) => unknown,
+  field: IdField = 'attachmentId',
+): Case[] => [
   { field, target: "a file sent in someone else's group", input: (f) => input(f.attachment, f) },
   { field, target: "someone else's upload not yet sent", input: (f) => input(f.unsentAttachment, f) },
   { field, target: 'a file that does not exist', input: (f) => input(f.unknown, f) },
@@ -74,23 +89,59 @@ const ACCESS_TABLE: Record<string, Case[]> = {
     { field: 'id', target: "someone else's session", input: (f) => ({ id: f.session }) },
     { field: 'id', target: 'a session that does not exist', input: (f) => ({ id: f.unknown }) },
   ],
-  'auth.passkeys.remove': [{ field: 'id', target: 'a passkey that does not exist (or is not the caller\'s)', input: (f) => ({ id: f.unknown }) }],
-  'users.block': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
-  'users.unblock': [{ field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) }],
+  'auth.passkeys.remove': [
+    {
+      field: 'id',
+      target: "a passkey that does not exist (or is not the caller's)",
+      input: (f) => ({ id: f.unknown }),
+    },
+  ],
+  'users.block': [
+    {
+      field: 'userId',
+      target: 'a user that does not exist (existing users are public)',
+      input: (f) => ({ userId: f.unknown }),
+    },
+  ],
+  'users.unblock': [
+    {
+      field: 'userId',
+      target: 'a user that does not exist (existing users are public)',
+      input: (f) => ({ userId: f.unknown }),
+    },
+  ],
   'users.updateProfile': foreignAttachment((avatarAttachmentId) => ({ avatarAttachmentId }), 'avatarAttachmentId'),
-  'attachments.createUpload': foreignConversation((conversationId) => ({ conversationId, name: 'x.pdf', size: 10, contentType: 'application/pdf' })),
+  'attachments.createUpload': foreignConversation((conversationId) => ({
+    conversationId,
+    name: 'x.pdf',
+    size: 10,
+    contentType: 'application/pdf',
+  })),
   'attachments.signedUrl': [
     ...foreignAttachment((attachmentId) => ({ attachmentId })),
-    ...foreignAttachment((attachmentId) => ({ attachmentId, thumbnail: true })).map((c) => ({ ...c, target: `${c.target} (thumbnail)` })),
+    ...foreignAttachment((attachmentId) => ({ attachmentId, thumbnail: true })).map((c) => ({
+      ...c,
+      target: `${c.target} (thumbnail)`,
+    })),
   ],
-  'users.byId': [{ field: 'id', target: 'a user that does not exist (existing users are public)', input: (f) => ({ id: f.unknown }) }],
+  'users.byId': [
+    {
+      field: 'id',
+      target: 'a user that does not exist (existing users are public)',
+      input: (f) => ({ id: f.unknown }),
+    },
+  ],
   'conversations.byId': [
     { field: 'id', target: "someone else's group", input: (f) => ({ id: f.group }) },
     { field: 'id', target: "someone else's direct chat", input: (f) => ({ id: f.direct }) },
     { field: 'id', target: 'a conversation that does not exist', input: (f) => ({ id: f.unknown }) },
   ],
   'conversations.openDirect': [
-    { field: 'userId', target: 'a user that does not exist (existing users are public)', input: (f) => ({ userId: f.unknown }) },
+    {
+      field: 'userId',
+      target: 'a user that does not exist (existing users are public)',
+      input: (f) => ({ userId: f.unknown }),
+    },
   ],
   'conversations.createGroup': [
     {
@@ -126,7 +177,10 @@ const ACCESS_TABLE: Record<string, Case[]> = {
       input: (f) => ({ conversationId: f.ownGroup, clientId: randomUUID(), body: 'hi', replyToId: f.unknown }),
     },
     // Files someone else uploaded, named in a conversation of the caller's own.
-    ...foreignAttachment((id, f) => ({ conversationId: f.ownGroup, clientId: randomUUID(), body: '', attachmentIds: [id] }), 'attachmentIds'),
+    ...foreignAttachment(
+      (id, f) => ({ conversationId: f.ownGroup, clientId: randomUUID(), body: '', attachmentIds: [id] }),
+      'attachmentIds',
+    ),
   ],
   'messages.edit': foreignMessage((messageId) => ({ messageId, body: 'mine now' })),
   'messages.delete': foreignMessage((messageId) => ({ messageId })),
@@ -141,7 +195,11 @@ const ACCESS_TABLE: Record<string, Case[]> = {
   'calls.hangup': foreignCall((callId) => ({ callId })),
   'calls.signal': [
     ...foreignCall((callId) => ({ callId, signal: offer })),
-    { field: 'callId', target: 'a group call of other people, addressed to one of them', input: (f) => ({ callId: f.groupCall, toUserId: f.member, signal: offer }) },
+    {
+      field: 'callId',
+      target: 'a group call of other people, addressed to one of them',
+      input: (f) => ({ callId: f.groupCall, toUserId: f.member, signal: offer }),
+    },
   ],
   'calls.join': foreignCall((callId) => ({ callId })),
   'calls.ringing': foreignCall((callId) => ({ callId })),
@@ -167,7 +225,12 @@ describe('the access table', () => {
       for (const c of cases) expect(idFieldsOf(proc!), `${path} ${c.field}`).toContain(c.field);
     }
     // The walk finds exactly the table's procedures (a broken fieldsOf would fail the check above).
-    expect(procedures.filter(([, p]) => idFieldsOf(p).length > 0).map(([p]) => p).sort()).toEqual(Object.keys(ACCESS_TABLE).sort());
+    expect(
+      procedures
+        .filter(([, p]) => idFieldsOf(p).length > 0)
+        .map(([p]) => p)
+        .sort(),
+    ).toEqual(Object.keys(ACCESS_TABLE).sort());
   });
 });
 
@@ -214,26 +277,56 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     member = await signUp(t, 'Member');
     outsider = await signUp(t, 'Outsider');
     outsiderWs = wsClientAs(t, outsider.accessToken);
-    const group = await owner.client.api.conversations.createGroup.mutate({ title: 'Private', memberIds: [member.user.id] });
+    const group = await owner.client.api.conversations.createGroup.mutate({
+      title: 'Private',
+      memberIds: [member.user.id],
+    });
     const direct = await owner.client.api.conversations.openDirect.mutate({ userId: member.user.id });
-    const message = await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'secret' });
+    const message = await owner.client.api.messages.send.mutate({
+      conversationId: group.id,
+      clientId: randomUUID(),
+      body: 'secret',
+    });
     await member.client.api.messages.react.mutate({ messageId: message.id, emoji: '👍' });
-    const ownGroup = await outsider.client.api.conversations.createGroup.mutate({ title: 'Mine', memberIds: [owner.user.id] });
+    const ownGroup = await outsider.client.api.conversations.createGroup.mutate({
+      title: 'Mine',
+      memberIds: [owner.user.id],
+    });
     const session = (await owner.client.api.auth.sessions.query()).find((s) => s.current)!.id;
     const [g1, g2] = await Promise.all([signUp(t, 'G1'), signUp(t, 'G2')]);
-    const theirGroup = await g1.client.api.conversations.createGroup.mutate({ title: 'Theirs', memberIds: [g2.user.id] });
+    const theirGroup = await g1.client.api.conversations.createGroup.mutate({
+      title: 'Theirs',
+      memberIds: [g2.user.id],
+    });
     const groupCall = await g1.client.api.calls.start.mutate({ conversationId: theirGroup.id, media: 'audio' });
     await g2.client.api.calls.join.mutate({ callId: groupCall.id });
     const uploadTo = async (conversationId: string) => {
-      const slot = await owner.client.api.attachments.createUpload.mutate({ conversationId, name: 'p.png', size: 100, contentType: 'image/png' });
+      const slot = await owner.client.api.attachments.createUpload.mutate({
+        conversationId,
+        name: 'p.png',
+        size: 100,
+        contentType: 'image/png',
+      });
       // A 1×1 PNG.
-      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
-      const res = await fetch(`${t.url}${slot.uploadUrl}`, { method: 'PUT', headers: slot.headers, body: new Blob([new Uint8Array(png)]) });
+      const png = Buffer.from(
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+        'base64',
+      );
+      const res = await fetch(`${t.url}${slot.uploadUrl}`, {
+        method: 'PUT',
+        headers: slot.headers,
+        body: new Blob([new Uint8Array(png)]),
+      });
       expect(res.status).toBe(200);
       return slot.attachmentId;
     };
     const attachment = await uploadTo(group.id);
-    await owner.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: '', attachmentIds: [attachment] });
+    await owner.client.api.messages.send.mutate({
+      conversationId: group.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [attachment],
+    });
     // Uploaded to the group the outsider shares with the owner, so only "whose upload" stops it.
     const unsentAttachment = await uploadTo(ownGroup.id);
     // Started last: it rings for CALL_RING_TIMEOUT_MS, and the table must run within that.
@@ -255,7 +348,9 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
   });
   afterAll(() => t?.close());
 
-  const rows = Object.entries(ACCESS_TABLE).flatMap(([path, cases]) => cases.map((c) => [path, c.field, c.target, c] as const));
+  const rows = Object.entries(ACCESS_TABLE).flatMap(([path, cases]) =>
+    cases.map((c) => [path, c.field, c.target, c] as const),
+  );
 
   it.each(rows)('%s { %s: %s } answers NOT_FOUND and changes nothing', async (path, _field, _target, c) => {
     const before = await tableCounts(t);
@@ -263,13 +358,18 @@ describe.each(DB_KINDS)('what a signed-in outsider may not see, on %s', (db) => 
     expect(await tableCounts(t)).toEqual(before);
   });
 
-  it('left the owner\'s resources as they were', async () => {
+  it("left the owner's resources as they were", async () => {
     expect((await owner.client.api.auth.sessions.query()).map((s) => s.id)).toEqual([f.session]);
     const group = await owner.client.api.conversations.byId.query({ id: f.group });
     expect(group.title).toBe('Private');
     expect(group.members.map((m) => m.id).sort()).toEqual([owner.user.id, member.user.id].sort());
     const [message, withFile] = (await owner.client.api.messages.list.query({ conversationId: f.group })).items;
-    expect(message).toMatchObject({ body: 'secret', editedAt: null, deletedAt: null, reactions: [{ emoji: '👍', userIds: [f.member] }] });
+    expect(message).toMatchObject({
+      body: 'secret',
+      editedAt: null,
+      deletedAt: null,
+      reactions: [{ emoji: '👍', userIds: [f.member] }],
+    });
     // And no search of the outsider's finds it.
     expect((await outsider.client.api.messages.search.query({ query: 'secret' })).items).toEqual([]);
     expect(withFile!.attachments.map((a) => a.id)).toEqual([f.attachment]);

@@ -61,21 +61,36 @@ describe.each(DB_KINDS)('two-factor sign-in on %s', (db) => {
 
   it('login needs the code (mfaRequired), refuses a used one within its window, takes a recovery code once', async () => {
     const a = await withTotp('Otto');
-    expect(await loginError(t, { email: a.email, password: a.password })).toMatchObject({ code: 'UNAUTHORIZED', mfaRequired: true });
-    expect(await loginError(t, { email: a.email, password: a.password, totp: codeAt(a.secret, 5) })).toMatchObject({ mfaRequired: true });
+    expect(await loginError(t, { email: a.email, password: a.password })).toMatchObject({
+      code: 'UNAUTHORIZED',
+      mfaRequired: true,
+    });
+    expect(await loginError(t, { email: a.email, password: a.password, totp: codeAt(a.secret, 5) })).toMatchObject({
+      mfaRequired: true,
+    });
     // A wrong password says nothing about the second factor.
-    expect((await loginError(t, { email: a.email, password: 'wrong password', totp: codeAt(a.secret, 1) }))?.mfaRequired).toBeUndefined();
+    expect(
+      (await loginError(t, { email: a.email, password: 'wrong password', totp: codeAt(a.secret, 1) }))?.mfaRequired,
+    ).toBeUndefined();
 
     // The code used to enable (this step) is spent; the next step's code works, once.
-    expect(await loginError(t, { email: a.email, password: a.password, totp: a.enableCode })).toMatchObject({ mfaRequired: true });
+    expect(await loginError(t, { email: a.email, password: a.password, totp: a.enableCode })).toMatchObject({
+      mfaRequired: true,
+    });
     const next = codeAt(a.secret, 1, a.enabledAt);
     expect(await loginError(t, { email: a.email, password: a.password, totp: next })).toBeNull();
-    expect(await loginError(t, { email: a.email, password: a.password, totp: next })).toMatchObject({ mfaRequired: true });
+    expect(await loginError(t, { email: a.email, password: a.password, totp: next })).toMatchObject({
+      mfaRequired: true,
+    });
 
     // A recovery code, as typed by a person (lower case, no dashes), works once.
     const recovery = a.recoveryCodes[0]!;
-    expect(await loginError(t, { email: a.email, password: a.password, totp: recovery.toLowerCase().replace(/-/g, ' ') })).toBeNull();
-    expect(await loginError(t, { email: a.email, password: a.password, totp: recovery })).toMatchObject({ mfaRequired: true });
+    expect(
+      await loginError(t, { email: a.email, password: a.password, totp: recovery.toLowerCase().replace(/-/g, ' ') }),
+    ).toBeNull();
+    expect(await loginError(t, { email: a.email, password: a.password, totp: recovery })).toMatchObject({
+      mfaRequired: true,
+    });
     expect(await loginError(t, { email: a.email, password: a.password, totp: a.recoveryCodes[1]! })).toBeNull();
   });
 
@@ -83,19 +98,28 @@ describe.each(DB_KINDS)('two-factor sign-in on %s', (db) => {
     const a = await withTotp('Limit');
     const wrong = codeAt(a.secret, -5);
     const codes: (string | undefined)[] = [];
-    for (let i = 0; i < 6; i++) codes.push((await loginError(t, { email: a.email, password: a.password, totp: wrong }))?.code);
+    for (let i = 0; i < 6; i++)
+      codes.push((await loginError(t, { email: a.email, password: a.password, totp: wrong }))?.code);
     expect(codes.slice(0, 5)).toEqual(Array(5).fill('UNAUTHORIZED'));
     expect(codes[5]).toBe('TOO_MANY_REQUESTS');
     // Even the right code waits now.
-    expect((await loginError(t, { email: a.email, password: a.password, totp: a.recoveryCodes[0]! }))?.code).toBe('TOO_MANY_REQUESTS');
+    expect((await loginError(t, { email: a.email, password: a.password, totp: a.recoveryCodes[0]! }))?.code).toBe(
+      'TOO_MANY_REQUESTS',
+    );
   });
 
   it('disables only with the password and a code', async () => {
     const a = await withTotp('Dora');
-    expect(await errorCode(a.client.api.auth.totp.disable.mutate({ password: 'wrong password', code: codeAt(a.secret, 1) }))).toBe('UNAUTHORIZED');
-    expect(await errorCode(a.client.api.auth.totp.disable.mutate({ password: a.password, code: '12345' }))).toBe('UNAUTHORIZED');
+    expect(
+      await errorCode(a.client.api.auth.totp.disable.mutate({ password: 'wrong password', code: codeAt(a.secret, 1) })),
+    ).toBe('UNAUTHORIZED');
+    expect(await errorCode(a.client.api.auth.totp.disable.mutate({ password: a.password, code: '12345' }))).toBe(
+      'UNAUTHORIZED',
+    );
     expect((await a.client.api.auth.me.query()).totpEnabled).toBe(true);
-    expect(await a.client.api.auth.totp.disable.mutate({ password: a.password, code: a.recoveryCodes[3]! })).toEqual({ ok: true });
+    expect(await a.client.api.auth.totp.disable.mutate({ password: a.password, code: a.recoveryCodes[3]! })).toEqual({
+      ok: true,
+    });
     expect((await a.client.api.auth.me.query()).totpEnabled).toBe(false);
     expect(await loginError(t, { email: a.email, password: a.password })).toBeNull();
   });

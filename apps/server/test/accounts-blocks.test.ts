@@ -23,7 +23,9 @@ import {
   type TestServer,
 } from './helpers.js';
 
-type Presence = { type: 'snapshot'; users: { userId: string }[] } | { type: 'update'; userId: string; online: boolean; lastSeenAt: string | null };
+type Presence =
+  | { type: 'snapshot'; users: { userId: string }[] }
+  | { type: 'update'; userId: string; online: boolean; lastSeenAt: string | null };
 
 /** Follows `presence.onChange` on `client`; `received` grows as events arrive. */
 async function follow(client: ParleyClient) {
@@ -31,7 +33,11 @@ async function follow(client: ParleyClient) {
   const sub = client.api.presence.onChange.subscribe(undefined, { onData: (e) => void received.push(e) });
   await waitFor(() => received.some((e) => e.type === 'snapshot'));
   const about = (userId: string, from = 0) =>
-    received.slice(from).flatMap((e) => (e.type === 'update' && e.userId === userId ? [{ online: e.online, lastSeenAt: e.lastSeenAt }] : []));
+    received
+      .slice(from)
+      .flatMap((e) =>
+        e.type === 'update' && e.userId === userId ? [{ online: e.online, lastSeenAt: e.lastSeenAt }] : [],
+      );
   return { received, about, stop: () => sub.unsubscribe() };
 }
 
@@ -57,7 +63,8 @@ describe.each(DB_KINDS)('blocking on %s', (db) => {
     t = await startTestServer({ db });
     [a, b, c] = [await signUp(t, 'Annoying'), await signUp(t, 'Blocker'), await signUp(t, 'Carol')];
     direct = (await a.client.api.conversations.openDirect.mutate({ userId: b.user.id })).id;
-    group = (await b.client.api.conversations.createGroup.mutate({ title: 'Club', memberIds: [a.user.id, c.user.id] })).id;
+    group = (await b.client.api.conversations.createGroup.mutate({ title: 'Club', memberIds: [a.user.id, c.user.id] }))
+      .id;
     await a.client.api.messages.send.mutate({ conversationId: direct, clientId: randomUUID(), body: 'hello?' });
     // B is online: a live socket with a subscription.
     bSocket = wsClientAs(t, b.accessToken);
@@ -68,7 +75,9 @@ describe.each(DB_KINDS)('blocking on %s', (db) => {
   afterAll(() => t?.close());
 
   it('refuses the blocked user in the direct chat as if it did not exist', async () => {
-    const missing = await failure(a.client.api.messages.send.mutate({ conversationId: randomUUID(), clientId: randomUUID(), body: 'x' }));
+    const missing = await failure(
+      a.client.api.messages.send.mutate({ conversationId: randomUUID(), clientId: randomUUID(), body: 'x' }),
+    );
     expect(missing?.code).toBe('NOT_FOUND');
     const before = await tableCounts(t);
     for (const p of [
@@ -83,15 +92,22 @@ describe.each(DB_KINDS)('blocking on %s', (db) => {
     expect(await failure(a.client.api.conversations.openDirect.mutate({ userId: b.user.id }))).toEqual(noUser);
     expect(await tableCounts(t)).toEqual(before);
     // The blocker is told why they cannot write there.
-    expect((await failure(b.client.api.messages.send.mutate({ conversationId: direct, clientId: randomUUID(), body: 'x' })))?.code).toBe('FORBIDDEN');
+    expect(
+      (await failure(b.client.api.messages.send.mutate({ conversationId: direct, clientId: randomUUID(), body: 'x' })))
+        ?.code,
+    ).toBe('FORBIDDEN');
   });
 
   it("hides the blocker's presence from the blocked user only", async () => {
     expect((await c.client.api.users.byId.query({ id: b.user.id })).online).toBe(true);
     expect(await a.client.api.users.byId.query({ id: b.user.id })).toMatchObject({ online: false, lastSeenAt: null });
-    const seenByA = (await a.client.api.conversations.byId.query({ id: group })).members.find((m) => m.id === b.user.id);
+    const seenByA = (await a.client.api.conversations.byId.query({ id: group })).members.find(
+      (m) => m.id === b.user.id,
+    );
     expect(seenByA).toMatchObject({ online: false, lastSeenAt: null });
-    const seenByC = (await c.client.api.conversations.byId.query({ id: group })).members.find((m) => m.id === b.user.id);
+    const seenByC = (await c.client.api.conversations.byId.query({ id: group })).members.find(
+      (m) => m.id === b.user.id,
+    );
     expect(seenByC?.online).toBe(true);
 
     const aSocket = wsClientAs(t, a.accessToken);
@@ -108,8 +124,14 @@ describe.each(DB_KINDS)('blocking on %s', (db) => {
   });
 
   it('keeps both in a shared group, and lists and lifts the block', async () => {
-    const sent = await a.client.api.messages.send.mutate({ conversationId: group, clientId: randomUUID(), body: 'group hello' });
-    expect((await b.client.api.messages.list.query({ conversationId: group })).items.map((m) => m.id)).toContain(sent.id);
+    const sent = await a.client.api.messages.send.mutate({
+      conversationId: group,
+      clientId: randomUUID(),
+      body: 'group hello',
+    });
+    expect((await b.client.api.messages.list.query({ conversationId: group })).items.map((m) => m.id)).toContain(
+      sent.id,
+    );
     expect((await b.client.api.users.blocked.query()).map((u) => u.id)).toEqual([a.user.id]);
     expect(await a.client.api.users.blocked.query()).toEqual([]);
     expect(await errorCode(b.client.api.users.block.mutate({ userId: b.user.id }))).toBe('BAD_REQUEST');
@@ -165,7 +187,7 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL)('blocking across instances (Pos
     await database?.drop();
   });
 
-  it("stops a stream on another instance from following the blocker", async () => {
+  it('stops a stream on another instance from following the blocker', async () => {
     const a = await signUp(s2, 'Blocked');
     const b = await signUp(s1, 'Blocker');
     await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
@@ -194,7 +216,9 @@ describe.each(DB_KINDS)('account deletion on %s', (db) => {
   afterAll(() => t?.close());
 
   const rowsOf = async (table: string, userId: string) => {
-    const res = await t.server.database.db.execute(sql`select count(*)::int as n from ${sql.identifier(table)} where user_id = ${userId}`);
+    const res = await t.server.database.db.execute(
+      sql`select count(*)::int as n from ${sql.identifier(table)} where user_id = ${userId}`,
+    );
     const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as { n: number }[];
     return Number(rows[0]!.n);
   };
@@ -204,8 +228,13 @@ describe.each(DB_KINDS)('account deletion on %s', (db) => {
     const { secret } = await d.client.api.auth.totp.setup.mutate();
     await d.client.api.auth.totp.enable.mutate({ code: new TOTP({ secret: Secret.fromBase32(secret) }).generate() });
     const before = await tableCounts(t);
-    expect((await failure(d.client.api.auth.deleteAccount.mutate({ password: 'wrong password' })))?.code).toBe('UNAUTHORIZED');
-    expect(await failure(d.client.api.auth.deleteAccount.mutate({ password: d.password }))).toMatchObject({ code: 'UNAUTHORIZED', mfaRequired: true });
+    expect((await failure(d.client.api.auth.deleteAccount.mutate({ password: 'wrong password' })))?.code).toBe(
+      'UNAUTHORIZED',
+    );
+    expect(await failure(d.client.api.auth.deleteAccount.mutate({ password: d.password }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      mfaRequired: true,
+    });
     expect(await tableCounts(t)).toEqual(before);
     expect((await d.client.api.auth.me.query()).displayName).toBe('Careful');
   });
@@ -217,26 +246,40 @@ describe.each(DB_KINDS)('account deletion on %s', (db) => {
     const phone = t.client();
     await phone.api.auth.login.mutate({ email: d.email, password: d.password });
     const chat = await d.client.api.conversations.openDirect.mutate({ userId: e.user.id });
-    const sent = await d.client.api.messages.send.mutate({ conversationId: chat.id, clientId: randomUUID(), body: 'goodbye' });
+    const sent = await d.client.api.messages.send.mutate({
+      conversationId: chat.id,
+      clientId: randomUUID(),
+      body: 'goodbye',
+    });
     await d.client.api.users.block.mutate({ userId: e.user.id });
     const { recoveryCodes } = await (async () => {
       const { secret } = await d.client.api.auth.totp.setup.mutate();
       return d.client.api.auth.totp.enable.mutate({ code: new TOTP({ secret: Secret.fromBase32(secret) }).generate() });
     })();
 
-    expect(await d.client.api.auth.deleteAccount.mutate({ password: d.password, code: recoveryCodes[0]! })).toEqual({ ok: true });
+    expect(await d.client.api.auth.deleteAccount.mutate({ password: d.password, code: recoveryCodes[0]! })).toEqual({
+      ok: true,
+    });
 
     expect(await errorCode(d.client.api.auth.me.query())).toBe('UNAUTHORIZED');
     expect(await errorCode(phone.api.auth.me.query())).toBe('UNAUTHORIZED');
-    expect(await errorCode(t.client().api.auth.login.mutate({ email: d.email, password: d.password }))).toBe('UNAUTHORIZED');
+    expect(await errorCode(t.client().api.auth.login.mutate({ email: d.email, password: d.password }))).toBe(
+      'UNAUTHORIZED',
+    );
     expect(await e.client.api.users.search.query({ query: 'Leaving' })).toEqual([]);
-    expect(await e.client.api.users.byId.query({ id: d.user.id })).toMatchObject({ displayName: 'Deleted account', about: '' });
+    expect(await e.client.api.users.byId.query({ id: d.user.id })).toMatchObject({
+      displayName: 'Deleted account',
+      about: '',
+    });
     const history = await e.client.api.messages.list.query({ conversationId: chat.id });
     expect(history.items.map((m) => [m.id, m.senderId, m.body])).toEqual([[sent.id, d.user.id, 'goodbye']]);
     const members = (await e.client.api.conversations.byId.query({ id: chat.id })).members;
     expect(members.find((m) => m.id === d.user.id)?.displayName).toBe('Deleted account');
-    for (const table of ['recovery_codes', 'passkeys', 'email_tokens', 'push_subscriptions']) expect(await rowsOf(table, d.user.id), table).toBe(0);
-    const active = await t.server.database.db.execute(sql`select count(*)::int as n from sessions where user_id = ${d.user.id} and revoked_at is null`);
+    for (const table of ['recovery_codes', 'passkeys', 'email_tokens', 'push_subscriptions'])
+      expect(await rowsOf(table, d.user.id), table).toBe(0);
+    const active = await t.server.database.db.execute(
+      sql`select count(*)::int as n from sessions where user_id = ${d.user.id} and revoked_at is null`,
+    );
     expect(JSON.stringify(active)).toContain('"n":0');
     expect(await e.client.api.users.blocked.query()).toEqual([]);
     // The address is free again.

@@ -43,14 +43,17 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     await signUp(page, 'Pia', `pia-${Date.now()}@example.test`);
     await page.getByRole('link', { name: 'Settings' }).click();
     await visible(page.getByRole('heading', { name: 'Settings', level: 1 }));
-    for (const h of ['Profile', 'Security', 'Blocked people', 'Account']) await visible(page.getByRole('heading', { name: h, level: 2 }));
+    for (const h of ['Profile', 'Security', 'Blocked people', 'Account'])
+      await visible(page.getByRole('heading', { name: h, level: 2 }));
     expect(await axeSerious(page)).toEqual([]);
     await screenshots(page, 'settings');
 
     // Two-factor setup shows a QR code drawn in the page.
     await page.getByRole('button', { name: 'Set up' }).click();
     await visible(page.getByRole('img', { name: 'QR code for your authenticator app' }));
-    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).getAttribute('src')).toMatch(
+      /^data:image\/png;base64,/,
+    );
     expect(await axeSerious(page)).toEqual([]);
     await page.getByRole('img', { name: 'QR code for your authenticator app' }).scrollIntoViewIfNeeded();
     await screenshots(page, 'settings-2fa');
@@ -59,7 +62,13 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     const cdp = await ctx.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
     });
     await page.getByLabel('Name for a new passkey').fill('Test laptop');
     await page.getByRole('button', { name: 'Add a passkey' }).click();
@@ -77,7 +86,9 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     await ctx.close();
   });
 
-  it('a profile picture: refused when not an image, uploaded with a preview, seen by the other person, removed', { timeout: 120_000 }, async () => {
+  it('a profile picture: refused when not an image, uploaded with a preview, seen by the other person, removed', {
+    timeout: 120_000,
+  }, async () => {
     const ann = await signUpByApi(t, 'Ann Picture');
     const ben = await signUpByApi(t, 'Ben Viewer');
     const conv = await ann.client.api.conversations.openDirect.mutate({ userId: ben.user.id });
@@ -119,7 +130,9 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     const mine = a.locator('.account-bar img.avatar-picture');
     await visible(mine);
     expect(await mine.getAttribute('src')).toBe(avatarUrl);
-    await eventually(async () => expect(await mine.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0));
+    await eventually(async () =>
+      expect(await mine.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0),
+    );
     expect(await axeSerious(a)).toEqual([]);
     await screenshots(a, 'settings-avatar');
 
@@ -128,11 +141,17 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     const b = await benCtx.newPage();
     await signIn(b, 'Ben Viewer', ben.email);
     // In his list of chats (a message from Ann puts the chat there), then in the chat's header.
-    await ann.client.api.messages.send.mutate({ conversationId: conv.id, clientId: crypto.randomUUID(), body: 'new picture!' });
+    await ann.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: crypto.randomUUID(),
+      body: 'new picture!',
+    });
     const loaded = async (img: Locator) => {
       await visible(img);
       expect(await img.first().getAttribute('src')).toBe(avatarUrl);
-      await eventually(async () => expect(await img.first().evaluate((el: HTMLImageElement) => el.naturalWidth)).toBeGreaterThan(0));
+      await eventually(async () =>
+        expect(await img.first().evaluate((el: HTMLImageElement) => el.naturalWidth)).toBeGreaterThan(0),
+      );
     };
     await loaded(b.locator(`[data-conversation-id="${conv.id}"] img.avatar-picture`));
     await b.goto(`/c/${conv.id}`);
@@ -157,8 +176,16 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     await signIn(page, 'Dora Deutsch', dora.email);
     await page.evaluate(() => localStorage.setItem('parley.language', 'de'));
     await page.goto('/settings');
-    for (const h of ['Profil', 'Sicherheit', 'Blockierte Personen', 'Konto']) await visible(page.getByRole('heading', { name: h, level: 2 }));
-    for (const h of ['Profilbild', 'Passwort', 'Zwei-Faktor-Anmeldung', 'Passkeys', 'Geräte und Sitzungen', 'Konto löschen']) {
+    for (const h of ['Profil', 'Sicherheit', 'Blockierte Personen', 'Konto'])
+      await visible(page.getByRole('heading', { name: h, level: 2 }));
+    for (const h of [
+      'Profilbild',
+      'Passwort',
+      'Zwei-Faktor-Anmeldung',
+      'Passkeys',
+      'Geräte und Sitzungen',
+      'Konto löschen',
+    ]) {
       await visible(page.getByRole('heading', { name: h, level: 3 }));
     }
     await visible(page.getByLabel('Anzeigename'));
@@ -168,7 +195,16 @@ describe.skipIf(!hasChromium)('settings and passkeys in Chromium', () => {
     // None of the English of these pages is left.
     // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the rendered text), not the DOM property
     const text = await page.locator('main').innerText();
-    for (const english of ['Display name', 'Current password', 'Two-factor', 'Add a passkey', 'Delete account', 'Signed in as', 'Profile picture', 'Scan this']) {
+    for (const english of [
+      'Display name',
+      'Current password',
+      'Two-factor',
+      'Add a passkey',
+      'Delete account',
+      'Signed in as',
+      'Profile picture',
+      'Scan this',
+    ]) {
       expect(text).not.toContain(english);
     }
     expect(await axeSerious(page)).toEqual([]);

@@ -12,14 +12,28 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, DB_KINDS, errorCode, signUp, startTestServer, tableCounts, TEST_PG_URL, uniqueEmail, type TestServer } from './helpers.js';
+import {
+  createTestDatabase,
+  DB_KINDS,
+  errorCode,
+  signUp,
+  startTestServer,
+  tableCounts,
+  TEST_PG_URL,
+  uniqueEmail,
+  type TestServer,
+} from './helpers.js';
 import { linkToken, startSmtp, type Inbox } from './smtp-helpers.js';
 
 /** Rows of `db.execute` on either driver (PGlite answers `{ rows }`, postgres.js an array). */
 const rowsOf = (r: unknown) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
 
 const post = (t: TestServer, path: string, body: unknown) =>
-  fetch(`${t.url}/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${t.url}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe.each(DB_KINDS)('mail: verification, reset, change on %s', (db) => {
   let t: TestServer;
@@ -53,7 +67,9 @@ describe.each(DB_KINDS)('mail: verification, reset, change on %s', (db) => {
     // A forged secret for a real token id, and a token of the wrong purpose, are refused alike.
     const [id] = token.split('.');
     expect(await errorCode(t.client().api.auth.verifyEmail.mutate({ token: `${id}.forged` }))).toBe('BAD_REQUEST');
-    expect(await errorCode(t.client().api.auth.resetPassword.mutate({ token, password: 'new password 1' }))).toBe('BAD_REQUEST');
+    expect(await errorCode(t.client().api.auth.resetPassword.mutate({ token, password: 'new password 1' }))).toBe(
+      'BAD_REQUEST',
+    );
   });
 
   it('a reset link sets the password once, ends every session, and expires after an hour', async () => {
@@ -73,19 +89,29 @@ describe.each(DB_KINDS)('mail: verification, reset, change on %s', (db) => {
     expect(await errorCode(t.client().api.auth.resetPassword.mutate({ token, password: 'short' }))).toBe('BAD_REQUEST');
     expect(await tableCounts(t)).toEqual(before);
 
-    expect(await t.client().api.auth.resetPassword.mutate({ token, password: 'a brand new password' })).toEqual({ ok: true });
+    expect(await t.client().api.auth.resetPassword.mutate({ token, password: 'a brand new password' })).toEqual({
+      ok: true,
+    });
     expect(await errorCode(a.client.api.auth.me.query())).toBe('UNAUTHORIZED');
     expect(await errorCode(phone.api.auth.me.query())).toBe('UNAUTHORIZED');
-    expect(await errorCode(t.client().api.auth.login.mutate({ email: a.email, password: a.password }))).toBe('UNAUTHORIZED');
+    expect(await errorCode(t.client().api.auth.login.mutate({ email: a.email, password: a.password }))).toBe(
+      'UNAUTHORIZED',
+    );
     await t.client().api.auth.login.mutate({ email: a.email, password: 'a brand new password' });
     // Once only.
-    expect(await errorCode(t.client().api.auth.resetPassword.mutate({ token, password: 'another new password' }))).toBe('BAD_REQUEST');
+    expect(await errorCode(t.client().api.auth.resetPassword.mutate({ token, password: 'another new password' }))).toBe(
+      'BAD_REQUEST',
+    );
 
     // A second link, expired (as an hour later): refused, and the password stays.
     await t.client().api.auth.requestPasswordReset.mutate({ email: a.email });
     const late = linkToken(await inbox.next(a.email, 3), '/reset-password');
-    await t.server.database.db.execute(sql`update email_tokens set expires_at = now() - interval '1 second' where id = ${late.split('.')[0]}`);
-    expect(await errorCode(t.client().api.auth.resetPassword.mutate({ token: late, password: 'too late password' }))).toBe('BAD_REQUEST');
+    await t.server.database.db.execute(
+      sql`update email_tokens set expires_at = now() - interval '1 second' where id = ${late.split('.')[0]}`,
+    );
+    expect(
+      await errorCode(t.client().api.auth.resetPassword.mutate({ token: late, password: 'too late password' })),
+    ).toBe('BAD_REQUEST');
     await t.client().api.auth.login.mutate({ email: a.email, password: 'a brand new password' });
   });
 
@@ -123,7 +149,9 @@ describe.each(DB_KINDS)('mail: verification, reset, change on %s', (db) => {
     const email = uniqueEmail('limited');
     const c = t.client();
     for (let i = 0; i < 3; i++) await c.api.auth.requestPasswordReset.mutate({ email });
-    const err = await c.api.auth.requestPasswordReset.mutate({ email }).catch((e: { data?: { code?: string; retryAfterMs?: number } }) => e);
+    const err = await c.api.auth.requestPasswordReset
+      .mutate({ email })
+      .catch((e: { data?: { code?: string; retryAfterMs?: number } }) => e);
     expect((err as { data: { code: string; retryAfterMs: number } }).data).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
     expect((err as { data: { retryAfterMs: number } }).data.retryAfterMs).toBeGreaterThan(0);
   });
@@ -132,9 +160,18 @@ describe.each(DB_KINDS)('mail: verification, reset, change on %s', (db) => {
     const a = await signUp(t, 'Chang');
     const other = t.client();
     await other.api.auth.login.mutate({ email: a.email, password: a.password });
-    expect(await errorCode(a.client.api.auth.changePassword.mutate({ currentPassword: 'wrong password', newPassword: 'the next password' }))).toBe('UNAUTHORIZED');
+    expect(
+      await errorCode(
+        a.client.api.auth.changePassword.mutate({
+          currentPassword: 'wrong password',
+          newPassword: 'the next password',
+        }),
+      ),
+    ).toBe('UNAUTHORIZED');
     await other.api.auth.me.query();
-    expect(await a.client.api.auth.changePassword.mutate({ currentPassword: a.password, newPassword: 'the next password' })).toEqual({ ok: true });
+    expect(
+      await a.client.api.auth.changePassword.mutate({ currentPassword: a.password, newPassword: 'the next password' }),
+    ).toEqual({ ok: true });
     expect((await a.client.api.auth.me.query()).id).toBe(a.user.id);
     expect(await errorCode(other.api.auth.me.query())).toBe('UNAUTHORIZED');
     expect((await a.client.api.auth.sessions.query()).map((s) => s.current)).toEqual([true]);
@@ -145,10 +182,16 @@ describe.each(DB_KINDS)('mail: verification, reset, change on %s', (db) => {
 describe('mail without SMTP', () => {
   const capture = () => {
     const lines: string[] = [];
-    const logger = createLogger('info', {}, new Writable({ write: (c, _e, cb) => {
-      lines.push(String(c));
-      cb();
-    } }));
+    const logger = createLogger(
+      'info',
+      {},
+      new Writable({
+        write: (c, _e, cb) => {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    );
     return { lines, logger };
   };
 
@@ -157,7 +200,10 @@ describe('mail without SMTP', () => {
     const t = await startTestServer({ db: 'pglite' });
     try {
       const mail = new MailService({ db: t.server.database.db, config: { ...t.config, isProduction: true }, logger });
-      mail.register('test', { payload: z.object({}), build: async () => ({ to: 'a@example.test', subject: 's', text: 'secret link', html: '' }) });
+      mail.register('test', {
+        payload: z.object({}),
+        build: async () => ({ to: 'a@example.test', subject: 's', text: 'secret link', html: '' }),
+      });
       mail.warnIfDisabled();
       expect(lines.join('')).toMatch(/Mail is disabled.*verification.*password-reset/);
       mail.start();
@@ -233,7 +279,11 @@ describe.each(DB_KINDS)('the mail queue on %s survives restarts and failures', (
     expect(mail.subject).toMatch(/reset your parley password/i);
     await second.server.services.mail.idle();
     expect(await outbox(second)).toEqual([]);
-    expect(await second.client().api.auth.resetPassword.mutate({ token: linkToken(mail, '/reset-password'), password: 'after the restart' })).toEqual({
+    expect(
+      await second
+        .client()
+        .api.auth.resetPassword.mutate({ token: linkToken(mail, '/reset-password'), password: 'after the restart' }),
+    ).toEqual({
       ok: true,
     });
     expect(inbox.to(a.email)).toHaveLength(2);
@@ -273,8 +323,12 @@ describe.each(DB_KINDS)('the mail queue on %s survives restarts and failures', (
     await t.client().api.auth.requestPasswordReset.mutate({ email: b.email });
     // What a dead instance leaves: claims whose lease ran out, one of them in the middle of sending.
     const dbx = t.server.database.db;
-    await dbx.execute(sql`update mail_outbox set claimed_by = 'dead', claimed_until = now() - interval '1 second', attempts = 1`);
-    await dbx.execute(sql`update mail_outbox set sending_at = now() - interval '2 seconds' where payload->>'email' = ${b.email}`);
+    await dbx.execute(
+      sql`update mail_outbox set claimed_by = 'dead', claimed_until = now() - interval '1 second', attempts = 1`,
+    );
+    await dbx.execute(
+      sql`update mail_outbox set sending_at = now() - interval '2 seconds' where payload->>'email' = ${b.email}`,
+    );
     t.server.services.mail.start();
     await inbox.next(a.email, 2);
     await t.server.services.mail.idle();

@@ -92,7 +92,9 @@ describe.skipIf(!TEST_PG_URL)('fair share of the PostgreSQL pool', () => {
     const order: string[] = [];
     // Thirty batches of ten at once, as fast as the client can send them.
     const flood = Array.from({ length: 30 }, (_, i) =>
-      Promise.all(Array.from({ length: 10 }, () => hostile.client.api.conversations.list.query({}))).then(() => order.push(`hostile ${i}`)),
+      Promise.all(Array.from({ length: 10 }, () => hostile.client.api.conversations.list.query({}))).then(() =>
+        order.push(`hostile ${i}`),
+      ),
     );
     await new Promise((r) => setImmediate(r));
     const mine = bystander.client.api.auth.me.query().then(() => order.push('bystander'));
@@ -112,7 +114,9 @@ describe.skipIf(!TEST_PG_URL)('fair share of the PostgreSQL pool', () => {
     const answers = Promise.all(ids.map((id) => s.answerTo(id)));
     for (let f = 0; f < ids.length / MAX_FRAME_CALLS; f++) {
       const frame = ids.slice(f * MAX_FRAME_CALLS, (f + 1) * MAX_FRAME_CALLS);
-      s.ws.send(JSON.stringify(frame.map((id) => ({ id, method: 'query', params: { path: 'conversations.list', input: {} } }))));
+      s.ws.send(
+        JSON.stringify(frame.map((id) => ({ id, method: 'query', params: { path: 'conversations.list', input: {} } }))),
+      );
     }
     const frames = (await answers) as (Frame | null)[];
     expect(frames.filter((f) => f?.error).map((f) => f!.error!.data.code)).toEqual([]);

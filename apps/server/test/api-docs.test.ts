@@ -18,7 +18,9 @@ const documented = new Set(
       const names = [...cell.matchAll(/`([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+)`/g)].map((m) => m[1]!);
       // "`calls.accept` / `calls.decline`" and "`auth.totp.setup` / `.enable`" forms.
       const [first] = names;
-      const shorthand = first ? [...cell.matchAll(/\/\s*`\.([a-z][A-Za-z]*)`/g)].map((m) => first.replace(/\.[^.]+$/, `.${m[1]}`)) : [];
+      const shorthand = first
+        ? [...cell.matchAll(/\/\s*`\.([a-z][A-Za-z]*)`/g)].map((m) => first.replace(/\.[^.]+$/, `.${m[1]}`))
+        : [];
       return [...names, ...shorthand];
     }),
 );

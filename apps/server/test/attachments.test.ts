@@ -22,7 +22,13 @@ const pdf = (n: number) => Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes
 
 async function startS3() {
   const dir = mkdtempSync(join(tmpdir(), 'parley-s3-'));
-  const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: 'parley-files' }] });
+  const s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: 'parley-files' }],
+  });
   const { port } = (await s3.run()) as { port: number };
   return {
     env: {
@@ -74,16 +80,35 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     name: string,
     contentType: string,
   ) {
-    const slot = await who.client.api.attachments.createUpload.mutate({ conversationId, name, size: bytes.length, contentType });
-    const res = await fetch(`${t.url}${slot.uploadUrl}`, { method: slot.method, headers: slot.headers, body: new Blob([new Uint8Array(bytes)]) });
-    return { slot, res, body: (await res.json()) as { attachment?: { id: string; kind: string; contentType: string }; error?: { code: string } } };
+    const slot = await who.client.api.attachments.createUpload.mutate({
+      conversationId,
+      name,
+      size: bytes.length,
+      contentType,
+    });
+    const res = await fetch(`${t.url}${slot.uploadUrl}`, {
+      method: slot.method,
+      headers: slot.headers,
+      body: new Blob([new Uint8Array(bytes)]),
+    });
+    return {
+      slot,
+      res,
+      body: (await res.json()) as {
+        attachment?: { id: string; kind: string; contentType: string };
+        error?: { code: string };
+      },
+    };
   }
 
   it('uploads, sends and downloads the same bytes; the message carries the file live and in replay', async () => {
     const { a, b, conv } = await pair();
     const received: ParleyEvent[] = [];
     let started = false;
-    const follower = followEvents(b.client.api, { onEvent: (e) => received.push(e), onStarted: () => (started = true) });
+    const follower = followEvents(b.client.api, {
+      onEvent: (e) => received.push(e),
+      onStarted: () => (started = true),
+    });
     await waitFor(() => started);
     // The stream's starting position (its `ready`): replaying from it must bring the message again.
     const before = follower.lastEventId;
@@ -93,7 +118,12 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     expect(body.attachment).toMatchObject({ id: slot.attachmentId, kind: 'file', contentType: 'application/pdf' });
     expect(new Date(slot.expiresAt).getTime()).toBeGreaterThan(Date.now());
 
-    const sent = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [slot.attachmentId] });
+    const sent = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [slot.attachmentId],
+    });
     expect(sent.body).toBe('');
     expect(sent.attachments).toEqual([
       {
@@ -134,51 +164,97 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     expect(download.headers.get('content-security-policy')).toContain("default-src 'none'");
 
     // The same clientId again answers the original message, files included; the files cannot go twice.
-    const retry = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: sent.clientId, body: '', attachmentIds: [slot.attachmentId] });
+    const retry = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: sent.clientId,
+      body: '',
+      attachmentIds: [slot.attachmentId],
+    });
     expect(retry).toEqual(sent);
     expect(
-      await errorCode(a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'x', attachmentIds: [slot.attachmentId] })),
+      await errorCode(
+        a.client.api.messages.send.mutate({
+          conversationId: conv.id,
+          clientId: randomUUID(),
+          body: 'x',
+          attachmentIds: [slot.attachmentId],
+        }),
+      ),
     ).toBe('NOT_FOUND');
   });
 
-  it('refuses bad attachment lists and other people\'s uploads, changing nothing', async () => {
+  it("refuses bad attachment lists and other people's uploads, changing nothing", async () => {
     const { a, b, conv } = await pair();
     const { slot } = await upload(b, conv.id, pdf(100), 'b.pdf', 'application/pdf');
     const send = (attachmentIds: string[], body = '') =>
-      errorCode(a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body, attachmentIds }));
+      errorCode(
+        a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body, attachmentIds }),
+      );
     expect(await send([slot.attachmentId])).toBe('NOT_FOUND');
     expect(await send([])).toBe('BAD_REQUEST');
     expect(await send(Array.from({ length: 11 }, () => randomUUID()))).toBe('BAD_REQUEST');
     expect(await send([slot.attachmentId, slot.attachmentId])).toBe('BAD_REQUEST');
     // An upload whose bytes never came is not ready to send.
-    const pending = await a.client.api.attachments.createUpload.mutate({ conversationId: conv.id, name: 'x.pdf', size: 10, contentType: 'application/pdf' });
+    const pending = await a.client.api.attachments.createUpload.mutate({
+      conversationId: conv.id,
+      name: 'x.pdf',
+      size: 10,
+      contentType: 'application/pdf',
+    });
     expect(await send([pending.attachmentId], 'hi')).toBe('NOT_FOUND');
     // b's upload is still b's to send.
-    const ok = await b.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'mine', attachmentIds: [slot.attachmentId] });
+    const ok = await b.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: 'mine',
+      attachmentIds: [slot.attachmentId],
+    });
     expect(ok.attachments).toHaveLength(1);
   });
 
   it('refuses a file over the limit, declared or streamed, and keeps nothing', async () => {
     const { a, conv } = await pair();
     expect(
-      await errorCode(a.client.api.attachments.createUpload.mutate({ conversationId: conv.id, name: 'big.bin', size: MAX + 1, contentType: 'application/octet-stream' })),
+      await errorCode(
+        a.client.api.attachments.createUpload.mutate({
+          conversationId: conv.id,
+          name: 'big.bin',
+          size: MAX + 1,
+          contentType: 'application/octet-stream',
+        }),
+      ),
     ).toBe('PAYLOAD_TOO_LARGE');
     // Default limit, as documented: 25 MiB.
-    expect((await import('@parley/config')).loadConfig({ JWT_SECRET: 'x'.repeat(32), TURN_SECRET: 'y'.repeat(16) }).uploads.maxBytes).toBe(25 * 1024 * 1024);
+    expect(
+      (await import('@parley/config')).loadConfig({ JWT_SECRET: 'x'.repeat(32), TURN_SECRET: 'y'.repeat(16) }).uploads
+        .maxBytes,
+    ).toBe(25 * 1024 * 1024);
 
     const big = randomBytes(MAX + 200_000);
     // Exactly the limit is fine.
     expect((await upload(a, conv.id, big.subarray(0, MAX), 'a.bin', 'application/octet-stream')).res.status).toBe(200);
     // Declares a small size, then sends more than the limit: with Content-Length, refused unread.
-    const slot1 = await a.client.api.attachments.createUpload.mutate({ conversationId: conv.id, name: 'a.bin', size: 10, contentType: 'application/octet-stream' });
+    const slot1 = await a.client.api.attachments.createUpload.mutate({
+      conversationId: conv.id,
+      name: 'a.bin',
+      size: 10,
+      contentType: 'application/octet-stream',
+    });
     const r1 = await fetch(`${t.url}${slot1.uploadUrl}`, { method: 'PUT', body: new Blob([new Uint8Array(big)]) });
     expect(r1.status).toBe(413);
     expect(((await r1.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
     // Without a length (chunked), counted as it streams and cut off at the limit.
-    const slot2 = await a.client.api.attachments.createUpload.mutate({ conversationId: conv.id, name: 'b.bin', size: 10, contentType: 'application/octet-stream' });
-    const chunks = Readable.from((function* () {
-      for (let i = 0; i < big.length; i += 64 * 1024) yield big.subarray(i, i + 64 * 1024);
-    })());
+    const slot2 = await a.client.api.attachments.createUpload.mutate({
+      conversationId: conv.id,
+      name: 'b.bin',
+      size: 10,
+      contentType: 'application/octet-stream',
+    });
+    const chunks = Readable.from(
+      (function* () {
+        for (let i = 0; i < big.length; i += 64 * 1024) yield big.subarray(i, i + 64 * 1024);
+      })(),
+    );
     const r2 = await fetch(`${t.url}${slot2.uploadUrl}`, {
       method: 'PUT',
       body: Readable.toWeb(chunks) as ReadableStream,
@@ -189,7 +265,9 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     if (r2 instanceof Response) expect(r2.status).toBe(413);
     for (const slot of [slot1, slot2]) {
       expect(await files().store.size(`a/${slot.attachmentId}/file`)).toBeNull();
-      expect(await errorCode(a.client.api.attachments.signedUrl.query({ attachmentId: slot.attachmentId }))).toBe('NOT_FOUND');
+      expect(await errorCode(a.client.api.attachments.signedUrl.query({ attachmentId: slot.attachmentId }))).toBe(
+        'NOT_FOUND',
+      );
     }
     expect(readdirSync(join(t.config.dataDir, 'uploads-tmp'))).toEqual([]);
   });
@@ -201,13 +279,31 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     expect(refused.res.status).toBe(415);
     expect(await files().store.size(`a/${refused.slot.attachmentId}/file`)).toBeNull();
     expect(
-      await errorCode(a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [refused.slot.attachmentId] })),
+      await errorCode(
+        a.client.api.messages.send.mutate({
+          conversationId: conv.id,
+          clientId: randomUUID(),
+          body: '',
+          attachmentIds: [refused.slot.attachmentId],
+        }),
+      ),
     ).toBe('NOT_FOUND');
 
-    const html = await upload(a, conv.id, Buffer.from('<html><script>alert(document.cookie)</script></html>'), 'page.html', 'text/html');
+    const html = await upload(
+      a,
+      conv.id,
+      Buffer.from('<html><script>alert(document.cookie)</script></html>'),
+      'page.html',
+      'text/html',
+    );
     expect(html.res.status).toBe(200);
     expect(html.body.attachment).toMatchObject({ kind: 'file', contentType: 'application/octet-stream' });
-    const m = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [html.slot.attachmentId] });
+    const m = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [html.slot.attachmentId],
+    });
     const res = await get(m.attachments[0]!.url, b.accessToken);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
     expect(res.headers.get('content-disposition')).toMatch(/^attachment;/);
@@ -232,7 +328,12 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     header.writeUInt32LE(samples.length, 40);
     const { res, slot } = await upload(a, conv.id, Buffer.concat([header, samples]), 'note.wav', 'audio/wav');
     expect(res.status).toBe(200);
-    const m = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [slot.attachmentId] });
+    const m = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [slot.attachmentId],
+    });
     expect(m.attachments[0]).toMatchObject({ kind: 'audio', durationMs: 1500, width: null, thumbnailUrl: null });
     expect(m.attachments[0]!.contentType).toMatch(/^audio\/(wav|vnd\.wave|x-wav)$/);
   });
@@ -240,16 +341,30 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
   it('strips EXIF and GPS from images, gives width, height and a thumbnail', async () => {
     const { a, b, conv } = await pair();
     const jpeg = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#3366cc' } })
-      .withExif({ IFD0: { Copyright: 'ParleySecretMaker', Artist: 'ParleySecretArtist' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '52/1 31/1 0/1' } })
+      .withExif({
+        IFD0: { Copyright: 'ParleySecretMaker', Artist: 'ParleySecretArtist' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '52/1 31/1 0/1' },
+      })
       .jpeg()
       .toBuffer();
     expect((await sharp(jpeg).metadata()).exif).toBeDefined();
     expect(jpeg.includes('ParleySecret')).toBe(true);
     const { slot, res } = await upload(a, conv.id, jpeg, 'holiday.jpg', 'image/jpeg');
     expect(res.status).toBe(200);
-    const m = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'look', attachmentIds: [slot.attachmentId] });
+    const m = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: 'look',
+      attachmentIds: [slot.attachmentId],
+    });
     const att = m.attachments[0]!;
-    expect(att).toMatchObject({ kind: 'image', contentType: 'image/jpeg', width: 1200, height: 800, thumbnailUrl: `/files/${slot.attachmentId}/thumbnail` });
+    expect(att).toMatchObject({
+      kind: 'image',
+      contentType: 'image/jpeg',
+      width: 1200,
+      height: 800,
+      thumbnailUrl: `/files/${slot.attachmentId}/thumbnail`,
+    });
 
     const down = await get(att.url, b.accessToken);
     expect(down.headers.get('content-disposition')).toMatch(/^inline;/);
@@ -270,7 +385,12 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     const { a, b, conv } = await pair();
     const bytes = pdf(5000);
     const { slot } = await upload(a, conv.id, bytes, 'r.pdf', 'application/pdf');
-    await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [slot.attachmentId] });
+    await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [slot.attachmentId],
+    });
     const url = `/files/${slot.attachmentId}`;
     const part = await get(url, b.accessToken, { range: 'bytes=100-199' });
     expect(part.status).toBe(206);
@@ -289,13 +409,20 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
   it('answers NOT_FOUND to non-members for every URL shape, and refuses expired or tampered signed URLs', async () => {
     const { a, b, conv } = await pair();
     const c = await signUp(t, 'Cy');
-    const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: '#ff0000' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: '#ff0000' } })
+      .png()
+      .toBuffer();
     const { slot } = await upload(a, conv.id, png, 'p.png', 'image/png');
     const id = slot.attachmentId;
     // Before it is sent only the uploader sees it.
     expect((await get(`/files/${id}`, a.accessToken)).status).toBe(200);
     expect((await get(`/files/${id}`, b.accessToken)).status).toBe(404);
-    await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [id] });
+    await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [id],
+    });
     expect((await get(`/files/${id}`, b.accessToken)).status).toBe(200);
     // Cookies work as well as bearer tokens (the browser's img and audio elements send them).
     const cookie = `parley_access=${b.accessToken}`;
@@ -312,7 +439,9 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
       expect((await get(path, undefined, { cookie: `parley_access=${c.accessToken}` })).status).toBe(404);
     }
     expect(await errorCode(c.client.api.attachments.signedUrl.query({ attachmentId: id }))).toBe('NOT_FOUND');
-    expect(await errorCode(c.client.api.attachments.signedUrl.query({ attachmentId: id, thumbnail: true }))).toBe('NOT_FOUND');
+    expect(await errorCode(c.client.api.attachments.signedUrl.query({ attachmentId: id, thumbnail: true }))).toBe(
+      'NOT_FOUND',
+    );
     expect((await get(`/files/${randomUUID()}`, b.accessToken)).status).toBe(404);
     expect((await get('/files/not-a-uuid', b.accessToken)).status).toBe(404);
 
@@ -323,7 +452,9 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
       return `${copy.pathname}${copy.search}`;
     };
     const sig = u.searchParams.get('sig')!;
-    expect((await get(tampered((p) => p.set('sig', sig.slice(0, -2) + (sig.endsWith('AA') ? 'BB' : 'AA'))))).status).toBe(404);
+    expect(
+      (await get(tampered((p) => p.set('sig', sig.slice(0, -2) + (sig.endsWith('AA') ? 'BB' : 'AA'))))).status,
+    ).toBe(404);
     expect((await get(tampered((p) => p.set('expires', String(Number(p.get('expires')) + 60_000))))).status).toBe(404);
     // Bound to one file and one variant: not another file's, not the thumbnail's.
     const other = await upload(a, conv.id, pdf(10), 'o.pdf', 'application/pdf');
@@ -334,26 +465,50 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
     expect((await get(expired.url)).status).toBe(404);
 
     // Upload URLs: expired, tampered, or another upload's.
-    const fresh = await a.client.api.attachments.createUpload.mutate({ conversationId: conv.id, name: 'n.pdf', size: 20, contentType: 'application/pdf' });
-    const put = (path: string) => fetch(`${t.url}${path}`, { method: 'PUT', body: new Blob([new Uint8Array(pdf(10))]) });
+    const fresh = await a.client.api.attachments.createUpload.mutate({
+      conversationId: conv.id,
+      name: 'n.pdf',
+      size: 20,
+      contentType: 'application/pdf',
+    });
+    const put = (path: string) =>
+      fetch(`${t.url}${path}`, { method: 'PUT', body: new Blob([new Uint8Array(pdf(10))]) });
     expect((await put(files().uploadUrl(fresh.attachmentId, -1000).url)).status).toBe(403);
     const fu = new URL(fresh.uploadUrl, t.url);
     expect((await put(`/files/uploads/${other.slot.attachmentId}${fu.search}`)).status).toBe(403);
-    expect((await put(`${fu.pathname}?expires=${fu.searchParams.get('expires')}&sig=x${fu.searchParams.get('sig')!.slice(1)}`)).status).toBe(403);
+    expect(
+      (
+        await put(
+          `${fu.pathname}?expires=${fu.searchParams.get('expires')}&sig=x${fu.searchParams.get('sig')!.slice(1)}`,
+        )
+      ).status,
+    ).toBe(403);
     // A non-member cannot even ask for an upload slot in the conversation.
     expect(
-      await errorCode(c.client.api.attachments.createUpload.mutate({ conversationId: conv.id, name: 'x.pdf', size: 1, contentType: 'application/pdf' })),
+      await errorCode(
+        c.client.api.attachments.createUpload.mutate({
+          conversationId: conv.id,
+          name: 'x.pdf',
+          size: 1,
+          contentType: 'application/pdf',
+        }),
+      ),
     ).toBe('NOT_FOUND');
     // And the real one still works once, then is closed.
     expect((await put(fresh.uploadUrl)).status).toBe(200);
     expect((await put(fresh.uploadUrl)).status).toBe(409);
   });
 
-  it('sweeps uploads never sent, and deleteFiles removes a message\'s bytes', async () => {
+  it("sweeps uploads never sent, and deleteFiles removes a message's bytes", async () => {
     const { a, b, conv } = await pair();
     const orphan = await upload(a, conv.id, pdf(1000), 'orphan.pdf', 'application/pdf');
     const kept = await upload(a, conv.id, pdf(1000), 'kept.pdf', 'application/pdf');
-    const m = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [kept.slot.attachmentId] });
+    const m = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [kept.slot.attachmentId],
+    });
     const key = (id: string) => `a/${id}/file`;
     expect(await files().store.size(key(orphan.slot.attachmentId))).toBe(1009);
     // Not yet old enough.
@@ -372,26 +527,40 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
 
     // messages.delete erases the files with the message.
     const again = await upload(a, conv.id, pdf(1000), 'again.pdf', 'application/pdf');
-    const m2 = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'bye', attachmentIds: [again.slot.attachmentId] });
+    const m2 = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: 'bye',
+      attachmentIds: [again.slot.attachmentId],
+    });
     expect(await files().store.size(key(again.slot.attachmentId))).toBe(1009);
     await a.client.api.messages.delete.mutate({ messageId: m2.id });
     expect(await files().store.size(key(again.slot.attachmentId))).toBeNull();
     expect((await get(m2.attachments[0]!.url, b.accessToken)).status).toBe(404);
-    const tomb = (await b.client.api.messages.list.query({ conversationId: conv.id })).items.find((x) => x.id === m2.id)!;
+    const tomb = (await b.client.api.messages.list.query({ conversationId: conv.id })).items.find(
+      (x) => x.id === m2.id,
+    )!;
     expect([tomb.deletedAt !== null, tomb.attachments]).toEqual([true, []]);
   });
 
   it('sets a profile picture anyone signed in can load; replacing it deletes the old one', async () => {
     const a = await signUp(t, 'Avatar');
     const stranger = await signUp(t, 'Stranger');
-    const img = (color: string) => sharp({ create: { width: 500, height: 500, channels: 3, background: color } }).jpeg().toBuffer();
+    const img = (color: string) =>
+      sharp({ create: { width: 500, height: 500, channels: 3, background: color } })
+        .jpeg()
+        .toBuffer();
     const first = await upload(a, undefined, await img('#00ff00'), 'me.jpg', 'image/jpeg');
+    expect(await errorCode(a.client.api.users.updateProfile.mutate({ avatarAttachmentId: randomUUID() }))).toBe(
+      'NOT_FOUND',
+    );
     expect(
-      await errorCode(a.client.api.users.updateProfile.mutate({ avatarAttachmentId: randomUUID() })),
+      await errorCode(stranger.client.api.users.updateProfile.mutate({ avatarAttachmentId: first.slot.attachmentId })),
     ).toBe('NOT_FOUND');
-    expect(await errorCode(stranger.client.api.users.updateProfile.mutate({ avatarAttachmentId: first.slot.attachmentId }))).toBe('NOT_FOUND');
     expect(
-      await errorCode(a.client.api.attachments.createUpload.mutate({ name: 'x.pdf', size: 10, contentType: 'application/pdf' })),
+      await errorCode(
+        a.client.api.attachments.createUpload.mutate({ name: 'x.pdf', size: 10, contentType: 'application/pdf' }),
+      ),
     ).toBe('BAD_REQUEST');
     const me = await a.client.api.users.updateProfile.mutate({ avatarAttachmentId: first.slot.attachmentId });
     expect(me.avatarUrl).toBe(`/files/${first.slot.attachmentId}/thumbnail`);
@@ -409,9 +578,22 @@ describe.each(combos)('attachments on %s with %s storage', (db, storage) => {
   it('auth.deleteAccount deletes everything the account uploaded, picture included', async () => {
     const { a, b, conv } = await pair();
     const sent = await upload(a, conv.id, pdf(500), 'mine.pdf', 'application/pdf');
-    await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '', attachmentIds: [sent.slot.attachmentId] });
+    await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '',
+      attachmentIds: [sent.slot.attachmentId],
+    });
     const unsent = await upload(a, conv.id, pdf(500), 'draft.pdf', 'application/pdf');
-    const picture = await upload(a, undefined, await sharp({ create: { width: 64, height: 64, channels: 3, background: '#123456' } }).png().toBuffer(), 'me.png', 'image/png');
+    const picture = await upload(
+      a,
+      undefined,
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#123456' } })
+        .png()
+        .toBuffer(),
+      'me.png',
+      'image/png',
+    );
     await a.client.api.users.updateProfile.mutate({ avatarAttachmentId: picture.slot.attachmentId });
     const theirs = await upload(b, conv.id, pdf(500), 'theirs.pdf', 'application/pdf');
     await a.client.api.auth.deleteAccount.mutate({ password: a.password });

@@ -39,8 +39,21 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     const res = await post(t, 'auth.register', { email, password: 'staple battery 123', displayName: 'Ann' });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { result: { data: Record<string, unknown> } };
-    const data = body.result.data as { user: Record<string, unknown>; accessToken: string; accessTokenExpiresAt: string };
-    expect(Object.keys(data.user).sort()).toEqual(['about', 'avatarUrl', 'createdAt', 'displayName', 'email', 'emailVerified', 'id', 'totpEnabled']);
+    const data = body.result.data as {
+      user: Record<string, unknown>;
+      accessToken: string;
+      accessTokenExpiresAt: string;
+    };
+    expect(Object.keys(data.user).sort()).toEqual([
+      'about',
+      'avatarUrl',
+      'createdAt',
+      'displayName',
+      'email',
+      'emailVerified',
+      'id',
+      'totpEnabled',
+    ]);
     expect(data.accessToken.split('.')).toHaveLength(3);
     const ttl = Date.parse(data.accessTokenExpiresAt) - Date.now();
     expect(ttl).toBeGreaterThan(14 * 60_000);
@@ -186,7 +199,9 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     const phone = t.client();
     const signedIn = await phone.api.auth.login.mutate({ email: a.email, password: a.password });
     const phoneSocket = rawSocket(t, signedIn.accessToken);
-    expect(await phoneSocket.request(1, 'subscription', 'messages.onEvent')).toMatchObject({ result: { type: 'started' } });
+    expect(await phoneSocket.request(1, 'subscription', 'messages.onEvent')).toMatchObject({
+      result: { type: 'started' },
+    });
     const listed = await a.client.api.auth.sessions.query();
     const phoneSession = listed.find((s) => !s.current)!;
     expect(listed).toHaveLength(2);
@@ -207,7 +222,12 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
   it('refuses requests and WebSocket upgrades from foreign origins', async () => {
     const foreign = await post(t, 'auth.login', { email: 'a@b.co', password: 'x' }, { origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);
-    const allowed = await post(t, 'auth.login', { email: uniqueEmail(), password: 'staple battery 123' }, { origin: t.config.allowedOrigins[0]! });
+    const allowed = await post(
+      t,
+      'auth.login',
+      { email: uniqueEmail(), password: 'staple battery 123' },
+      { origin: t.config.allowedOrigins[0]! },
+    );
     expect(allowed.status).toBe(401);
     const wsUrl = `${t.url.replace('http', 'ws')}/trpc`;
     const status = await new Promise<number>((resolve) => {
@@ -220,9 +240,9 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     const ok = await new Promise<number>((resolve) => {
       const ws = new WebSocket(wsUrl, { headers: { origin: t.config.allowedOrigins[0]! } });
       ws.on('open', () => {
-      ws.close();
-      resolve(101);
-    });
+        ws.close();
+        resolve(101);
+      });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     });
     expect(ok).toBe(101);
@@ -231,7 +251,10 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
   it('authenticates sockets by connectionParams token and by cookie; unauthenticated sockets get nothing', async () => {
     const a = await signUp(t, 'Sockets');
     const byToken = t.client({ transport: 'ws' });
-    byToken.setSession({ accessToken: a.accessToken, accessTokenExpiresAt: new Date(Date.now() + 10 * 60_000).toISOString() });
+    byToken.setSession({
+      accessToken: a.accessToken,
+      accessTokenExpiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+    });
     expect((await byToken.api.auth.me.query()).id).toBe(a.user.id);
 
     const anonymous = t.client({ transport: 'ws' });
@@ -244,7 +267,11 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
           super(url, { headers: { cookie: `parley_access=${a.accessToken}` } });
         }
       }
-      return createParleyClient({ url: t.url, transport: 'ws', WebSocket: CookieWebSocket as unknown as typeof globalThis.WebSocket });
+      return createParleyClient({
+        url: t.url,
+        transport: 'ws',
+        WebSocket: CookieWebSocket as unknown as typeof globalThis.WebSocket,
+      });
     });
     expect((await cookieWs.api.auth.me.query()).id).toBe(a.user.id);
     await cookieWs.close();
@@ -256,7 +283,16 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     const other = await signUp(t, `${tag} Other`);
     const found = await me.client.api.users.search.query({ query: tag.toLowerCase() });
     expect(found.map((u) => u.id)).toEqual([other.user.id]);
-    expect(Object.keys(found[0]!).sort()).toEqual(['about', 'avatarUrl', 'displayName', 'emailDomain', 'handle', 'id', 'lastSeenAt', 'online']);
+    expect(Object.keys(found[0]!).sort()).toEqual([
+      'about',
+      'avatarUrl',
+      'displayName',
+      'emailDomain',
+      'handle',
+      'id',
+      'lastSeenAt',
+      'online',
+    ]);
     expect(found[0]!.emailDomain).toBeNull(); // not verified yet
     const byEmail = await me.client.api.users.search.query({ query: other.email.toUpperCase() });
     expect(byEmail.map((u) => u.id)).toEqual([other.user.id]);
@@ -268,7 +304,7 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     expect(updated.displayName).toBe('Renamed');
   });
 
-  it('ends the owner\'s live socket too when a stolen refresh token is replayed after the owner refreshed', async () => {
+  it("ends the owner's live socket too when a stolen refresh token is replayed after the owner refreshed", async () => {
     const owner = await signUp(t, 'Victim');
     const stolen = owner.client.cookieJar!.get('parley_refresh')!;
     const refreshed = await owner.client.api.auth.refresh.mutate();
@@ -295,16 +331,28 @@ describe.each(DB_KINDS)('accounts and sessions on %s', (db) => {
     const aEvents: ParleyEvent[] = [];
     const bEvents: ParleyEvent[] = [];
     let started = 0;
-    const aFollower = followEvents(wsClientAs(t, a.accessToken).api, { onEvent: (e) => aEvents.push(e), onStarted: () => started++ });
-    const bFollower = followEvents(wsClientAs(t, b.accessToken).api, { onEvent: (e) => bEvents.push(e), onStarted: () => started++ });
+    const aFollower = followEvents(wsClientAs(t, a.accessToken).api, {
+      onEvent: (e) => aEvents.push(e),
+      onStarted: () => started++,
+    });
+    const bFollower = followEvents(wsClientAs(t, b.accessToken).api, {
+      onEvent: (e) => bEvents.push(e),
+      onStarted: () => started++,
+    });
     await waitFor(() => started === 2);
 
     await b.client.api.messages.send.mutate({ conversationId: conv.id, clientId: crypto.randomUUID(), body: 'before' });
-    await waitFor(() => bodies(aEvents).includes('before') && raw.received.some((f) => JSON.stringify(f).includes('"before"')));
+    await waitFor(
+      () => bodies(aEvents).includes('before') && raw.received.some((f) => JSON.stringify(f).includes('"before"')),
+    );
 
     await a.client.api.auth.logout.mutate();
     expect((await raw.closed).code).toBe(CLOSE_SESSION_REVOKED);
-    await b.client.api.messages.send.mutate({ conversationId: conv.id, clientId: crypto.randomUUID(), body: 'after revocation' });
+    await b.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: crypto.randomUUID(),
+      body: 'after revocation',
+    });
     // The witness has it; give a wrongly delivered copy time to arrive, then check that none did.
     await waitFor(() => bodies(bEvents).includes('after revocation'));
     await sleep(300);
@@ -326,7 +374,6 @@ function fetchMe(t: TestServer, token: string) {
   return c.api.auth.me.query();
 }
 
-
 describe('production start-up', () => {
   const vapid = generateVapidKeys();
   it('refuses to start without real secrets and names what is missing', async () => {
@@ -337,7 +384,8 @@ describe('production start-up', () => {
         process.execPath,
         ['--import', 'tsx', main],
         { env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0' }, encoding: 'utf8', timeout: 30_000 },
-        (err, _stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+        (err, _stdout, stderr) =>
+          resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
       );
     });
     expect(res.status).toBe(1);
@@ -360,7 +408,11 @@ describe('production start-up', () => {
       },
     });
     try {
-      const res = await post(t, 'auth.register', { email: uniqueEmail(), password: 'staple battery 123', displayName: 'Prod' });
+      const res = await post(t, 'auth.register', {
+        email: uniqueEmail(),
+        password: 'staple battery 123',
+        displayName: 'Prod',
+      });
       expect(res.status).toBe(200);
       for (const c of res.headers.getSetCookie()) expect(c).toMatch(/; Secure/i);
       const row = await t.server.services.database.db.query.users.findFirst();

@@ -38,7 +38,11 @@ export async function remoteVideoPlays(page: Page, name: string) {
     undefined,
     { timeout: T },
   );
-  return video.evaluate((el: HTMLVideoElement) => ({ readyState: el.readyState, width: el.videoWidth, height: el.videoHeight }));
+  return video.evaluate((el: HTMLVideoElement) => ({
+    readyState: el.readyState,
+    width: el.videoWidth,
+    height: el.videoHeight,
+  }));
 }
 
 export async function callConnected(page: Page, name: string) {
@@ -46,7 +50,13 @@ export async function callConnected(page: Page, name: string) {
 }
 
 /** Two signed-up people with a direct chat open on both sides. */
-export async function twoPeopleInAChat(browser: Browser, origin: string, contexts: BrowserContext[], query = '', initScript?: () => void) {
+export async function twoPeopleInAChat(
+  browser: Browser,
+  origin: string,
+  contexts: BrowserContext[],
+  query = '',
+  initScript?: () => void,
+) {
   const pages: Page[] = [];
   for (let i = 0; i < 2; i++) {
     const ctx = await newContext(browser, origin);
@@ -64,7 +74,10 @@ export async function twoPeopleInAChat(browser: Browser, origin: string, context
   const composer = alice.getByRole('textbox', { name: 'Message Bob Baker' });
   await composer.fill('Can I call you?');
   await composer.press('Enter');
-  await bob.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Alice Archer/ }).click();
+  await bob
+    .getByRole('navigation', { name: 'Conversations' })
+    .getByRole('link', { name: /^Alice Archer/ })
+    .click();
   await visible(bob.getByRole('log', { name: 'Messages' }).getByText('Can I call you?'));
   return { alice, bob, emails };
 }
@@ -199,7 +212,9 @@ async function selectedPath(page: Page): Promise<SelectedPath | null> {
       localAddress: local?.address,
       relayProtocol: local?.relayProtocol,
       bytesReceived: Number(pair.bytesReceived ?? 0),
-      framesDecoded: all.filter((s) => s.type === 'inbound-rtp' && s.kind === 'video').reduce((n, s) => n + Number(s.framesDecoded ?? 0), 0),
+      framesDecoded: all
+        .filter((s) => s.type === 'inbound-rtp' && s.kind === 'video')
+        .reduce((n, s) => n + Number(s.framesDecoded ?? 0), 0),
     };
   });
 }
@@ -224,7 +239,9 @@ describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => 
     await coturn?.stop();
   });
 
-  it('a video call forced through TURN (relay only) connects, shows remote video, coturn relays it, and it survives losing the relay', { timeout: 120_000 }, async () => {
+  it('a video call forced through TURN (relay only) connects, shows remote video, coturn relays it, and it survives losing the relay', {
+    timeout: 120_000,
+  }, async () => {
     const { alice, bob } = await twoPeopleInAChat(browser, origin, contexts, '?relay=1', recordPeerConnections);
     const [aliceId, bobId] = await Promise.all([alice, bob].map(myUserId));
     await alice.getByRole('button', { name: 'Video call with Bob Baker' }).click();
@@ -269,10 +286,13 @@ describe.skipIf(!hasChromium)('calls in a browser through a real coturn', () => 
     for (const page of [alice, bob]) {
       const before = await selectedPath(page);
       expect(before).toMatchObject({ local: 'relay', remote: 'relay' });
-      await eventually(async () => expect((await selectedPath(page))!.framesDecoded).toBeGreaterThan(before!.framesDecoded));
+      await eventually(async () =>
+        expect((await selectedPath(page))!.framesDecoded).toBeGreaterThan(before!.framesDecoded),
+      );
     }
     await eventually(async () => {
-      for (const id of [aliceId, bobId]) expect(coturn.log()).toMatch(new RegExp(`user <\\d+:${id}>: incoming packet CHANNEL_BIND processed, success`));
+      for (const id of [aliceId, bobId])
+        expect(coturn.log()).toMatch(new RegExp(`user <\\d+:${id}>: incoming packet CHANNEL_BIND processed, success`));
     }, 10_000);
 
     await alice.getByRole('button', { name: 'Hang up' }).click();
@@ -297,7 +317,9 @@ describe.skipIf(!hasChromium)('call outcomes in a browser', () => {
     await t?.close();
   });
 
-  it('rings on every device and stops when one answers; busy; missed on both sides; a vanished peer ends the call', { timeout: 120_000 }, async () => {
+  it('rings on every device and stops when one answers; busy; missed on both sides; a vanished peer ends the call', {
+    timeout: 120_000,
+  }, async () => {
     // A call without a media path for 4 s ends as failed (30 s in the app).
     const { alice, bob, emails } = await twoPeopleInAChat(browser, origin, contexts, '?lostAfterMs=4000');
     const newPage = async () => {

@@ -21,11 +21,16 @@ describe.skipIf(!hasChromium)('files in a browser', () => {
   }
   const log = (page: Page) => page.getByRole('log', { name: 'Messages' });
 
-  it('paste an image and attach a PDF; the other side sees the thumbnail and the lightbox; a voice message plays', { timeout: 120_000 }, async () => {
+  it('paste an image and attach a PDF; the other side sees the thumbnail and the lightbox; a voice message plays', {
+    timeout: 120_000,
+  }, async () => {
     const alice = await signUpByApi(suite.t, 'Alice Files');
     const bob = await signUpByApi(suite.t, 'Bob Files');
     const conv = await alice.client.api.conversations.openDirect.mutate({ userId: bob.user.id });
-    const [a, b] = await Promise.all([open('Alice Files', alice.email, conv.id), open('Bob Files', bob.email, conv.id)]);
+    const [a, b] = await Promise.all([
+      open('Alice Files', alice.email, conv.id),
+      open('Bob Files', bob.email, conv.id),
+    ]);
     const composer = a.locator('.composer textarea');
     await visible(composer);
 
@@ -55,7 +60,9 @@ describe.skipIf(!hasChromium)('files in a browser', () => {
     // Bob: the thumbnail (served by the server, not a local preview) and the file card.
     const thumb = log(b).getByRole('button', { name: 'Open image screenshot.png' });
     await visible(thumb);
-    await eventually(async () => expect(await thumb.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(320));
+    await eventually(async () =>
+      expect(await thumb.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(320),
+    );
     expect(await thumb.locator('img').getAttribute('src')).toMatch(/^\/files\/[0-9a-f-]{36}\/thumbnail$/);
     const card = log(b).getByRole('link', { name: /minutes\.pdf/ });
     await visible(card);
@@ -64,7 +71,9 @@ describe.skipIf(!hasChromium)('files in a browser', () => {
     await thumb.click();
     const lightbox = b.getByRole('dialog', { name: /screenshot\.png/ });
     await visible(lightbox);
-    await eventually(async () => expect(await lightbox.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(640));
+    await eventually(async () =>
+      expect(await lightbox.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(640),
+    );
     expect(await axeSerious(b)).toEqual([]);
     await screenshots(b, 'files-lightbox');
     await b.keyboard.press('Escape');
@@ -81,10 +90,14 @@ describe.skipIf(!hasChromium)('files in a browser', () => {
     expect(await audio.getAttribute('aria-label')).toMatch(/^Audio: voice-message-.*\.webm$/);
     await audio.click(); // a user gesture, so the page may play sound
     await audio.evaluate((el: HTMLAudioElement) => el.play());
-    await eventually(async () => expect(await audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.2));
+    await eventually(async () =>
+      expect(await audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.2),
+    );
     expect(await audio.evaluate((el: HTMLAudioElement) => el.error)).toBeNull();
     // The conversation list says what the last message was, though it has no text.
-    await eventually(async () => expect(await b.locator(`[data-conversation-id="${conv.id}"]`).textContent()).toContain('Voice message'));
+    await eventually(async () =>
+      expect(await b.locator(`[data-conversation-id="${conv.id}"]`).textContent()).toContain('Voice message'),
+    );
     expect(await axeSerious(b)).toEqual([]);
     await screenshots(b, 'files-chat');
   });

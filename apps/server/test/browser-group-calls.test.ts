@@ -31,7 +31,11 @@ function framesPerConnection(page: Page): Promise<number[]> {
     const out: number[] = [];
     for (const pc of pcs.filter((p) => p.connectionState === 'connected')) {
       const stats = [...(await pc.getStats()).values()] as { type: string; kind?: string; framesDecoded?: number }[];
-      out.push(stats.filter((s) => s.type === 'inbound-rtp' && s.kind === 'video').reduce((n, s) => n + (s.framesDecoded ?? 0), 0));
+      out.push(
+        stats
+          .filter((s) => s.type === 'inbound-rtp' && s.kind === 'video')
+          .reduce((n, s) => n + (s.framesDecoded ?? 0), 0),
+      );
     }
     return out;
   });
@@ -54,7 +58,12 @@ async function videoPlays(page: Page, label: string) {
 async function trpc(page: Page, path: string, input?: unknown) {
   return page.evaluate(
     async ({ path, input }) => {
-      const res = await fetch(`/trpc/${path}`, input === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+      const res = await fetch(
+        `/trpc/${path}`,
+        input === undefined
+          ? {}
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) },
+      );
       return ((await res.json()) as { result: { data: unknown } }).result.data;
     },
     { path, input },
@@ -64,7 +73,9 @@ async function trpc(page: Page, path: string, input?: unknown) {
 describe.skipIf(!hasChromium)('group calls in a browser', () => {
   const suite = browserSuite();
 
-  it('three people see each other, mute, camera off and a shared screen; one leaves, the others go on; history on every side', { timeout: 360_000 }, async () => {
+  it('three people see each other, mute, camera off and a shared screen; one leaves, the others go on; history on every side', {
+    timeout: 360_000,
+  }, async () => {
     const names = ['Alice Archer', 'Bob Baker', 'Carol Cole'] as const;
     const pages: Page[] = [];
     for (const _ of names) {
@@ -74,9 +85,13 @@ describe.skipIf(!hasChromium)('group calls in a browser', () => {
     }
     const [alice, bob, carol] = pages as [Page, Page, Page];
     const stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    await Promise.all(names.map((n, i) => signUp(pages[i]!, n, `${n.split(' ')[0]!.toLowerCase()}-${stamp}@example.test`)));
+    await Promise.all(
+      names.map((n, i) => signUp(pages[i]!, n, `${n.split(' ')[0]!.toLowerCase()}-${stamp}@example.test`)),
+    );
     const ids = await Promise.all(pages.map(async (p) => ((await trpc(p, 'auth.me')) as { id: string }).id));
-    const group = (await trpc(alice, 'conversations.createGroup', { title: 'Trio', memberIds: ids.slice(1) })) as { id: string };
+    const group = (await trpc(alice, 'conversations.createGroup', { title: 'Trio', memberIds: ids.slice(1) })) as {
+      id: string;
+    };
     await Promise.all(pages.map((p) => p.goto(`/c/${group.id}`)));
     for (const p of pages) await visible(p.getByRole('heading', { name: 'Trio' }));
 
@@ -84,9 +99,11 @@ describe.skipIf(!hasChromium)('group calls in a browser', () => {
     await alice.getByRole('button', { name: 'Video call with Trio' }).click();
     const aliceCall = alice.getByRole('dialog', { name: 'Call with Trio' });
     await visible(aliceCall.getByRole('status').getByText('Ringing…'));
-    for (const p of [bob, carol]) await visible(p.getByRole('alertdialog', { name: 'Alice Archer' }).getByText('Group video call in Trio…'));
+    for (const p of [bob, carol])
+      await visible(p.getByRole('alertdialog', { name: 'Alice Archer' }).getByText('Group video call in Trio…'));
     expect(await axeSerious(bob), 'incoming group call').toEqual([]);
-    for (const p of [bob, carol]) await p.getByRole('alertdialog', { name: 'Alice Archer' }).getByRole('button', { name: 'Accept' }).click();
+    for (const p of [bob, carol])
+      await p.getByRole('alertdialog', { name: 'Alice Archer' }).getByRole('button', { name: 'Accept' }).click();
 
     // Every page receives video from the two others: two connections, frames decoded on each.
     for (const [i, p] of pages.entries()) {

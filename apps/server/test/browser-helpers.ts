@@ -8,7 +8,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { freePort, REPO_ROOT } from '@parley/test-helpers';
 import axe from 'axe-core';
 import { afterAll, beforeAll } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import { startTestServer, type TestServer, type TestServerOptions } from './helpers.js';
 
 export { freePort, REPO_ROOT };
@@ -25,12 +32,15 @@ export function ensureWebBuilt() {
   }
 }
 
-
 /** A test server on a known port, so that http://127.0.0.1:<port> is an allowed origin. */
 export async function startWebServer(opts: Partial<TestServerOptions> = {}) {
   ensureWebBuilt();
   const port = await freePort();
-  const t = await startTestServer({ db: 'pglite', ...opts, env: { PORT: String(port), HOST: '127.0.0.1', ...opts.env } });
+  const t = await startTestServer({
+    db: 'pglite',
+    ...opts,
+    env: { PORT: String(port), HOST: '127.0.0.1', ...opts.env },
+  });
   return { t, origin: `http://127.0.0.1:${port}` };
 }
 
@@ -51,7 +61,11 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function newContext(browser: Browser, origin: string, extra: BrowserContextOptions = {}): Promise<BrowserContext> {
+export async function newContext(
+  browser: Browser,
+  origin: string,
+  extra: BrowserContextOptions = {},
+): Promise<BrowserContext> {
   const ctx = await browser.newContext({
     ...extra,
     baseURL: origin,
@@ -122,10 +136,22 @@ export async function axeSerious(page: Page): Promise<AxeViolation[]> {
   if (!loaded) await page.addScriptTag({ content: axe.source });
   const violations = await page.evaluate(async () => {
     const w = window as unknown as {
-      axe: { run(ctx?: unknown, opts?: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> };
+      axe: {
+        run(
+          ctx?: unknown,
+          opts?: unknown,
+        ): Promise<{
+          violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+        }>;
+      };
     };
     const r = await w.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => JSON.stringify(n.target)),
+    }));
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

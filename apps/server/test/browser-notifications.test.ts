@@ -11,7 +11,16 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, hasChromium, launchBrowser, newContext, signIn, signUp, startWebServer, visible } from './browser-helpers.js';
+import {
+  eventually,
+  hasChromium,
+  launchBrowser,
+  newContext,
+  signIn,
+  signUp,
+  startWebServer,
+  visible,
+} from './browser-helpers.js';
 import { signUp as apiSignUp, type TestServer } from './helpers.js';
 
 type Shown = { title: string; body: string; tag: string; actions: string[] };
@@ -34,7 +43,12 @@ const shown = (page: Page, tag?: string) =>
     const list = await reg.getNotifications(tag ? { tag } : undefined);
     // `actions` is missing from TypeScript's DOM Notification (Chromium has it).
     type WithActions = Notification & { actions?: { action: string }[] };
-    return list.map((n: WithActions) => ({ title: n.title, body: n.body, tag: n.tag, actions: (n.actions ?? []).map((a) => a.action) }));
+    return list.map((n: WithActions) => ({
+      title: n.title,
+      body: n.body,
+      tag: n.tag,
+      actions: (n.actions ?? []).map((a) => a.action),
+    }));
   }, tag) as Promise<Shown[]>;
 
 describe.skipIf(!hasChromium)('notifications and the offline app in a browser', () => {
@@ -57,15 +71,19 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
     await ctx.grantPermissions(['notifications'], { origin });
     page = await ctx.newPage();
     cdp = await ctx.newCDPSession(page);
-    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }) => {
-      for (const r of e.registrations) if (!r.isDeleted) registrations.set(r.scopeURL, r.registrationId);
-    });
+    cdp.on(
+      'ServiceWorker.workerRegistrationUpdated',
+      (e: { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }) => {
+        for (const r of e.registrations) if (!r.isDeleted) registrations.set(r.scopeURL, r.registrationId);
+      },
+    );
     await cdp.send('ServiceWorker.enable');
 
     bobEmail = `bob-${randomUUID().slice(0, 8)}@example.test`;
     const email = bobEmail;
     await signUp(page, 'Bob', email);
-    bobId = (await page.evaluate(() => fetch('/trpc/auth.me', { credentials: 'include' }).then((r) => r.json()))).result.data.id;
+    bobId = (await page.evaluate(() => fetch('/trpc/auth.me', { credentials: 'include' }).then((r) => r.json()))).result
+      .data.id;
     alice = await apiSignUp(t, 'Alice');
     conversationId = (await alice.client.api.conversations.openDirect.mutate({ userId: bobId })).id;
     await alice.client.api.messages.send.mutate({ conversationId, clientId: randomUUID(), body: 'hello Bob' });
@@ -107,7 +125,11 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
     const manifest = await page.evaluate(async () => {
       const link = document.querySelector<HTMLLinkElement>('link[rel="manifest"]');
       const res = await fetch(link!.href);
-      const json = (await res.json()) as { icons: { src: string; sizes: string; type: string; purpose?: string }[]; theme_color: string; background_color: string } & Record<string, unknown>;
+      const json = (await res.json()) as {
+        icons: { src: string; sizes: string; type: string; purpose?: string }[];
+        theme_color: string;
+        background_color: string;
+      } & Record<string, unknown>;
       const icons = await Promise.all(
         json.icons
           .filter((i) => i.type === 'image/png')
@@ -118,12 +140,20 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
       );
       return { ...json, icons };
     });
-    expect(manifest).toMatchObject({ name: 'Parley', short_name: 'Parley', start_url: '/', display: 'standalone', scope: '/' });
+    expect(manifest).toMatchObject({
+      name: 'Parley',
+      short_name: 'Parley',
+      start_url: '/',
+      display: 'standalone',
+      scope: '/',
+    });
     expect(manifest.theme_color).toMatch(/^#[0-9a-f]{6}$/i);
     expect(manifest.background_color).toMatch(/^#[0-9a-f]{6}$/i);
     // Chromium's installability: a 192 px and a 512 px PNG; Android also wants a maskable one.
     for (const icon of manifest.icons) expect(icon.actual).toBe(icon.sizes);
-    expect(manifest.icons.map((i) => `${i.sizes} ${i.purpose}`)).toEqual(expect.arrayContaining(['192x192 any', '512x512 any', '512x512 maskable']));
+    expect(manifest.icons.map((i) => `${i.sizes} ${i.purpose}`)).toEqual(
+      expect.arrayContaining(['192x192 any', '512x512 any', '512x512 maskable']),
+    );
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await eventually(async () => expect(registrations.get(`${origin}/`)).toBeDefined());
   });
@@ -135,12 +165,16 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
 
     await alice.client.api.messages.send.mutate({ conversationId, clientId: randomUUID(), body: 'are you there?' });
     await eventually(async () =>
-      expect(await shown(page, `conversation:${conversationId}`)).toEqual([expect.objectContaining({ title: 'Alice', body: 'are you there?' })]),
+      expect(await shown(page, `conversation:${conversationId}`)).toEqual([
+        expect.objectContaining({ title: 'Alice', body: 'are you there?' }),
+      ]),
     );
     // Unread: "hello Bob" and this one.
     await page.waitForFunction(() => document.title === '(2) Parley');
     await page.waitForFunction(() => document.documentElement.dataset.unreadBadge === '2');
-    const icons = await page.evaluate(() => [...document.querySelectorAll<HTMLLinkElement>('link[rel="icon"]')].map((l) => l.href));
+    const icons = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLLinkElement>('link[rel="icon"]')].map((l) => l.href),
+    );
     expect(icons.length).toBeGreaterThan(0);
     for (const href of icons) expect(href).toMatch(/^data:image\/png;base64,/);
     await setHidden(page, false);
@@ -149,17 +183,35 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
 
   it('shows pushes from the service worker, one per conversation, and a click opens the conversation', async () => {
     const registrationId = registrations.get(`${origin}/`)!;
-    const deliver = (data: unknown) => cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(data) });
+    const deliver = (data: unknown) =>
+      cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(data) });
     await page.goto('/');
-    const message = (body: string, seq: number) => ({ type: 'message', conversationId, messageId: randomUUID(), seq, title: 'Alice', body, senderName: 'Alice' });
+    const message = (body: string, seq: number) => ({
+      type: 'message',
+      conversationId,
+      messageId: randomUUID(),
+      seq,
+      title: 'Alice',
+      body,
+      senderName: 'Alice',
+    });
     await deliver(message('first push', 10));
     await deliver(message('second push', 11));
     // The newest replaces the older: one notification for the conversation.
     await eventually(async () =>
-      expect(await shown(page, `conversation:${conversationId}`)).toEqual([expect.objectContaining({ title: 'Alice', body: 'second push' })]),
+      expect(await shown(page, `conversation:${conversationId}`)).toEqual([
+        expect.objectContaining({ title: 'Alice', body: 'second push' }),
+      ]),
     );
     const callId = randomUUID();
-    await deliver({ type: 'call', callId, conversationId, media: 'video', callerName: 'Alice', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    await deliver({
+      type: 'call',
+      callId,
+      conversationId,
+      media: 'video',
+      callerName: 'Alice',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
     await eventually(async () =>
       expect(await shown(page, `call:${callId}`)).toEqual([
         { title: 'Alice is calling', body: 'Video call', tag: `call:${callId}`, actions: ['answer', 'decline'] },
@@ -167,14 +219,17 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
     );
 
     // Headless Chromium has no notification to click: the worker runs its click handler for this tag.
-    await page.evaluate((tag) => navigator.serviceWorker.controller!.postMessage({ type: 'parley:click', tag }), `conversation:${conversationId}`);
+    await page.evaluate(
+      (tag) => navigator.serviceWorker.controller!.postMessage({ type: 'parley:click', tag }),
+      `conversation:${conversationId}`,
+    );
     await page.waitForURL(`**/c/${conversationId}`);
     await visible(page.getByRole('region', { name: /Alice/ }).or(page.getByRole('heading', { name: 'Alice' })));
     expect(await shown(page, `conversation:${conversationId}`)).toEqual([]);
   });
 
   it('opens offline from the worker, keeps what was written, and sends it exactly once when back online', async () => {
-        await page.goto(`/c/${conversationId}`);
+    await page.goto(`/c/${conversationId}`);
     const composer = page.getByRole('textbox', { name: /Alice/ });
     await visible(composer);
     await ctx.setOffline(true);
@@ -193,7 +248,11 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
             const tx = req.result.transaction(['outbox', 'drafts'], 'readonly');
             const out = tx.objectStore('outbox').getAll();
             const draft = tx.objectStore('drafts').getAll();
-            tx.oncomplete = () => resolve(out.result.some((m: { body: string }) => m.body === 'written offline') && draft.result.includes('half a thought'));
+            tx.oncomplete = () =>
+              resolve(
+                out.result.some((m: { body: string }) => m.body === 'written offline') &&
+                  draft.result.includes('half a thought'),
+              );
           };
         }),
       undefined,
@@ -207,7 +266,9 @@ describe.skipIf(!hasChromium)('notifications and the offline app in a browser', 
     await visible(page.getByRole('status').filter({ hasText: /You are offline|Reconnecting/ }));
     await visible(page.getByRole('button', { name: 'Sign out' }).or(page.getByRole('navigation')));
     const sent = async () =>
-      (await alice.client.api.messages.list.query({ conversationId })).items.filter((m) => m.body === 'written offline');
+      (await alice.client.api.messages.list.query({ conversationId })).items.filter(
+        (m) => m.body === 'written offline',
+      );
     expect(await sent()).toEqual([]);
 
     await ctx.setOffline(false);

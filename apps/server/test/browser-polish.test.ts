@@ -8,7 +8,16 @@ import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { signUp as signUpByApi } from './helpers.js';
-import { axeSerious, browserSuite, eventually, hasChromium, hidden, screenshots, signIn, visible } from './browser-helpers.js';
+import {
+  axeSerious,
+  browserSuite,
+  eventually,
+  hasChromium,
+  hidden,
+  screenshots,
+  signIn,
+  visible,
+} from './browser-helpers.js';
 
 type Person = Awaited<ReturnType<typeof signUpByApi>>;
 
@@ -32,7 +41,8 @@ function instrument() {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols);
       this.addEventListener('message', (e) => {
-        if (typing.releasing || !typing.hold || typeof e.data !== 'string' || !e.data.includes('"type":"typing"')) return;
+        if (typing.releasing || !typing.hold || typeof e.data !== 'string' || !e.data.includes('"type":"typing"'))
+          return;
         e.stopImmediatePropagation();
         held.push([this, e.data]);
       });
@@ -41,7 +51,8 @@ function instrument() {
 }
 
 const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\uFFFD/;
-const frames = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+const frames = (page: Page) =>
+  page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 const send = (p: Person, conversationId: string, body: string) =>
   p.client.api.messages.send.mutate({ conversationId, clientId: randomUUID(), body });
 
@@ -56,8 +67,14 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     return ctx.newPage();
   }
 
-  it('the bugs: empty chats, receipts after reload, ghost typing, graphemes, unread divider, paste, focus', { timeout: 150_000 }, async () => {
-    const [alice, bob, carol] = [await signUpByApi(suite.t, 'Alice Archer'), await signUpByApi(suite.t, 'Bob Baker'), await signUpByApi(suite.t, 'Carol Cole')];
+  it('the bugs: empty chats, receipts after reload, ghost typing, graphemes, unread divider, paste, focus', {
+    timeout: 150_000,
+  }, async () => {
+    const [alice, bob, carol] = [
+      await signUpByApi(suite.t, 'Alice Archer'),
+      await signUpByApi(suite.t, 'Bob Baker'),
+      await signUpByApi(suite.t, 'Carol Cole'),
+    ];
     const p = await page();
     await signIn(p, 'Alice Archer', alice.email, alice.password);
     const list = p.getByRole('navigation', { name: 'Conversations' });
@@ -95,7 +112,11 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     // …and a typing event that arrives after the message it preceded is ignored.
     await p.evaluate(() => ((window as unknown as { __typing: { hold: boolean } }).__typing.hold = true));
     await bob.client.api.messages.typing.mutate({ conversationId: direct.id });
-    await eventually(async () => expect(await p.evaluate(() => (window as unknown as { __typing: { held: unknown[] } }).__typing.held.length)).toBe(1));
+    await eventually(async () =>
+      expect(
+        await p.evaluate(() => (window as unknown as { __typing: { held: unknown[] } }).__typing.held.length),
+      ).toBe(1),
+    );
     await send(bob, direct.id, 'Arrived before its typing');
     await visible(log.getByText('Arrived before its typing'));
     await p.evaluate(() => (window as unknown as { __typing: { hold: boolean; release(): void } }).__typing.release());
@@ -108,7 +129,10 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     await visible(p.getByText('Bob Baker is typing…'));
 
     // Text is cut by grapheme: initials and previews never hold half an emoji.
-    const trip = await carol.client.api.conversations.createGroup.mutate({ title: 'Coast trip 🏖️', memberIds: [alice.user.id] });
+    const trip = await carol.client.api.conversations.createGroup.mutate({
+      title: 'Coast trip 🏖️',
+      memberIds: [alice.user.id],
+    });
     await send(carol, trip.id, `${'x'.repeat(119)}👍🏽👍🏽👍🏽`);
     const tripRow = list.getByRole('link', { name: /^Coast trip/ });
     await visible(tripRow);
@@ -119,7 +143,8 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
 
     // Many unread: a divider says how many, and the chat opens at the first of them.
     // Ten at a time (one HTTP batch each); their order among themselves does not matter here.
-    for (let i = 1; i <= 60; i += 10) await Promise.all(Array.from({ length: 10 }, (_, k) => send(carol, trip.id, `Unread ${i + k}`)));
+    for (let i = 1; i <= 60; i += 10)
+      await Promise.all(Array.from({ length: 10 }, (_, k) => send(carol, trip.id, `Unread ${i + k}`)));
     await visible(list.getByRole('link', { name: /^Coast trip.*61 unread/ }));
     await tripRow.click();
     const divider = log.getByRole('separator').filter({ hasText: '61 unread messages' });
@@ -142,7 +167,9 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
       data.setData('text/plain', text);
       el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
     }, 'y'.repeat(5000));
-    const notice = p.getByRole('alert').filter({ hasText: 'That text has 5,007 characters; a message can hold 4,000.' });
+    const notice = p
+      .getByRole('alert')
+      .filter({ hasText: 'That text has 5,007 characters; a message can hold 4,000.' });
     await visible(notice);
     expect(await tripComposer.inputValue()).toBe('Start: ');
     expect(await axeSerious(p), 'paste notice').toEqual([]);
@@ -164,7 +191,9 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     await eventually(async () => expect(await details.evaluate((el) => el === document.activeElement)).toBe(true));
   });
 
-  it('one language for text, dates and numbers; chosen from the browser, changeable, remembered', { timeout: 90_000 }, async () => {
+  it('one language for text, dates and numbers; chosen from the browser, changeable, remembered', {
+    timeout: 90_000,
+  }, async () => {
     const dana = await signUpByApi(suite.t, 'Dana Dale');
     // A German browser gets the German UI…
     const de = await page('de-DE');
@@ -172,7 +201,10 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     // for with auth.resume, which answers null rather than 401).
     const failures: string[] = [];
     de.on('response', (r) => r.status() >= 400 && failures.push(`${r.status()} ${r.url()}`));
-    de.on('console', (m) => (m.type() === 'error' || m.type() === 'warning') && failures.push(`console ${m.type()}: ${m.text()}`));
+    de.on(
+      'console',
+      (m) => (m.type() === 'error' || m.type() === 'warning') && failures.push(`console ${m.type()}: ${m.text()}`),
+    );
     await de.goto('/');
     await visible(de.getByRole('heading', { name: 'Willkommen zurück' }));
     await de.waitForLoadState('networkidle');
@@ -202,8 +234,15 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
   });
 
   it('comforts: status ticks, theme, keyboard shortcuts', { timeout: 120_000 }, async () => {
-    const [erin, finn, gail] = [await signUpByApi(suite.t, 'Erin Ember'), await signUpByApi(suite.t, 'Finn Frost'), await signUpByApi(suite.t, 'Gail Gray')];
-    const group = await finn.client.api.conversations.createGroup.mutate({ title: 'Book club', memberIds: [erin.user.id, gail.user.id] });
+    const [erin, finn, gail] = [
+      await signUpByApi(suite.t, 'Erin Ember'),
+      await signUpByApi(suite.t, 'Finn Frost'),
+      await signUpByApi(suite.t, 'Gail Gray'),
+    ];
+    const group = await finn.client.api.conversations.createGroup.mutate({
+      title: 'Book club',
+      memberIds: [erin.user.id, gail.user.id],
+    });
     const direct = await finn.client.api.conversations.openDirect.mutate({ userId: erin.user.id });
     await send(finn, direct.id, 'Hi Erin');
     await send(finn, group.id, 'Welcome to the club');
@@ -227,20 +266,34 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     // place before the first message; what happens now arrives live, in order.
     const created = log.locator('[data-group-change="created"]');
     await visible(created.getByText('Finn Frost created the group “Book club”'));
-    expect(await created.evaluate((el) => !!(el.compareDocumentPosition(document.querySelector('[data-seq="1"]')!) & Node.DOCUMENT_POSITION_FOLLOWING))).toBe(true);
+    expect(
+      await created.evaluate(
+        (el) =>
+          !!(el.compareDocumentPosition(document.querySelector('[data-seq="1"]')!) & Node.DOCUMENT_POSITION_FOLLOWING),
+      ),
+    ).toBe(true);
     const hank = await signUpByApi(suite.t, 'Hank Hale');
     await finn.client.api.conversations.addMembers.mutate({ conversationId: group.id, userIds: [hank.user.id] });
     await visible(log.getByText('Finn Frost added Hank Hale'));
     await hank.client.api.conversations.leave.mutate({ conversationId: group.id });
     await visible(log.getByText('Hank Hale left'));
-    expect(await log.locator('[data-group-change]').evaluateAll((els) => els.map((e) => e.getAttribute('data-group-change')))).toEqual(['created', 'added', 'left']);
+    expect(
+      await log
+        .locator('[data-group-change]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-group-change'))),
+    ).toEqual(['created', 'added', 'left']);
     // Sending, while offline.
     await p.context().setOffline(true);
     await composer.fill('Written offline');
     await composer.press('Enter');
     await visible(log.locator('.pending').getByRole('img', { name: 'Sending' }));
     await p.context().setOffline(false);
-    await visible(log.locator('.bubble-row.mine:not(.pending)').filter({ hasText: 'Written offline' }).getByRole('img', { name: 'Sent' }));
+    await visible(
+      log
+        .locator('.bubble-row.mine:not(.pending)')
+        .filter({ hasText: 'Written offline' })
+        .getByRole('img', { name: 'Sent' }),
+    );
 
     // Theme: dark, chosen in the settings, kept over a reload.
     await p.getByRole('link', { name: 'Settings' }).click();
@@ -259,7 +312,9 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     await hidden(p.getByRole('dialog', { name: 'Search messages' }));
     await p.goto('/');
     await visible(list);
-    const order = await list.getByRole('link').evaluateAll((els) => els.map((e) => e.getAttribute('data-conversation-id')));
+    const order = await list
+      .getByRole('link')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-conversation-id')));
     await p.keyboard.press('Alt+ArrowDown');
     await eventually(async () => expect(p.url()).toBe(`${suite.origin}/c/${order[0]}`));
     await p.keyboard.press('Alt+ArrowDown');
@@ -287,10 +342,13 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
     const combination = async (lang: 'en' | 'de', theme: 'light' | 'dark') => {
       const p = await page();
       // The choices as the settings store them, there before the app starts.
-      await p.addInitScript(([l, th]) => {
-        localStorage.setItem('parley.language', l!);
-        localStorage.setItem('parley.preferences', JSON.stringify({ theme: th }));
-      }, [lang, theme]);
+      await p.addInitScript(
+        ([l, th]) => {
+          localStorage.setItem('parley.language', l!);
+          localStorage.setItem('parley.preferences', JSON.stringify({ theme: th }));
+        },
+        [lang, theme],
+      );
       const tag = `${lang}-${theme}`;
       const de = lang === 'de';
       const scan = async (screen: string) => {
@@ -310,9 +368,16 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
       await p.getByRole('button', { name: de ? 'Anmelden' : 'Sign in', exact: true }).click();
       await visible(p.getByRole('heading', { name: de ? 'Hallo, Hana Hill' : 'Hi, Hana Hill' }));
       await scan('home');
-      await p.getByRole('navigation', { name: de ? 'Unterhaltungen' : 'Conversations' }).getByRole('link', { name: /^Team/ }).click();
+      await p
+        .getByRole('navigation', { name: de ? 'Unterhaltungen' : 'Conversations' })
+        .getByRole('link', { name: /^Team/ })
+        .click();
       await visible(p.getByRole('log').getByText('Hello team'));
-      await visible(p.getByRole('log').getByText(de ? 'Ivan Ives hat die Gruppe „Team“ erstellt' : 'Ivan Ives created the group “Team”'));
+      await visible(
+        p
+          .getByRole('log')
+          .getByText(de ? 'Ivan Ives hat die Gruppe „Team“ erstellt' : 'Ivan Ives created the group “Team”'),
+      );
       await scan('chat');
       await p.getByRole('button', { name: 'Details' }).click();
       await visible(p.getByRole('dialog', { name: de ? 'Gruppendetails' : 'Group details' }));
@@ -329,7 +394,10 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
       await visible(p.getByRole('dialog', { name: de ? 'Tastenkürzel' : 'Keyboard shortcuts' }));
       await scan('shortcuts');
       await p.keyboard.press('Escape');
-      await p.getByRole('link', { name: de ? 'Geräte und Sitzungen' : 'Devices and sessions' }).first().click();
+      await p
+        .getByRole('link', { name: de ? 'Geräte und Sitzungen' : 'Devices and sessions' })
+        .first()
+        .click();
       await visible(p.getByRole('heading', { name: de ? 'Geräte und Sitzungen' : 'Devices and sessions' }));
       await scan('sessions');
       await p.getByLabel(de ? 'Personen suchen' : 'Search people').fill('Ivan');
@@ -337,6 +405,15 @@ describe.skipIf(!hasChromium)('web app polish in a browser', { concurrent: true 
       await scan('people-search');
       await p.getByLabel(de ? 'Personen suchen' : 'Search people').fill('');
     };
-    await Promise.all(([['en', 'light'], ['en', 'dark'], ['de', 'light'], ['de', 'dark']] as const).map(([l, th]) => combination(l, th)));
+    await Promise.all(
+      (
+        [
+          ['en', 'light'],
+          ['en', 'dark'],
+          ['de', 'light'],
+          ['de', 'dark'],
+        ] as const
+      ).map(([l, th]) => combination(l, th)),
+    );
   });
 });

@@ -9,7 +9,16 @@ import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { signUp as signUpByApi } from './helpers.js';
-import { axeSerious, browserSuite, eventually, hasChromium, hidden, screenshots, signIn, visible } from './browser-helpers.js';
+import {
+  axeSerious,
+  browserSuite,
+  eventually,
+  hasChromium,
+  hidden,
+  screenshots,
+  signIn,
+  visible,
+} from './browser-helpers.js';
 
 describe.skipIf(!hasChromium)('rich messages in a browser', () => {
   const suite = browserSuite();
@@ -22,10 +31,13 @@ describe.skipIf(!hasChromium)('rich messages in a browser', () => {
     return page;
   }
   // The first row with this text (a reply's quote may repeat it further down).
-  const row = (page: Page, text: string) => page.getByRole('log', { name: 'Messages' }).locator('.bubble-row', { hasText: text }).first();
+  const row = (page: Page, text: string) =>
+    page.getByRole('log', { name: 'Messages' }).locator('.bubble-row', { hasText: text }).first();
   const composer = (page: Page) => page.locator('.composer textarea');
 
-  it('formatting, reply, reactions, edit, delete live on the other side; search jumps 200 back', { timeout: 180_000 }, async () => {
+  it('formatting, reply, reactions, edit, delete live on the other side; search jumps 200 back', {
+    timeout: 180_000,
+  }, async () => {
     const alice = await signUpByApi(suite.t, 'Alice Rich');
     const bob = await signUpByApi(suite.t, 'Bob Rich');
     const conv = await alice.client.api.conversations.openDirect.mutate({ userId: bob.user.id });
@@ -87,7 +99,11 @@ describe.skipIf(!hasChromium)('rich messages in a browser', () => {
     await visible(row(a, 'see https://example.org/page').getByRole('button', { name: '🚀 1 from Bob Rich' }));
     // Alice adds hers to 👍: the chip names both.
     await row(a, 'see https://example.org/page').getByRole('button', { name: '👍 1 from Bob Rich' }).click();
-    await visible(row(b, 'see https://example.org/page').getByRole('button', { name: /👍 2 from (You and Alice Rich|Alice Rich and You)/ }));
+    await visible(
+      row(b, 'see https://example.org/page').getByRole('button', {
+        name: /👍 2 from (You and Alice Rich|Alice Rich and You)/,
+      }),
+    );
 
     // Alice edits her message from the keyboard: the menu key on the focused message.
     const mine = row(a, 'see https://example.org/page');
@@ -138,11 +154,15 @@ describe.skipIf(!hasChromium)('rich messages in a browser', () => {
     await hit.click();
     const found = b.locator('.bubble-row.highlighted', { hasText: 'The zebra crossing plan' });
     await visible(found);
-    await eventually(async () => expect(await found.evaluate((el) => {
-      const box = el.getBoundingClientRect();
-      const log = el.closest('.messages')!.getBoundingClientRect();
-      return box.top >= log.top && box.bottom <= log.bottom;
-    })).toBe(true));
+    await eventually(async () =>
+      expect(
+        await found.evaluate((el) => {
+          const box = el.getBoundingClientRect();
+          const log = el.closest('.messages')!.getBoundingClientRect();
+          return box.top >= log.top && box.bottom <= log.bottom;
+        }),
+      ).toBe(true),
+    );
     // Back to the newest from the window.
     await b.getByRole('button', { name: 'Jump to latest ↓' }).click();
     await visible(row(b, 'Nice formatting'));

@@ -30,7 +30,9 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     return ctx.newPage();
   }
 
-  it('two people sign up, chat in real time, see typing and receipts, reload, sign out', { timeout: 180_000 }, async () => {
+  it('two people sign up, chat in real time, see typing and receipts, reload, sign out', {
+    timeout: 180_000,
+  }, async () => {
     const alice = await person();
     const bob = await person();
     const stamp = Date.now().toString(36);
@@ -120,7 +122,10 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
 
     // Reload: still signed in (refresh cookie), history is there, in order.
     await Promise.all([alice.reload(), bob.reload()]);
-    for (const [page, log] of [[alice, aliceLog], [bob, bobLog]] as const) {
+    for (const [page, log] of [
+      [alice, aliceLog],
+      [bob, bobLog],
+    ] as const) {
       await visible(log.getByText('Hello Bob, it is Alice'));
       await visible(log.getByText('Hi Alice, good to see you here'));
       await visible(log.getByText('Written offline'));
@@ -232,7 +237,10 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
 
     // Bob sees the new name; Carol sees the group and its history from the start.
     await visible(bobList.getByRole('link', { name: /^Weekend trip/ }));
-    await carol.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Weekend trip/ }).click();
+    await carol
+      .getByRole('navigation', { name: 'Conversations' })
+      .getByRole('link', { name: /^Weekend trip/ })
+      .click();
     await visible(carol.getByRole('log', { name: 'Messages' }).getByText('Who is in?'));
 
     // Bob leaves: the group goes from his list, and the others see two members.
@@ -256,13 +264,24 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
       title: 'Namesakes',
       memberIds: [hank.user.id, impostor.user.id, ivy.user.id],
     });
-    await hank.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'The real Hank' });
-    await impostor.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'Send me the code' });
+    await hank.client.api.messages.send.mutate({
+      conversationId: group.id,
+      clientId: randomUUID(),
+      body: 'The real Hank',
+    });
+    await impostor.client.api.messages.send.mutate({
+      conversationId: group.id,
+      clientId: randomUUID(),
+      body: 'Send me the code',
+    });
     await ivy.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'Ivy here' });
 
     const page = await person();
     await signIn(page, 'Gina Grey', gina.email, gina.password);
-    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Namesakes/ }).click();
+    await page
+      .getByRole('navigation', { name: 'Conversations' })
+      .getByRole('link', { name: /^Namesakes/ })
+      .click();
     const log = page.getByRole('log', { name: 'Messages' });
     await visible(log.getByText('Ivy here'));
     // Both Hanks carry the mark; Ivy, whose name nobody shares, does not.
@@ -282,12 +301,19 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     const c = await dana.client.api.conversations.openDirect.mutate({ userId: eve.user.id });
     for (let i = 1; i <= 70; i++) {
       const from = i % 2 ? dana : eve;
-      await from.client.api.messages.send.mutate({ conversationId: c.id, clientId: randomUUID(), body: `Message ${i}` });
+      await from.client.api.messages.send.mutate({
+        conversationId: c.id,
+        clientId: randomUUID(),
+        body: `Message ${i}`,
+      });
     }
 
     const page = await person();
     await signIn(page, 'Dana Dale', dana.email, dana.password);
-    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /^Eve Eden/ }).click();
+    await page
+      .getByRole('navigation', { name: 'Conversations' })
+      .getByRole('link', { name: /^Eve Eden/ })
+      .click();
     const log = page.getByRole('log', { name: 'Messages' });
     await visible(log.getByText('Message 70', { exact: true }));
     expect(await log.locator('.bubble .body').count()).toBe(50);
@@ -298,11 +324,15 @@ describe.skipIf(!hasChromium)('web app in a browser', () => {
     await log.evaluate((el) => el.scrollTo({ top: 0 }));
     await visible(log.getByText('Message 1', { exact: true }));
     await visible(log.getByText('This is the beginning of the conversation.'));
-    await expect.poll(() => oldest.evaluate((el) => {
-      const box = el.getBoundingClientRect();
-      const view = el.closest('[role="log"]')!.getBoundingClientRect();
-      return box.bottom > view.top && box.top < view.bottom;
-    })).toBe(true);
+    await expect
+      .poll(() =>
+        oldest.evaluate((el) => {
+          const box = el.getBoundingClientRect();
+          const view = el.closest('[role="log"]')!.getBoundingClientRect();
+          return box.bottom > view.top && box.top < view.bottom;
+        }),
+      )
+      .toBe(true);
     const bodies = await log.locator('.bubble .body').allTextContents();
     expect(bodies).toEqual(Array.from({ length: 70 }, (_, i) => `Message ${i + 1}`));
   });

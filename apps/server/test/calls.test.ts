@@ -61,7 +61,11 @@ async function pair(t: TestServer) {
 describe.each(DB_KINDS)('calls on %s', (db) => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ db, redis: Boolean(TEST_REDIS_URL), env: { TURN_URLS: 'turn:turn.example.test:3478' } });
+    t = await startTestServer({
+      db,
+      redis: Boolean(TEST_REDIS_URL),
+      env: { TURN_URLS: 'turn:turn.example.test:3478' },
+    });
   });
   afterAll(() => t?.close());
 
@@ -145,7 +149,10 @@ describe.each(DB_KINDS)('calls on %s', (db) => {
 
     // The callee hangs up while it rings: that is a decline. The callee may call back afterwards.
     const c3 = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'video' });
-    expect(await b.client.api.calls.hangup.mutate({ callId: c3.id })).toMatchObject({ state: 'ended', endReason: 'declined' });
+    expect(await b.client.api.calls.hangup.mutate({ callId: c3.id })).toMatchObject({
+      state: 'ended',
+      endReason: 'declined',
+    });
     await aEv.next('call.declined', c3.id);
     const back = await b.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' });
     expect(back).toMatchObject({ callerId: b.user.id, calleeId: a.user.id, state: 'ringing' });
@@ -169,15 +176,25 @@ describe.each(DB_KINDS)('calls on %s', (db) => {
     const busy = c.client.api.calls.start.mutate({ conversationId: cb.id, media: 'audio' });
     expect(await errorCode(busy)).toBe('CONFLICT');
     await expect(busy).rejects.toThrow(/busy/i);
-    expect(await errorCode(a.client.api.calls.start.mutate({ conversationId: ac.id, media: 'audio' }))).toBe('CONFLICT');
-    expect(await errorCode(b.client.api.calls.start.mutate({ conversationId: bd.id, media: 'audio' }))).toBe('CONFLICT');
-    expect(await errorCode(a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' }))).toBe('CONFLICT');
+    expect(await errorCode(a.client.api.calls.start.mutate({ conversationId: ac.id, media: 'audio' }))).toBe(
+      'CONFLICT',
+    );
+    expect(await errorCode(b.client.api.calls.start.mutate({ conversationId: bd.id, media: 'audio' }))).toBe(
+      'CONFLICT',
+    );
+    expect(await errorCode(a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' }))).toBe(
+      'CONFLICT',
+    );
     // The refused attempt is recorded as a call that ended busy.
     const record = await waitFor(() => cEv.received.find((e) => e.type === 'call.ended'));
-    expect(record).toMatchObject({ call: { callerId: c.user.id, calleeId: b.user.id, state: 'ended', endReason: 'busy' } });
+    expect(record).toMatchObject({
+      call: { callerId: c.user.id, calleeId: b.user.id, state: 'ended', endReason: 'busy' },
+    });
 
     await b.client.api.calls.accept.mutate({ callId: call.id });
-    expect(await errorCode(c.client.api.calls.start.mutate({ conversationId: cb.id, media: 'audio' }))).toBe('CONFLICT');
+    expect(await errorCode(c.client.api.calls.start.mutate({ conversationId: cb.id, media: 'audio' }))).toBe(
+      'CONFLICT',
+    );
     await a.client.api.calls.hangup.mutate({ callId: call.id });
     // Free again.
     const later = await c.client.api.calls.start.mutate({ conversationId: cb.id, media: 'audio' });
@@ -190,13 +207,21 @@ describe.each(DB_KINDS)('calls on %s', (db) => {
     const { a, b, conv } = await pair(t);
     const a2 = await secondDevice(t, a);
     const mallory = await signUp(t, 'Mallory');
-    const [aEv, a2Ev, bEv, mEv] = await Promise.all([follow(a.client), follow(a2), follow(b.client), follow(mallory.client)]);
+    const [aEv, a2Ev, bEv, mEv] = await Promise.all([
+      follow(a.client),
+      follow(a2),
+      follow(b.client),
+      follow(mallory.client),
+    ]);
 
     const call = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'video' });
     await b.client.api.calls.accept.mutate({ callId: call.id });
     const offer = { type: 'offer' as const, sdp: 'v=0 offer' };
     const answer = { type: 'answer' as const, sdp: 'v=0 answer' };
-    const ice = { type: 'ice' as const, candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } };
+    const ice = {
+      type: 'ice' as const,
+      candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+    };
     expect(await a.client.api.calls.signal.mutate({ callId: call.id, signal: offer })).toEqual({ ok: true });
     expect(await b.client.api.calls.signal.mutate({ callId: call.id, signal: answer })).toEqual({ ok: true });
     await a.client.api.calls.signal.mutate({ callId: call.id, signal: ice });
@@ -206,7 +231,12 @@ describe.each(DB_KINDS)('calls on %s', (db) => {
       { type: 'signal', callId: call.id, fromUserId: a.user.id, signal: offer },
       { type: 'signal', callId: call.id, fromUserId: a.user.id, signal: ice },
     ]);
-    expect(await aEv.nextSignal(call.id)).toEqual({ type: 'signal', callId: call.id, fromUserId: b.user.id, signal: answer });
+    expect(await aEv.nextSignal(call.id)).toEqual({
+      type: 'signal',
+      callId: call.id,
+      fromUserId: b.user.id,
+      signal: answer,
+    });
 
     // Outsiders: nothing about the call exists for them.
     const outsider = [
@@ -221,7 +251,9 @@ describe.each(DB_KINDS)('calls on %s', (db) => {
     expect(await Promise.all(outsider)).toEqual(Array(7).fill('NOT_FOUND'));
     // Group calls exist too (group-calls.test.ts), and someone in a call is busy for them as well.
     const group = await a.client.api.conversations.createGroup.mutate({ title: 'G', memberIds: [b.user.id] });
-    expect(await errorCode(a.client.api.calls.start.mutate({ conversationId: group.id, media: 'audio' }))).toBe('CONFLICT');
+    expect(await errorCode(a.client.api.calls.start.mutate({ conversationId: group.id, media: 'audio' }))).toBe(
+      'CONFLICT',
+    );
 
     // After an event everyone hears, the senders' own devices still hold no signal of their own.
     const ended = await a.client.api.calls.hangup.mutate({ callId: call.id });

@@ -8,10 +8,25 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createParleyClient, followEvents, type EventFollower, type ParleyClient, type RouterOutputs } from '@parley/client';
+import {
+  createParleyClient,
+  followEvents,
+  type EventFollower,
+  type ParleyClient,
+  type RouterOutputs,
+} from '@parley/client';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, signUp, sleep, startTestServer, TEST_PG_URL, uniqueEmail, waitFor, type TestServer } from './helpers.js';
+import {
+  createTestDatabase,
+  signUp,
+  sleep,
+  startTestServer,
+  TEST_PG_URL,
+  uniqueEmail,
+  waitFor,
+  type TestServer,
+} from './helpers.js';
 import { hasCommand, PrivateRedis, runningProcs, seededRandom, ServerProcess, freePort } from './process-helpers.js';
 
 type Message = RouterOutputs['messages']['send'];
@@ -24,7 +39,8 @@ const SEED = Number(process.env.PARLEY_CHAOS_SEED || 20261125);
 const ATTEMPT_TIMEOUT_MS = 15_000;
 
 const CAN_RUN = Boolean(TEST_PG_URL) && hasCommand('redis-server');
-if (process.env.CI && !CAN_RUN) throw new Error('The chaos test needs PostgreSQL (PARLEY_TEST_PG_URL) and redis-server under CI');
+if (process.env.CI && !CAN_RUN)
+  throw new Error('The chaos test needs PostgreSQL (PARLEY_TEST_PG_URL) and redis-server under CI');
 
 interface Peer {
   index: number;
@@ -73,7 +89,14 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /** Answers that no retry can change: the test is wrong or the server is. */
-const FINAL_ERRORS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'CONFLICT', 'PAYLOAD_TOO_LARGE']);
+const FINAL_ERRORS = new Set([
+  'BAD_REQUEST',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'UNAUTHORIZED',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+]);
 
 describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis restart', () => {
   let dir: string;
@@ -231,7 +254,10 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
       for (const r of rows) addConversation(r.conv.id, r.members, 'group');
     });
     // Every stream has seen its conversations created: it is live and holds a resume position.
-    const unheardOf = () => peers.flatMap((p) => p.conversations.filter((c) => !p.known.has(c)).map((c) => `client ${p.index} never heard of ${c}`));
+    const unheardOf = () =>
+      peers.flatMap((p) =>
+        p.conversations.filter((c) => !p.known.has(c)).map((c) => `client ${p.index} never heard of ${c}`),
+      );
     await waitFor(() => unheardOf().length === 0, { timeoutMs: 30_000, intervalMs: 50 }).catch(() => {});
     expect(unheardOf()).toEqual([]);
     const setupMs = Date.now() - started;
@@ -244,7 +270,12 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
     let sending = true;
 
     /** The acknowledged message, or null (and a note in `stats.fatal`) when retrying cannot help. */
-    const sendUntilAcked = async (peer: Peer, conversationId: string, clientId: string, body: string): Promise<Message | null> => {
+    const sendUntilAcked = async (
+      peer: Peer,
+      conversationId: string,
+      clientId: string,
+      body: string,
+    ): Promise<Message | null> => {
       for (let attempt = 0; ; attempt++) {
         stats.attempts++;
         if (attempt > 0) stats.retries++;
@@ -262,7 +293,9 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
         } catch (err) {
           const code = errorCodeOf(err);
           if ((code && FINAL_ERRORS.has(code)) || attempt >= 100) {
-            stats.fatal.push(`client ${peer.index} gave up after ${attempt + 1} attempts: ${code ?? ''} ${(err as Error).message}`);
+            stats.fatal.push(
+              `client ${peer.index} gave up after ${attempt + 1} attempts: ${code ?? ''} ${(err as Error).message}`,
+            );
             return null;
           }
           await sleep(50 + (attempt % 5) * 50);
@@ -325,7 +358,9 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
       ackedPerConversation.set(conversationId, (ackedPerConversation.get(conversationId) ?? 0) + 1);
     }
     const caughtUp = () =>
-      peers.every((p) => p.conversations.every((c) => new Set(p.received.get(c)).size >= (ackedPerConversation.get(c) ?? 0)));
+      peers.every((p) =>
+        p.conversations.every((c) => new Set(p.received.get(c)).size >= (ackedPerConversation.get(c) ?? 0)),
+      );
     await waitFor(caughtUp, { timeoutMs: 60_000, intervalMs: 100 }).catch(() => {});
     // Late duplicates would arrive now.
     await sleep(1000);
@@ -335,7 +370,11 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
     for (const [id, { members }] of conversations) {
       const items: Message[] = [];
       for (let before: number | undefined; ; ) {
-        const page = await members[0]!.client.api.messages.list.query({ conversationId: id, limit: 100, beforeSeq: before });
+        const page = await members[0]!.client.api.messages.list.query({
+          conversationId: id,
+          limit: 100,
+          beforeSeq: before,
+        });
         items.unshift(...page.items);
         if (!page.hasMore) break;
         before = page.items[0]!.seq;
@@ -344,7 +383,13 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
     }
 
     // Count.
-    const counts = { sent: sentBy.size, acknowledged: acked.size, stored: 0, deliveriesExpected: 0, deliveriesReceived: 0 };
+    const counts = {
+      sent: sentBy.size,
+      acknowledged: acked.size,
+      stored: 0,
+      deliveriesExpected: 0,
+      deliveriesReceived: 0,
+    };
     const faults = { lost: 0, duplicated: 0, outOfOrder: 0 };
     const examples: string[] = [];
     const fault = (kind: keyof typeof faults, what: string) => {
@@ -356,9 +401,11 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
       const byClientId = new Map<string, Message>();
       items.forEach((m, i) => {
         if (m.seq !== i + 1) fault('outOfOrder', `history of ${conversationId}: position ${i + 1} holds seq ${m.seq}`);
-        if (byClientId.has(m.clientId)) fault('duplicated', `history of ${conversationId}: clientId ${m.clientId} twice`);
+        if (byClientId.has(m.clientId))
+          fault('duplicated', `history of ${conversationId}: clientId ${m.clientId} twice`);
         byClientId.set(m.clientId, m);
-        if (!sentBy.has(m.clientId)) fault('duplicated', `history of ${conversationId}: a message nobody sent (${m.clientId})`);
+        if (!sentBy.has(m.clientId))
+          fault('duplicated', `history of ${conversationId}: a message nobody sent (${m.clientId})`);
       });
       // Each client sent one message at a time, so its messages must follow each other in send order.
       const lastK = new Map<string, number>();
@@ -366,7 +413,11 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
         const origin = sentBy.get(m.clientId);
         if (!origin) continue;
         const prev = lastK.get(m.senderId);
-        if (prev !== undefined && origin.k < prev) fault('outOfOrder', `history of ${conversationId}: client ${origin.peer.index} message ${origin.k} after ${prev}`);
+        if (prev !== undefined && origin.k < prev)
+          fault(
+            'outOfOrder',
+            `history of ${conversationId}: client ${origin.peer.index} message ${origin.k} after ${prev}`,
+          );
         lastK.set(m.senderId, origin.k);
       }
     }
@@ -374,7 +425,8 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
       const origin = sentBy.get(clientId)!;
       const found = stored.get(origin.conversationId)?.find((m) => m.clientId === clientId);
       if (!found) fault('lost', `acknowledged message ${clientId} is not in the history`);
-      else if (found.id !== message.id || found.seq !== message.seq) fault('duplicated', `acknowledged ${message.id}#${message.seq}, stored ${found.id}#${found.seq}`);
+      else if (found.id !== message.id || found.seq !== message.seq)
+        fault('duplicated', `acknowledged ${message.id}#${message.seq}, stored ${found.id}#${found.seq}`);
     }
     for (const peer of peers) {
       for (const conversationId of peer.conversations) {
@@ -386,17 +438,21 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
         let max = 0;
         for (const seq of seqs) {
           if (seen.has(seq)) fault('duplicated', `client ${peer.index} received seq ${seq} of ${conversationId} twice`);
-          else if (seq < max) fault('outOfOrder', `client ${peer.index} received seq ${seq} of ${conversationId} after ${max}`);
+          else if (seq < max)
+            fault('outOfOrder', `client ${peer.index} received seq ${seq} of ${conversationId} after ${max}`);
           seen.add(seq);
           max = Math.max(max, seq);
         }
-        for (let seq = 1; seq <= expected; seq++) if (!seen.has(seq)) fault('lost', `client ${peer.index} never received seq ${seq} of ${conversationId}`);
+        for (let seq = 1; seq <= expected; seq++)
+          if (!seen.has(seq)) fault('lost', `client ${peer.index} never received seq ${seq} of ${conversationId}`);
       }
     }
 
     const totalMs = Date.now() - started;
     // The killed instance's clients all came back to it (they have no other URL).
-    const reconnected = peers.filter((p) => p.server === victim && p.socketsOpened > (socketsAtKill.get(p) ?? Infinity)).length;
+    const reconnected = peers.filter(
+      (p) => p.server === victim && p.socketsOpened > (socketsAtKill.get(p) ?? Infinity),
+    ).length;
     const rows: [string, string | number][] = [
       ['sent (distinct clientIds)', counts.sent],
       ['send attempts / retries / timeouts', `${stats.attempts} / ${stats.retries} / ${stats.timeouts}`],
@@ -406,11 +462,17 @@ describe.skipIf(!CAN_RUN)('chaos: two instances, dropped sockets, SIGKILL, Redis
       ['lost', faults.lost],
       ['duplicated', faults.duplicated],
       ['out of order', faults.outOfOrder],
-      ['conversations (direct + group)', `${[...conversations.values()].filter((c) => c.kind === 'direct').length} + ${[...conversations.values()].filter((c) => c.kind === 'group').length}`],
+      [
+        'conversations (direct + group)',
+        `${[...conversations.values()].filter((c) => c.kind === 'direct').length} + ${[...conversations.values()].filter((c) => c.kind === 'group').length}`,
+      ],
       ['sockets dropped / opened', `${drops} / ${peers.reduce((n, p) => n + p.socketsOpened, 0)}`],
       ['seed', SEED],
       ['acked every 5 s', progress.join(' ')],
-      ['time (setup / sends / total)', `${(setupMs / 1000).toFixed(1)}s / ${(sendMs / 1000).toFixed(1)}s / ${(totalMs / 1000).toFixed(1)}s`],
+      [
+        'time (setup / sends / total)',
+        `${(setupMs / 1000).toFixed(1)}s / ${(sendMs / 1000).toFixed(1)}s / ${(totalMs / 1000).toFixed(1)}s`,
+      ],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log(
@@ -447,7 +509,11 @@ describe('a stream dropped before its first event', () => {
 
   it('still receives what was sent while it was disconnected', async () => {
     const network = { socket: null as WebSocket | null, socketsOpened: 0, offline: false };
-    const quiet = await signUp(t, 'Quiet', { transport: 'ws', WebSocket: trackingWebSocket(network), retryDelayMs: () => 50 });
+    const quiet = await signUp(t, 'Quiet', {
+      transport: 'ws',
+      WebSocket: trackingWebSocket(network),
+      retryDelayMs: () => 50,
+    });
     const talker = await signUp(t, 'Talker');
     const conv = await talker.client.api.conversations.openDirect.mutate({ userId: quiet.user.id });
 
@@ -462,10 +528,18 @@ describe('a stream dropped before its first event', () => {
 
     network.offline = true;
     network.socket!.terminate();
-    await talker.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'while you were away' });
+    await talker.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: 'while you were away',
+    });
     network.offline = false;
     await waitFor(() => starts === 2);
-    await talker.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'welcome back' });
+    await talker.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: 'welcome back',
+    });
 
     await waitFor(() => seqs.length >= 2, { timeoutMs: 5000 }).catch(() => {});
     expect(seqs).toEqual([1, 2]);

@@ -78,7 +78,11 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL)('delivery across two instances 
 
     const stored: number[] = [];
     for (let before: number | undefined; ; ) {
-      const page = await users[3]!.client.api.messages.list.query({ conversationId: group.id, limit: 100, beforeSeq: before });
+      const page = await users[3]!.client.api.messages.list.query({
+        conversationId: group.id,
+        limit: 100,
+        beforeSeq: before,
+      });
       stored.unshift(...page.items.map((m) => m.seq));
       if (!page.hasMore) break;
       before = page.items[0]!.seq;

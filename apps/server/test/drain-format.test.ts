@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANSWER_FRAME } from '../src/drain.js';
 import { signUp, startTestServer, type TestServer } from './helpers.js';
 
-
 describe('the tRPC WebSocket answer frame drain.ts reads', () => {
   let t: TestServer;
   beforeAll(async () => {
@@ -29,11 +28,16 @@ describe('the tRPC WebSocket answer frame drain.ts reads', () => {
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ method: 'connectionParams', data: { token: a.accessToken } }));
     ws.send(JSON.stringify({ id: 7, method: 'query', params: { path: 'auth.me' } }));
-    ws.send(JSON.stringify({ id: 'call-8', method: 'query', params: { path: 'users.byId', input: { id: 'not a uuid' } } }));
+    ws.send(
+      JSON.stringify({ id: 'call-8', method: 'query', params: { path: 'users.byId', input: { id: 'not a uuid' } } }),
+    );
     const deadline = Date.now() + 10_000;
     while (frames.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     ws.close();
     const answers = frames.map((f) => f.match(ANSWER_FRAME)?.slice(2, 4)).sort();
-    expect(answers).toEqual([['7', 'result'], ['call-8', 'error']]);
+    expect(answers).toEqual([
+      ['7', 'result'],
+      ['call-8', 'error'],
+    ]);
   });
 });

@@ -41,7 +41,14 @@ describe.each(DB_KINDS)('partitioned event log on %s', (db) => {
     for (let i = 0; i < 12; i++) {
       const b = await signUp(t);
       const conv = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
-      partitions.add(t.server.services.events.partitionOf({ type: 'message.read', conversationId: conv.id, userId: a.user.id, seq: 1 }));
+      partitions.add(
+        t.server.services.events.partitionOf({
+          type: 'message.read',
+          conversationId: conv.id,
+          userId: a.user.id,
+          seq: 1,
+        }),
+      );
     }
     // 12 conversations over 16 partitions: all in one would be a broken hash (odds ~1e-14).
     expect(partitions.size).toBeGreaterThan(3);
@@ -118,7 +125,11 @@ describe.each(DB_KINDS)('partitioned event log on %s', (db) => {
     await Promise.all(
       senders.map(async (s, i) => {
         for (let n = 0; n < PER_SENDER; n++) {
-          await s.client.api.messages.send.mutate({ conversationId: convs[i]!.id, clientId: randomUUID(), body: `${i}:${n}` });
+          await s.client.api.messages.send.mutate({
+            conversationId: convs[i]!.id,
+            clientId: randomUUID(),
+            body: `${i}:${n}`,
+          });
         }
       }),
     );
@@ -130,7 +141,9 @@ describe.each(DB_KINDS)('partitioned event log on %s', (db) => {
     expect(got).toHaveLength(senders.length * PER_SENDER);
     expect(new Set(got).size).toBe(got.length);
     for (let i = 0; i < senders.length; i++) {
-      expect(got.filter((b) => b.startsWith(`${i}:`))).toEqual(Array.from({ length: PER_SENDER }, (_, n) => `${i}:${n}`));
+      expect(got.filter((b) => b.startsWith(`${i}:`))).toEqual(
+        Array.from({ length: PER_SENDER }, (_, n) => `${i}:${n}`),
+      );
     }
     expect(stream.received.some((x) => x.event.type === 'resync')).toBe(false);
     expect(pruned).toBeGreaterThan(0);

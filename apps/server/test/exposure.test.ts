@@ -13,7 +13,10 @@ const TOKEN = 'metrics-token-0123456789';
 describe('exposure', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ db: 'pglite', env: { WS_AUTH_TIMEOUT_MS: '300', METRICS_TOKEN: TOKEN, REQUEST_TIMEOUT_MS: '1500' } });
+    t = await startTestServer({
+      db: 'pglite',
+      env: { WS_AUTH_TIMEOUT_MS: '300', METRICS_TOKEN: TOKEN, REQUEST_TIMEOUT_MS: '1500' },
+    });
   });
   afterAll(() => t?.close());
 
@@ -32,7 +35,9 @@ describe('exposure', () => {
 
   it('answers /metrics only with its token', async () => {
     expect((await fetch(`${t.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect(
+      (await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
+    ).toBe(401);
     const ok = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toMatch(/^parley_websocket_connections/m);
@@ -46,7 +51,9 @@ describe('exposure', () => {
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => {});
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write('POST /trpc/auth.login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    socket.write(
+      'POST /trpc/auth.login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+    );
     // One byte every 200 ms: it never stops sending, it only never finishes.
     const drip = setInterval(() => socket.writable && socket.write(' '), 200);
     try {

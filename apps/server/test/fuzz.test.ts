@@ -64,7 +64,13 @@ const hostileStrings = fc.constantFrom(
 const strings = fc.oneof(
   { weight: 4, arbitrary: hostileStrings },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('\uD800', '\uDC00', '\u202E', '\u200B', 'a', "'", '<', '\u0000'), maxLength: 300 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: fc.constantFrom('\uD800', '\uDC00', '\u202E', '\u200B', 'a', "'", '<', '\u0000'),
+      maxLength: 300,
+    }),
+  },
   { weight: 1, arbitrary: fc.uuid() },
   { weight: 1, arbitrary: fc.emailAddress() },
 );
@@ -79,7 +85,20 @@ const hostileValue = fc.oneof(
   { weight: 6, arbitrary: leaf },
   { weight: 1, arbitrary: fc.array(leaf, { maxLength: 300 }) },
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 10 }), leaf, { maxKeys: 4 }) },
-  { weight: 1, arbitrary: fc.anything({ maxDepth: 2, withNullPrototype: true, withSparseArray: true, withBigInt: true, withMap: true, withSet: true, withTypedArray: true, withDate: true, withBoxedValues: true }) },
+  {
+    weight: 1,
+    arbitrary: fc.anything({
+      maxDepth: 2,
+      withNullPrototype: true,
+      withSparseArray: true,
+      withBigInt: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withDate: true,
+      withBoxedValues: true,
+    }),
+  },
 );
 
 export interface FuzzIds {
@@ -122,7 +141,10 @@ function plausible(field: string, ids: FuzzIds) {
         fc.record({ type: fc.constant('state'), muted: fc.boolean(), cameraOff: hostileValue, screen: fc.boolean() }),
       );
     case 'before':
-      return fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), strings);
+      return fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        strings,
+      );
     default:
       return strings;
   }
@@ -133,17 +155,25 @@ function inputFor(fields: string[], ids: FuzzIds) {
     fc
       .record(
         Object.fromEntries(
-          fields.map((f) => [f, fc.oneof({ weight: 2, arbitrary: plausible(f, ids) }, { weight: 3, arbitrary: hostileValue })]),
+          fields.map((f) => [
+            f,
+            fc.oneof({ weight: 2, arbitrary: plausible(f, ids) }, { weight: 3, arbitrary: hostileValue }),
+          ]),
         ),
         { requiredKeys: [] },
       )
       .chain((o) =>
         extra
-          ? fc.tuple(fc.constantFrom('admin', 'role', 'userId', 'senderId', 'seq', '__proto__', 'isAdmin'), hostileValue).map(([k, v]) => {
-              const copy: Record<string, unknown> = { ...o };
-              Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
-              return copy;
-            })
+          ? fc
+              .tuple(
+                fc.constantFrom('admin', 'role', 'userId', 'senderId', 'seq', '__proto__', 'isAdmin'),
+                hostileValue,
+              )
+              .map(([k, v]) => {
+                const copy: Record<string, unknown> = { ...o };
+                Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+                return copy;
+              })
           : fc.constant(o as Record<string, unknown>),
       );
   return fc.oneof(
@@ -164,7 +194,11 @@ describe('generated hostile inputs on every procedure', () => {
     const a = await signUp(t, 'Fuzz A');
     const b = await signUp(t, 'Fuzz B');
     const direct = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
-    const message = await a.client.api.messages.send.mutate({ conversationId: direct.id, clientId: randomUUID(), body: 'fuzz me' });
+    const message = await a.client.api.messages.send.mutate({
+      conversationId: direct.id,
+      clientId: randomUUID(),
+      body: 'fuzz me',
+    });
     ids = { conversationId: direct.id, otherUserId: b.user.id, messageId: message.id };
     claims = (await t.server.services.auth.authenticate(a.accessToken))!;
     expect(claims).toBeTruthy();
@@ -178,70 +212,75 @@ describe('generated hostile inputs on every procedure', () => {
     expect(procedures.length).toBeGreaterThanOrEqual(25);
   });
 
-  it.each(procedures.map(([path]) => path))('%s: never INTERNAL_SERVER_ERROR, a rejected call changes nothing', async (path) => {
-    const proc = procedures.find(([p]) => p === path)![1];
-    const fields = proc._def.inputs.flatMap(fieldsOf);
-    const ctx: Context = {
-      services: t.server.services,
-      req: { ip: '198.51.100.7', userAgent: 'fuzz' },
-      cookies: null,
-      auth: claims,
-    };
-    // The caller is typed per procedure; the fuzzer calls each one with values of any type on purpose.
-    // Subscriptions run only on a socket: each call gets a socket of its own (fresh subscription slots).
-    const callerFor = (c: Context) =>
-      createCallerFactory(appRouter)(c, { signal: aborter.signal }) as unknown as Record<
-        string,
-        Record<string, (input: unknown) => Promise<unknown>>
-      >;
-    const caller = callerFor(ctx);
-    const [ns, name] = path.split('.') as [string, string];
-    const call = (input: unknown) =>
-      (proc._def.type === 'subscription' ? callerFor({ ...ctx, socket: { subscriptions: 0 } }) : caller)[ns]![name]!(input);
+  it.each(procedures.map(([path]) => path))(
+    '%s: never INTERNAL_SERVER_ERROR, a rejected call changes nothing',
+    async (path) => {
+      const proc = procedures.find(([p]) => p === path)![1];
+      const fields = proc._def.inputs.flatMap(fieldsOf);
+      const ctx: Context = {
+        services: t.server.services,
+        req: { ip: '198.51.100.7', userAgent: 'fuzz' },
+        cookies: null,
+        auth: claims,
+      };
+      // The caller is typed per procedure; the fuzzer calls each one with values of any type on purpose.
+      // Subscriptions run only on a socket: each call gets a socket of its own (fresh subscription slots).
+      const callerFor = (c: Context) =>
+        createCallerFactory(appRouter)(c, { signal: aborter.signal }) as unknown as Record<
+          string,
+          Record<string, (input: unknown) => Promise<unknown>>
+        >;
+      const caller = callerFor(ctx);
+      const [ns, name] = path.split('.') as [string, string];
+      const call = (input: unknown) =>
+        (proc._def.type === 'subscription' ? callerFor({ ...ctx, socket: { subscriptions: 0 } }) : caller)[ns]![name]!(
+          input,
+        );
 
-    // Procedures without an input schema ignore their input: they must still not fail.
-    const takesInput = proc._def.inputs.length > 0;
-    // Mail jobs queued by an earlier procedure write their tokens off the request path: let them finish.
-    await t.server.services.mail.idle();
-    let baseline = await tableCounts(t);
-    let rejected = 0;
-    const internal: unknown[] = [];
-    await fc.assert(
-      fc.asyncProperty(inputFor(fields, ids), async (input) => {
-        let error: unknown = null;
-        try {
-          const out = await call(input);
-          // A subscription that accepted its input: close it at once.
-          const iter = out as AsyncIterator<unknown> | null;
-          if (iter && typeof iter.return === 'function') await iter.return(undefined);
-        } catch (err) {
-          error = err;
-        }
-        if (error === null) {
-          // An accepted call may have queued a mail job (even one without input: resendVerification),
-          // whose row goes, and whose token comes, once it has run.
-          const mailed = await t.server.services.mail.idle();
-          if (takesInput || mailed) baseline = await tableCounts(t);
-          return;
-        }
-        rejected++;
-        const code = error instanceof TRPCError ? error.code : 'not a TRPCError';
-        if (code === 'INTERNAL_SERVER_ERROR' || code === 'not a TRPCError') {
-          internal.push({ input, error: String((error as { cause?: unknown }).cause ?? error) });
-        }
-        expect(code).not.toBe('INTERNAL_SERVER_ERROR');
-        expect(code).not.toBe('not a TRPCError');
-        // Counting every table costs more than the call: compare after every 10th rejection and at
-        // the end (a rejected write would have to be undone by a later rejected call to slip by).
-        if (rejected % 10 === 0) expect(await tableCounts(t)).toEqual(baseline);
-      }),
-      { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 0x9a7) ^ path.length, endOnFailure: true },
-    );
-    expect(internal).toEqual([]);
-    if (takesInput) {
-      expect(await tableCounts(t)).toEqual(baseline);
-      // Nearly all of these inputs are hostile: most must have been refused.
-      expect(rejected).toBeGreaterThan(RUNS / 2);
-    }
-  });
+      // Procedures without an input schema ignore their input: they must still not fail.
+      const takesInput = proc._def.inputs.length > 0;
+      // Mail jobs queued by an earlier procedure write their tokens off the request path: let them finish.
+      await t.server.services.mail.idle();
+      let baseline = await tableCounts(t);
+      let rejected = 0;
+      const internal: unknown[] = [];
+      await fc.assert(
+        fc.asyncProperty(inputFor(fields, ids), async (input) => {
+          let error: unknown = null;
+          try {
+            const out = await call(input);
+            // A subscription that accepted its input: close it at once.
+            const iter = out as AsyncIterator<unknown> | null;
+            if (iter && typeof iter.return === 'function') await iter.return(undefined);
+          } catch (err) {
+            error = err;
+          }
+          if (error === null) {
+            // An accepted call may have queued a mail job (even one without input: resendVerification),
+            // whose row goes, and whose token comes, once it has run.
+            const mailed = await t.server.services.mail.idle();
+            if (takesInput || mailed) baseline = await tableCounts(t);
+            return;
+          }
+          rejected++;
+          const code = error instanceof TRPCError ? error.code : 'not a TRPCError';
+          if (code === 'INTERNAL_SERVER_ERROR' || code === 'not a TRPCError') {
+            internal.push({ input, error: String((error as { cause?: unknown }).cause ?? error) });
+          }
+          expect(code).not.toBe('INTERNAL_SERVER_ERROR');
+          expect(code).not.toBe('not a TRPCError');
+          // Counting every table costs more than the call: compare after every 10th rejection and at
+          // the end (a rejected write would have to be undone by a later rejected call to slip by).
+          if (rejected % 10 === 0) expect(await tableCounts(t)).toEqual(baseline);
+        }),
+        { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 0x9a7) ^ path.length, endOnFailure: true },
+      );
+      expect(internal).toEqual([]);
+      if (takesInput) {
+        expect(await tableCounts(t)).toEqual(baseline);
+        // Nearly all of these inputs are hostile: most must have been refused.
+        expect(rejected).toBeGreaterThan(RUNS / 2);
+      }
+    },
+  );
 });

@@ -8,7 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ParleyClient, RouterOutputs } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_KINDS, errorCode, signUp, sleep, startTestServer, TEST_REDIS_URL, waitFor, type TestServer } from './helpers.js';
+import {
+  DB_KINDS,
+  errorCode,
+  signUp,
+  sleep,
+  startTestServer,
+  TEST_REDIS_URL,
+  waitFor,
+  type TestServer,
+} from './helpers.js';
 
 type Yield<T> = T extends AsyncIterable<infer U> ? U : never;
 type CallEvent = Yield<RouterOutputs['calls']['onEvent']>;
@@ -55,7 +64,11 @@ async function secondDevice(t: TestServer, who: { email: string; password: strin
   return client;
 }
 
-const active = (call: Call) => call.participants.filter((p) => p.leftAt === null).map((p) => p.userId).sort();
+const active = (call: Call) =>
+  call.participants
+    .filter((p) => p.leftAt === null)
+    .map((p) => p.userId)
+    .sort();
 
 describe.each(DB_KINDS)('group calls on %s', (db) => {
   let t: TestServer;
@@ -67,7 +80,10 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
   async function group(n: number) {
     const people = await Promise.all(Array.from({ length: n }, (_, i) => signUp(t, `Member ${i}`)));
     const [a, ...rest] = people;
-    const conv = await a!.client.api.conversations.createGroup.mutate({ title: 'Team', memberIds: rest.map((p) => p.user.id) });
+    const conv = await a!.client.api.conversations.createGroup.mutate({
+      title: 'Team',
+      memberIds: rest.map((p) => p.user.id),
+    });
     return { people, conv };
   }
 
@@ -79,14 +95,25 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
     const [aLog, cLog] = await Promise.all([followLog(a.client), followLog(c.client)]);
 
     const call = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'video' });
-    expect(call).toMatchObject({ kind: 'group', conversationId: conv.id, callerId: a.user.id, calleeId: null, state: 'ringing', busyUserIds: [] });
+    expect(call).toMatchObject({
+      kind: 'group',
+      conversationId: conv.id,
+      callerId: a.user.id,
+      calleeId: null,
+      state: 'ringing',
+      busyUserIds: [],
+    });
     expect(active(call)).toEqual([a.user.id]);
     for (const ev of [bEv, b2Ev, cEv]) expect((await ev.next('call.incoming', call.id)).call).toEqual(call);
     expect(aEv.of('call.incoming', call.id)).toEqual([]);
 
     // A rung device acknowledges: the caller learns it rings.
     await c.client.api.calls.ringing.mutate({ callId: call.id });
-    expect(await aEv.next('call.ringing', call.id)).toEqual({ type: 'call.ringing', callId: call.id, userId: c.user.id });
+    expect(await aEv.next('call.ringing', call.id)).toEqual({
+      type: 'call.ringing',
+      callId: call.id,
+      userId: c.user.id,
+    });
     expect(await errorCode(a.client.api.calls.ringing.mutate({ callId: call.id }))).toBe('FORBIDDEN');
 
     // B joins: the call is active; every member hears it (B's other device stops ringing).
@@ -94,7 +121,8 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
     expect(joined).toMatchObject({ state: 'active' });
     expect(joined.answeredAt).not.toBeNull();
     expect(active(joined)).toEqual([a.user.id, b.user.id].sort());
-    for (const ev of [aEv, b2Ev, cEv]) expect(await ev.next('call.joined', call.id, (e) => e.userId === b.user.id)).toMatchObject({ call: joined });
+    for (const ev of [aEv, b2Ev, cEv])
+      expect(await ev.next('call.joined', call.id, (e) => e.userId === b.user.id)).toMatchObject({ call: joined });
     // Joining twice is harmless; starting a call in the group while it lasts joins it.
     expect(active(await b.client.api.calls.join.mutate({ callId: call.id }))).toEqual([a.user.id, b.user.id].sort());
     const viaStart = await c.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' });
@@ -107,10 +135,20 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
     expect(active(afterA)).toEqual([b.user.id, c.user.id].sort());
     await cEv.next('call.left', call.id, (e) => e.userId === a.user.id);
     // Then comes back.
-    expect(active(await a.client.api.calls.join.mutate({ callId: call.id }))).toEqual([a.user.id, b.user.id, c.user.id].sort());
+    expect(active(await a.client.api.calls.join.mutate({ callId: call.id }))).toEqual(
+      [a.user.id, b.user.id, c.user.id].sort(),
+    );
     // Signals and hangups of someone no longer in the call: refused, nothing ends.
     await b.client.api.calls.hangup.mutate({ callId: call.id });
-    expect(await errorCode(b.client.api.calls.signal.mutate({ callId: call.id, toUserId: c.user.id, signal: { type: 'offer', sdp: 'v=0' } }))).toBe('CONFLICT');
+    expect(
+      await errorCode(
+        b.client.api.calls.signal.mutate({
+          callId: call.id,
+          toUserId: c.user.id,
+          signal: { type: 'offer', sdp: 'v=0' },
+        }),
+      ),
+    ).toBe('CONFLICT');
     await a.client.api.calls.hangup.mutate({ callId: call.id });
     expect(aEv.of('call.ended', call.id)).toEqual([]);
 
@@ -124,7 +162,9 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
 
     // The history: a tracked event on every member's stream, and calls.history.
     for (const log of [aLog, cLog]) {
-      expect(await waitFor(() => log.received.find((e) => e.type === 'call.logged' && e.call?.id === call.id))).toEqual({ type: 'call.logged', call: ended });
+      expect(await waitFor(() => log.received.find((e) => e.type === 'call.logged' && e.call?.id === call.id))).toEqual(
+        { type: 'call.logged', call: ended },
+      );
     }
     const history = await b.client.api.calls.history.query({ conversationId: conv.id });
     expect(history[0]).toEqual(ended);
@@ -144,10 +184,24 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
     const state = { type: 'state' as const, muted: true, cameraOff: false, screen: false };
     await a.client.api.calls.signal.mutate({ callId: call.id, toUserId: b.user.id, signal: offer });
     await a.client.api.calls.signal.mutate({ callId: call.id, toUserId: c.user.id, signal: state });
-    expect(await b2Ev.next('signal', call.id)).toEqual({ type: 'signal', callId: call.id, fromUserId: a.user.id, signal: offer });
-    expect(await cEv.next('signal', call.id)).toEqual({ type: 'signal', callId: call.id, fromUserId: a.user.id, signal: state });
+    expect(await b2Ev.next('signal', call.id)).toEqual({
+      type: 'signal',
+      callId: call.id,
+      fromUserId: a.user.id,
+      signal: offer,
+    });
+    expect(await cEv.next('signal', call.id)).toEqual({
+      type: 'signal',
+      callId: call.id,
+      fromUserId: a.user.id,
+      signal: state,
+    });
     // One more signal, which B's first device must not see either, then check nobody else got any.
-    await c.client.api.calls.signal.mutate({ callId: call.id, toUserId: a.user.id, signal: { type: 'answer', sdp: 'v=0 from c' } });
+    await c.client.api.calls.signal.mutate({
+      callId: call.id,
+      toUserId: a.user.id,
+      signal: { type: 'answer', sdp: 'v=0 from c' },
+    });
     await aEv.next('signal', call.id);
     await sleep(100);
     expect(bEv.of('signal', call.id)).toEqual([]);
@@ -169,7 +223,14 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
 
   it('shows a member in another call as busy without refusing the call; at most 4 people; outsiders get NOT_FOUND', async () => {
     const { people, conv } = await group(6);
-    const [a, b, c, d, e, f] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0], (typeof people)[0], (typeof people)[0], (typeof people)[0]];
+    const [a, b, c, d, e, f] = people as [
+      (typeof people)[0],
+      (typeof people)[0],
+      (typeof people)[0],
+      (typeof people)[0],
+      (typeof people)[0],
+      (typeof people)[0],
+    ];
     // F is in a direct call with someone outside the group.
     const other = await signUp(t, 'Outside');
     const direct = await f.client.api.conversations.openDirect.mutate({ userId: other.user.id });
@@ -185,7 +246,9 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
     // A direct call to someone in a group call is busy too.
     const aDirect = await other.client.api.conversations.openDirect.mutate({ userId: a.user.id });
     await f.client.api.calls.hangup.mutate({ callId: busyCall.id });
-    expect(await errorCode(other.client.api.calls.start.mutate({ conversationId: aDirect.id, media: 'audio' }))).toBe('CONFLICT');
+    expect(await errorCode(other.client.api.calls.start.mutate({ conversationId: aDirect.id, media: 'audio' }))).toBe(
+      'CONFLICT',
+    );
 
     for (const p of [b, c, d]) await p.client.api.calls.join.mutate({ callId: call.id });
     const full = e.client.api.calls.join.mutate({ callId: call.id });
@@ -204,7 +267,11 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
       outsider.client.api.calls.decline.mutate({ callId: call.id }),
       outsider.client.api.calls.hangup.mutate({ callId: call.id }),
       outsider.client.api.calls.ringing.mutate({ callId: call.id }),
-      outsider.client.api.calls.signal.mutate({ callId: call.id, toUserId: a.user.id, signal: { type: 'offer', sdp: 'x' } }),
+      outsider.client.api.calls.signal.mutate({
+        callId: call.id,
+        toUserId: a.user.id,
+        signal: { type: 'offer', sdp: 'x' },
+      }),
       outsider.client.api.calls.history.query({ conversationId: conv.id }),
       outsider.client.api.calls.start.mutate({ conversationId: conv.id, media: 'audio' }),
       a.client.api.calls.join.mutate({ callId: randomUUID() }),
@@ -232,16 +299,28 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
     expect(active(call)).toEqual([a.user.id]);
     const accepted = await b2.api.calls.accept.mutate({ callId: call.id });
     expect(active(accepted)).toEqual([a.user.id, b.user.id].sort());
-    await a.client.api.calls.signal.mutate({ callId: call.id, toUserId: b.user.id, signal: { type: 'offer', sdp: 'v=0' } });
+    await a.client.api.calls.signal.mutate({
+      callId: call.id,
+      toUserId: b.user.id,
+      signal: { type: 'offer', sdp: 'v=0' },
+    });
     await b2Ev.next('signal', call.id);
     await sleep(100);
     expect(bEv.of('signal', call.id)).toEqual([]);
-    expect(await errorCode(a.client.api.calls.signal.mutate({ callId: call.id, toUserId: randomUUID(), signal: { type: 'offer', sdp: 'v=0' } }))).toBe('NOT_FOUND');
+    expect(
+      await errorCode(
+        a.client.api.calls.signal.mutate({
+          callId: call.id,
+          toUserId: randomUUID(),
+          signal: { type: 'offer', sdp: 'v=0' },
+        }),
+      ),
+    ).toBe('NOT_FOUND');
     const ended = await a.client.api.calls.hangup.mutate({ callId: call.id });
     expect(ended.participants.every((p) => p.leftAt !== null)).toBe(true);
     // A direct call's history entry, on both sides.
     expect((await a.client.api.calls.history.query({ conversationId: conv.id }))[0]).toEqual(ended);
-    expect((await b.client.api.calls.history.query({ conversationId: conv.id, limit: 1 }))).toEqual([ended]);
+    expect(await b.client.api.calls.history.query({ conversationId: conv.id, limit: 1 })).toEqual([ended]);
     bEv.stop();
     b2Ev.stop();
   });
@@ -250,7 +329,11 @@ describe.each(DB_KINDS)('group calls on %s', (db) => {
 describe.each(DB_KINDS)('unanswered group calls on %s', (db) => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ db, redis: Boolean(TEST_REDIS_URL), env: { CALL_RING_TIMEOUT_MS: '400', CALL_ABANDON_GRACE_MS: '300' } });
+    t = await startTestServer({
+      db,
+      redis: Boolean(TEST_REDIS_URL),
+      env: { CALL_RING_TIMEOUT_MS: '400', CALL_ABANDON_GRACE_MS: '300' },
+    });
   });
   afterAll(() => t?.close());
 

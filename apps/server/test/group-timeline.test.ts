@@ -28,7 +28,15 @@ describe.each(DB_KINDS)('group timeline on %s', (db) => {
 
     const all = await a.client.api.messages.list.query({ conversationId: group.id });
     expect(all.items.map((m) => m.body)).toEqual(['one', 'two', 'three']);
-    expect(all.groupChanges.map(({ kind, actorId, userIds, title, afterSeq }) => ({ kind, actorId, userIds, title, afterSeq }))).toEqual([
+    expect(
+      all.groupChanges.map(({ kind, actorId, userIds, title, afterSeq }) => ({
+        kind,
+        actorId,
+        userIds,
+        title,
+        afterSeq,
+      })),
+    ).toEqual([
       { kind: 'created', actorId: a.user.id, userIds: [b.user.id], title: 'Team', afterSeq: 0 },
       { kind: 'renamed', actorId: b.user.id, userIds: [], title: 'Crew', afterSeq: 2 },
       // Only who was new is named (Bob was a member already).
@@ -51,7 +59,9 @@ describe.each(DB_KINDS)('group timeline on %s', (db) => {
     expect(fromStart.groupChanges.map((x) => x.kind)).toEqual(['created']);
 
     // Someone who left sees nothing more; the members see it all, whenever they joined.
-    expect((await b.client.api.messages.list.query({ conversationId: group.id })).groupChanges).toEqual(all.groupChanges);
+    expect((await b.client.api.messages.list.query({ conversationId: group.id })).groupChanges).toEqual(
+      all.groupChanges,
+    );
     await expect(c.client.api.messages.list.query({ conversationId: group.id })).rejects.toThrow();
     // A chat of two has no such entries.
     const direct = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });

@@ -107,10 +107,15 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
 }
 
 let counter = 0;
-export const uniqueEmail = (prefix = 'user') => `${prefix}-${Date.now().toString(36)}-${++counter}-${randomUUID().slice(0, 6)}@example.test`;
+export const uniqueEmail = (prefix = 'user') =>
+  `${prefix}-${Date.now().toString(36)}-${++counter}-${randomUUID().slice(0, 6)}@example.test`;
 
 /** Registers a new user through a fresh client and returns both. */
-export async function signUp(t: TestServer, displayName = `User ${++counter}`, clientOpts: Partial<ParleyClientOptions> = {}) {
+export async function signUp(
+  t: TestServer,
+  displayName = `User ${++counter}`,
+  clientOpts: Partial<ParleyClientOptions> = {},
+) {
   const client = t.client(clientOpts);
   const email = uniqueEmail();
   const result = await client.api.auth.register.mutate({ email, password: 'correct horse battery', displayName });
@@ -139,7 +144,11 @@ export function wsClientAs(t: TestServer, accessToken: string) {
   return client;
 }
 
-export type Frame = { id?: unknown; result?: { type?: string; data?: unknown }; error?: { code: number; data: { code: string } } };
+export type Frame = {
+  id?: unknown;
+  result?: { type?: string; data?: unknown };
+  error?: { code: number; data: { code: string } };
+};
 
 /** A raw tRPC socket authenticated by connectionParams, for what the typed client hides (frames, close codes). */
 export function rawSocket(t: TestServer, token: string | null, headers: Record<string, string> = {}) {

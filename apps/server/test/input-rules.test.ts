@@ -19,9 +19,15 @@ describe('input rules', () => {
     const u = await signUp(t, 'Long');
     const c = t.client();
     await c.api.auth.register.mutate({ email: `x${u.email}`, password: long, displayName: 'Long two' });
-    expect((await t.client().api.auth.login.mutate({ email: `x${u.email}`, password: long })).user.displayName).toBe('Long two');
-    expect(await errorCode(t.client().api.auth.login.mutate({ email: `x${u.email}`, password: `${long}EXTRA` }))).toBe('BAD_REQUEST');
-    expect(await errorCode(t.client().api.auth.login.mutate({ email: `x${u.email}`, password: `${'é'.repeat(37)}` }))).toBe('BAD_REQUEST');
+    expect((await t.client().api.auth.login.mutate({ email: `x${u.email}`, password: long })).user.displayName).toBe(
+      'Long two',
+    );
+    expect(await errorCode(t.client().api.auth.login.mutate({ email: `x${u.email}`, password: `${long}EXTRA` }))).toBe(
+      'BAD_REQUEST',
+    );
+    expect(
+      await errorCode(t.client().api.auth.login.mutate({ email: `x${u.email}`, password: `${'é'.repeat(37)}` })),
+    ).toBe('BAD_REQUEST');
   });
 
   it('refuses common and all-space passwords at sign-up, saying why, and writes nothing', async () => {
@@ -38,7 +44,9 @@ describe('input rules', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ email: uniqueEmail(), password: pw, displayName: 'Weak' }),
       });
-      const body = (await res.json()) as { error: { data: { code: string; zodError: { fieldErrors: Record<string, string[]> } } } };
+      const body = (await res.json()) as {
+        error: { data: { code: string; zodError: { fieldErrors: Record<string, string[]> } } };
+      };
       expect(body.error.data.code, pw).toBe('BAD_REQUEST');
       expect(body.error.data.zodError.fieldErrors.password?.join(' '), pw).toMatch(reason);
     }

@@ -89,35 +89,36 @@ function as(on: TestServer, accessToken: string, opts: Parameters<TestServer['cl
   return c;
 }
 
-const rateLimitSetups: { name: string; skip: boolean; start: () => Promise<Instances & { close(): Promise<void> }> }[] = [
-  {
-    name: 'memory (PGlite, one instance)',
-    skip: false,
-    async start() {
-      const a = await startTestServer({ db: 'pglite', env: LIMIT_ENV });
-      return { name: 'memory', a, b: a, close: () => a.close() };
+const rateLimitSetups: { name: string; skip: boolean; start: () => Promise<Instances & { close(): Promise<void> }> }[] =
+  [
+    {
+      name: 'memory (PGlite, one instance)',
+      skip: false,
+      async start() {
+        const a = await startTestServer({ db: 'pglite', env: LIMIT_ENV });
+        return { name: 'memory', a, b: a, close: () => a.close() };
+      },
     },
-  },
-  {
-    name: 'Redis (PostgreSQL, two instances sharing the count)',
-    skip: !TEST_PG_URL || !TEST_REDIS_URL,
-    async start() {
-      const db = await createTestDatabase();
-      const a = await startTestServer({ db: 'postgres', databaseUrl: db.url, redis: true, env: LIMIT_ENV });
-      const b = await startTestServer({ db: 'postgres', databaseUrl: db.url, redis: true, env: LIMIT_ENV });
-      return {
-        name: 'redis',
-        a,
-        b,
-        async close() {
-          await a.close();
-          await b.close();
-          await db.drop();
-        },
-      };
+    {
+      name: 'Redis (PostgreSQL, two instances sharing the count)',
+      skip: !TEST_PG_URL || !TEST_REDIS_URL,
+      async start() {
+        const db = await createTestDatabase();
+        const a = await startTestServer({ db: 'postgres', databaseUrl: db.url, redis: true, env: LIMIT_ENV });
+        const b = await startTestServer({ db: 'postgres', databaseUrl: db.url, redis: true, env: LIMIT_ENV });
+        return {
+          name: 'redis',
+          a,
+          b,
+          async close() {
+            await a.close();
+            await b.close();
+            await db.drop();
+          },
+        };
+      },
     },
-  },
-];
+  ];
 
 for (const setup of rateLimitSetups) {
   describe.skipIf(setup.skip)(`rate limits with ${setup.name}`, () => {
@@ -145,7 +146,9 @@ for (const setup of rateLimitSetups) {
       const u = await newUser();
       const ip = freshIp();
       await exhaust(t, 'login', (on) =>
-        on.client({ headers: { 'x-forwarded-for': ip } }).api.auth.login.mutate({ email: u.email, password: u.password }),
+        on
+          .client({ headers: { 'x-forwarded-for': ip } })
+          .api.auth.login.mutate({ email: u.email, password: u.password }),
       );
       const res = await fetch(`${t.b.url}/trpc/auth.login`, {
         method: 'POST',
@@ -174,7 +177,11 @@ for (const setup of rateLimitSetups) {
         });
         const json = (await res.json()) as { error?: { data: Error429['data'] } };
         if (json.error) throw { data: json.error.data };
-        cookie = res.headers.getSetCookie().find((c) => c.startsWith('parley_refresh='))!.split(';')[0]!.split('=')[1]!;
+        cookie = res.headers
+          .getSetCookie()
+          .find((c) => c.startsWith('parley_refresh='))!
+          .split(';')[0]!
+          .split('=')[1]!;
       };
       await exhaust(t, 'refresh', refreshOn);
       // Once the window is over (reset here rather than waited for), the same cookie still works.
@@ -185,7 +192,10 @@ for (const setup of rateLimitSetups) {
     it('counts IP limits over WebSocket by the forwarded client address (TRUST_PROXY), as over HTTP', async () => {
       const u = await newUser();
       const login = (ip: string, id: number) =>
-        rawSocket(t.a, null, { 'x-forwarded-for': ip }).request(id, 'mutation', 'auth.login', { email: u.email, password: u.password });
+        rawSocket(t.a, null, { 'x-forwarded-for': ip }).request(id, 'mutation', 'auth.login', {
+          email: u.email,
+          password: u.password,
+        });
       const ip = freshIp();
       for (let i = 0; i < limitOf('login'); i++) expect(await login(ip, i)).toMatchObject({ result: { type: 'data' } });
       expect(await login(ip, 99)).toMatchObject({ error: { data: { code: 'TOO_MANY_REQUESTS' } } });
@@ -206,8 +216,9 @@ for (const setup of rateLimitSetups) {
           body: `m${i}`,
         }),
       );
-      expect(await refusal(overWs.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'x' })))
-        .toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+      expect(
+        await refusal(overWs.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'x' })),
+      ).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
       const history = await b.client.api.messages.list.query({ conversationId: conv.id });
       expect(history.items).toHaveLength(sent);
       // Another user is not affected.
@@ -219,7 +230,9 @@ for (const setup of rateLimitSetups) {
       const b = await newUser();
       const conv = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
       const onB = as(t.b, a.accessToken);
-      await exhaust(t, 'typing', (on) => (on === t.a ? a.client : onB).api.messages.typing.mutate({ conversationId: conv.id }));
+      await exhaust(t, 'typing', (on) =>
+        (on === t.a ? a.client : onB).api.messages.typing.mutate({ conversationId: conv.id }),
+      );
     });
 
     it('limits searches per user', async () => {
@@ -232,7 +245,11 @@ for (const setup of rateLimitSetups) {
       const a = await newUser();
       const onB = as(t.b, a.accessToken, { transport: 'ws' });
       await exhaust(t, 'read', (on, i) =>
-        on === t.a ? (i % 4 === 0 ? a.client.api.conversations.list.query({}) : a.client.api.auth.me.query()) : onB.api.auth.sessions.query(),
+        on === t.a
+          ? i % 4 === 0
+            ? a.client.api.conversations.list.query({})
+            : a.client.api.auth.me.query()
+          : onB.api.auth.sessions.query(),
       );
       // Another user is not affected.
       expect((await (await newUser()).client.api.auth.me.query()).displayName).toBe('User');
@@ -243,11 +260,16 @@ for (const setup of rateLimitSetups) {
       const others = await Promise.all([newUser(), newUser(), newUser()]);
       const onB = as(t.b, a.accessToken);
       await exhaust(t, 'conversationChange', (on, i) =>
-        (on === t.a ? a.client : onB).api.conversations.createGroup.mutate({ title: `G${i}`, memberIds: [others[i % 3]!.user.id] }),
+        (on === t.a ? a.client : onB).api.conversations.createGroup.mutate({
+          title: `G${i}`,
+          memberIds: [others[i % 3]!.user.id],
+        }),
       );
-      expect(await refusal(a.client.api.conversations.openDirect.mutate({ userId: others[0]!.user.id }))).toMatchObject({
-        code: 'TOO_MANY_REQUESTS',
-      });
+      expect(await refusal(a.client.api.conversations.openDirect.mutate({ userId: others[0]!.user.id }))).toMatchObject(
+        {
+          code: 'TOO_MANY_REQUESTS',
+        },
+      );
     });
 
     it('limits profile updates per user', async () => {
@@ -265,7 +287,10 @@ for (const setup of rateLimitSetups) {
       const conv = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
       const onB = as(t.b, a.accessToken);
       await exhaust(t, 'callStart', async (on) => {
-        const call = await (on === t.a ? a.client : onB).api.calls.start.mutate({ conversationId: conv.id, media: 'audio' });
+        const call = await (on === t.a ? a.client : onB).api.calls.start.mutate({
+          conversationId: conv.id,
+          media: 'audio',
+        });
         await a.client.api.calls.hangup.mutate({ callId: call.id });
       });
     });
@@ -282,11 +307,12 @@ for (const setup of rateLimitSetups) {
         (on === t.a ? a.client : onB).api.calls.signal.mutate({ callId: call.id, signal: answer }),
       );
       // The other participant still signals.
-      expect(await b.client.api.calls.signal.mutate({ callId: call.id, signal: { type: 'offer', sdp: 'v=0' } })).toEqual({ ok: true });
+      expect(
+        await b.client.api.calls.signal.mutate({ callId: call.id, signal: { type: 'offer', sdp: 'v=0' } }),
+      ).toEqual({ ok: true });
     });
   });
 }
-
 
 /** The tRPC error code of a settled call. */
 const codeOf = (r: PromiseSettledResult<unknown>) =>
@@ -309,12 +335,16 @@ describe('payload limits', () => {
     const body = '€'.repeat(4000); // 12 KB of UTF-8
     const overWs = as(t, a.accessToken, { transport: 'ws' });
     for (const c of [a.client, overWs]) {
-      expect((await c.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body })).body).toBe(body);
+      expect((await c.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body })).body).toBe(
+        body,
+      );
     }
     const call = await a.client.api.calls.start.mutate({ conversationId: conv.id, media: 'video' });
     const sdp = `v=0\r\n${'a=candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host\r\n'.repeat(1500)}`.slice(0, 90_000);
     for (const c of [a.client, overWs]) {
-      expect(await c.api.calls.signal.mutate({ callId: call.id, signal: { type: 'offer', sdp } })).toEqual({ ok: true });
+      expect(await c.api.calls.signal.mutate({ callId: call.id, signal: { type: 'offer', sdp } })).toEqual({
+        ok: true,
+      });
     }
   });
 
@@ -322,17 +352,26 @@ describe('payload limits', () => {
     const a = await signUp(t);
     const b = await signUp(t);
     const conv = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
-    const send = (body: string) => a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body });
+    const send = (body: string) =>
+      a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body });
     const before = await tableCounts(t);
 
     expect(await errorCode(send(oversized))).toBe('PAYLOAD_TOO_LARGE');
     // Batched (same tick): the oversized call fails alone.
-    expect((await Promise.allSettled([send('fits'), send(oversized)])).map(codeOf)).toEqual(['no error', 'PAYLOAD_TOO_LARGE']);
+    expect((await Promise.allSettled([send('fits'), send(oversized)])).map(codeOf)).toEqual([
+      'no error',
+      'PAYLOAD_TOO_LARGE',
+    ]);
     // Over the hard cap the body is not read: every call of the batch is refused.
     expect(await errorCode(send(huge))).toBe('PAYLOAD_TOO_LARGE');
-    expect((await Promise.allSettled([send('also fits'), send(huge)])).map(codeOf)).toEqual(['PAYLOAD_TOO_LARGE', 'PAYLOAD_TOO_LARGE']);
+    expect((await Promise.allSettled([send('also fits'), send(huge)])).map(codeOf)).toEqual([
+      'PAYLOAD_TOO_LARGE',
+      'PAYLOAD_TOO_LARGE',
+    ]);
     // Only 'fits' was stored.
-    expect((await a.client.api.messages.list.query({ conversationId: conv.id })).items.map((m) => m.body)).toEqual(['fits']);
+    expect((await a.client.api.messages.list.query({ conversationId: conv.id })).items.map((m) => m.body)).toEqual([
+      'fits',
+    ]);
     expect((await tableCounts(t)).messages).toBe(before.messages! + 1);
 
     // The raw answer: HTTP 413 in tRPC's shape (JSON-RPC code -32013, tRPC's PAYLOAD_TOO_LARGE), not Fastify's.
@@ -342,7 +381,9 @@ describe('payload limits', () => {
       body: JSON.stringify({ conversationId: conv.id, clientId: randomUUID(), body: huge }),
     });
     expect(res.status).toBe(413);
-    const json = (await res.json()) as { error: { code: number; message: string; data: { code: string; httpStatus: number } } };
+    const json = (await res.json()) as {
+      error: { code: number; message: string; data: { code: string; httpStatus: number } };
+    };
     expect(json.error.code).toBe(TRPC_ERROR_CODES_BY_KEY.PAYLOAD_TOO_LARGE);
     expect(json.error.data).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 });
   });
@@ -353,9 +394,13 @@ describe('payload limits', () => {
     const conv = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
     const states: string[] = [];
     const overWs = as(t, a.accessToken, { transport: 'ws', onConnectionChange: (s) => states.push(s) });
-    const send = (body: string) => overWs.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body });
+    const send = (body: string) =>
+      overWs.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body });
     await send('before');
-    expect((await Promise.allSettled([send('beside'), send(oversized)])).map(codeOf)).toEqual(['no error', 'PAYLOAD_TOO_LARGE']);
+    expect((await Promise.allSettled([send('beside'), send(oversized)])).map(codeOf)).toEqual([
+      'no error',
+      'PAYLOAD_TOO_LARGE',
+    ]);
     expect((await send('after')).seq).toBe(3);
     expect(states).toEqual(['open']);
 
@@ -380,7 +425,7 @@ describe('sockets per user and subscriptions per socket', () => {
   });
   afterAll(() => t?.close());
 
-  it('closes a user\'s socket beyond the cap with 4029; the others and other users keep working', async () => {
+  it("closes a user's socket beyond the cap with 4029; the others and other users keep working", async () => {
     const a = await signUp(t, 'Many tabs');
     const b = await signUp(t, 'One tab');
     const sockets = [rawSocket(t, a.accessToken), rawSocket(t, a.accessToken), rawSocket(t, a.accessToken)];

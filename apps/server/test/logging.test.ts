@@ -63,7 +63,9 @@ describe('logs', () => {
       });
     const registered = await client.api.auth.register.mutate({ email, password, displayName: 'Logged' });
     keepCookies();
-    expect(await errorCode(client.api.auth.login.mutate({ email, password: 'wrong-password-xyz' }))).toBe('UNAUTHORIZED');
+    expect(await errorCode(client.api.auth.login.mutate({ email, password: 'wrong-password-xyz' }))).toBe(
+      'UNAUTHORIZED',
+    );
     const loggedIn = await client.api.auth.login.mutate({ email, password });
     keepCookies();
     const refreshed = await client.api.auth.refresh.mutate();
@@ -93,6 +95,7 @@ describe('logs', () => {
     for (const secret of secrets) expect(output).not.toContain(secret);
     // Nor the searched email, in any encoding, while the request itself is logged.
     expect(output).toContain('/trpc/users.search');
-    for (const form of [searched, encodeURIComponent(searched), searched.split('@')[0]!]) expect(output).not.toContain(form);
+    for (const form of [searched, encodeURIComponent(searched), searched.split('@')[0]!])
+      expect(output).not.toContain(form);
   });
 });

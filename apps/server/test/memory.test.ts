@@ -68,19 +68,38 @@ describe.skipIf(!TEST_PG_URL)('hostile readers', () => {
   }, 60_000);
 
   // One retry: in one of two quiet full runs a request to the server answered `fetch failed` after 10 s (stop 11's note); the bounds are still asserted on every try.
-  it(`stays under +${RSS_GROWTH_BOUND_MB} MB RSS, serves a bystander, and closes readers that do not read`, { timeout: 120_000, retry: 1 }, async () => {
+  it(`stays under +${RSS_GROWTH_BOUND_MB} MB RSS, serves a bystander, and closes readers that do not read`, {
+    timeout: 120_000,
+    retry: 1,
+  }, async () => {
     const pid = server.proc!.child.pid!;
     // The hostile user: one conversation of 100 messages of 4,000 characters (~400 KB a page).
     const hostile = client();
-    const h = await hostile.api.auth.register.mutate({ email: uniqueEmail('hostile'), password: 'correct horse battery', displayName: 'H' });
+    const h = await hostile.api.auth.register.mutate({
+      email: uniqueEmail('hostile'),
+      password: 'correct horse battery',
+      displayName: 'H',
+    });
     const other = client();
-    const o = await other.api.auth.register.mutate({ email: uniqueEmail('other'), password: 'correct horse battery', displayName: 'O' });
+    const o = await other.api.auth.register.mutate({
+      email: uniqueEmail('other'),
+      password: 'correct horse battery',
+      displayName: 'O',
+    });
     const direct = await hostile.api.conversations.openDirect.mutate({ userId: o.user.id });
     for (let i = 0; i < 100; i++) {
-      await hostile.api.messages.send.mutate({ conversationId: direct.id, clientId: randomUUID(), body: `${i} ${'x'.repeat(3990)}` });
+      await hostile.api.messages.send.mutate({
+        conversationId: direct.id,
+        clientId: randomUUID(),
+        body: `${i} ${'x'.repeat(3990)}`,
+      });
     }
     const bystander = client();
-    await bystander.api.auth.register.mutate({ email: uniqueEmail('bystander'), password: 'correct horse battery', displayName: 'B' });
+    await bystander.api.auth.register.mutate({
+      email: uniqueEmail('bystander'),
+      password: 'correct horse battery',
+      displayName: 'B',
+    });
     await bystander.api.auth.me.query();
     await sleep(500);
     const before = rssMb(pid);

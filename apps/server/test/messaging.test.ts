@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { followEvents, type ParleyEvent } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_KINDS, errorCode, signUp, sleep, startTestServer, tableCounts, waitFor, type TestServer } from './helpers.js';
+import {
+  DB_KINDS,
+  errorCode,
+  signUp,
+  sleep,
+  startTestServer,
+  tableCounts,
+  waitFor,
+  type TestServer,
+} from './helpers.js';
 
 type Received = { id: string | null; event: ParleyEvent };
 
@@ -50,19 +59,37 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     const a = await signUp(t);
     const b = await signUp(t);
     const conv = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
-    const m1 = await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: '  hello  ' });
+    const m1 = await a.client.api.messages.send.mutate({
+      conversationId: conv.id,
+      clientId: randomUUID(),
+      body: '  hello  ',
+    });
     expect(m1).toMatchObject({ seq: 1, body: 'hello', senderId: a.user.id, conversationId: conv.id });
     const before = await tableCounts(t);
     for (const body of ['', '   ', 'x'.repeat(4001)]) {
-      expect(await errorCode(a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body }))).toBe('BAD_REQUEST');
+      expect(
+        await errorCode(a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body })),
+      ).toBe('BAD_REQUEST');
     }
-    expect(await errorCode(a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: 'nope', body: 'x' }))).toBe('BAD_REQUEST');
+    expect(
+      await errorCode(a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: 'nope', body: 'x' })),
+    ).toBe('BAD_REQUEST');
     expect(await tableCounts(t)).toEqual(before);
-    expect((await a.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: 'y'.repeat(4000) })).seq).toBe(2);
+    expect(
+      (
+        await a.client.api.messages.send.mutate({
+          conversationId: conv.id,
+          clientId: randomUUID(),
+          body: 'y'.repeat(4000),
+        })
+      ).seq,
+    ).toBe(2);
 
     const clientId = randomUUID();
     const copies = await Promise.all(
-      Array.from({ length: 8 }, () => b.client.api.messages.send.mutate({ conversationId: conv.id, clientId, body: 'once' })),
+      Array.from({ length: 8 }, () =>
+        b.client.api.messages.send.mutate({ conversationId: conv.id, clientId, body: 'once' }),
+      ),
     );
     expect(new Set(copies.map((m) => m.id)).size).toBe(1);
     const again = await b.client.api.messages.send.mutate({ conversationId: conv.id, clientId, body: 'once' });
@@ -77,7 +104,10 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     const b = await signUp(t);
     const c = await signUp(t);
     const older = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
-    const group = await a.client.api.conversations.createGroup.mutate({ title: ' Team ', memberIds: [b.user.id, c.user.id] });
+    const group = await a.client.api.conversations.createGroup.mutate({
+      title: ' Team ',
+      memberIds: [b.user.id, c.user.id],
+    });
     expect(group.title).toBe('Team');
     const renamed = await b.client.api.conversations.rename.mutate({ conversationId: group.id, title: 'Crew' });
     expect(renamed.title).toBe('Crew');
@@ -102,9 +132,15 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     expect(rest.nextCursor).toBeNull();
     expect(await errorCode(a.client.api.conversations.list.query({ cursor: 'garbage' }))).toBe('BAD_REQUEST');
 
-    expect(await a.client.api.messages.markRead.mutate({ conversationId: older.id, seq: 5 })).toEqual({ lastReadSeq: 5 });
-    expect(await a.client.api.messages.markRead.mutate({ conversationId: older.id, seq: 2 })).toEqual({ lastReadSeq: 5 });
-    expect(await a.client.api.messages.markRead.mutate({ conversationId: older.id, seq: 999 })).toEqual({ lastReadSeq: 7 });
+    expect(await a.client.api.messages.markRead.mutate({ conversationId: older.id, seq: 5 })).toEqual({
+      lastReadSeq: 5,
+    });
+    expect(await a.client.api.messages.markRead.mutate({ conversationId: older.id, seq: 2 })).toEqual({
+      lastReadSeq: 5,
+    });
+    expect(await a.client.api.messages.markRead.mutate({ conversationId: older.id, seq: 999 })).toEqual({
+      lastReadSeq: 7,
+    });
     expect((await a.client.api.conversations.byId.query({ id: older.id })).unreadCount).toBe(0);
   });
 
@@ -130,16 +166,24 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
       for (const call of calls) expect(await errorCode(call())).toBe('NOT_FOUND');
     }
     expect(await tableCounts(t)).toEqual(before);
-    expect(await errorCode(a.client.api.conversations.rename.mutate({ conversationId: direct.id, title: 'x' }))).toBe('BAD_REQUEST');
+    expect(await errorCode(a.client.api.conversations.rename.mutate({ conversationId: direct.id, title: 'x' }))).toBe(
+      'BAD_REQUEST',
+    );
   });
 
   it('streams events live, sends typing to the others only, and resumes with lastEventId', async () => {
     const a = await signUp(t);
     const b = await signUp(t);
     const bWs = t.client({ transport: 'ws' });
-    bWs.setSession({ accessToken: b.accessToken, accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString() });
+    bWs.setSession({
+      accessToken: b.accessToken,
+      accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString(),
+    });
     const aWs = t.client({ transport: 'ws' });
-    aWs.setSession({ accessToken: a.accessToken, accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString() });
+    aWs.setSession({
+      accessToken: a.accessToken,
+      accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString(),
+    });
     const bStream = collect(bWs.api);
     const aStream = collect(aWs.api);
     await Promise.all([bStream.started(), aStream.started()]);
@@ -163,11 +207,18 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     }
     // Everyone's read position comes with the conversation, so "Seen" survives a reload.
     const readsSeenByA = async () =>
-      Object.fromEntries((await a.client.api.conversations.byId.query({ id: conv.id })).memberReads.map((r) => [r.userId, r.lastReadSeq]));
+      Object.fromEntries(
+        (await a.client.api.conversations.byId.query({ id: conv.id })).memberReads.map((r) => [
+          r.userId,
+          r.lastReadSeq,
+        ]),
+      );
     expect(await readsSeenByA()).toEqual({ [a.user.id]: 4, [b.user.id]: 0 });
     await b.client.api.messages.markRead.mutate({ conversationId: conv.id, seq: 4 });
     expect(await readsSeenByA()).toEqual({ [a.user.id]: 4, [b.user.id]: 4 });
-    expect((await a.client.api.conversations.list.query({})).items.find((x) => x.id === conv.id)?.memberReads).toHaveLength(2);
+    expect(
+      (await a.client.api.conversations.list.query({})).items.find((x) => x.id === conv.id)?.memberReads,
+    ).toHaveLength(2);
     const resumed = collect(bWs.api, resumeFrom);
     await waitFor(() => resumed.received.some((r) => r.event.type === 'message.read'));
     expect(newMessages(resumed.received).map((m) => m.body)).toEqual(['two', 'three', 'four']);
@@ -178,16 +229,22 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     aStream.follower.stop();
   });
 
-  it('stops a leaver\'s events at once and tells the members, the leaver included', async () => {
+  it("stops a leaver's events at once and tells the members, the leaver included", async () => {
     const a = await signUp(t);
     const b = await signUp(t);
     const c = await signUp(t);
     const group = await a.client.api.conversations.createGroup.mutate({ title: 'G', memberIds: [b.user.id] });
     const cWs = t.client({ transport: 'ws' });
-    cWs.setSession({ accessToken: c.accessToken, accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString() });
+    cWs.setSession({
+      accessToken: c.accessToken,
+      accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString(),
+    });
     const stream = collect(cWs.api);
     await stream.started();
-    const added = await a.client.api.conversations.addMembers.mutate({ conversationId: group.id, userIds: [c.user.id] });
+    const added = await a.client.api.conversations.addMembers.mutate({
+      conversationId: group.id,
+      userIds: [c.user.id],
+    });
     expect(added.members).toHaveLength(3);
     await a.client.api.messages.send.mutate({ conversationId: group.id, clientId: randomUUID(), body: 'welcome' });
     await waitFor(() => newMessages(stream.received).length === 1);
@@ -204,10 +261,13 @@ describe.each(DB_KINDS)('messaging on %s', (db) => {
     stream.follower.stop();
   });
 
-  it('ends another device\'s subscription within a second of logout', async () => {
+  it("ends another device's subscription within a second of logout", async () => {
     const a = await signUp(t);
     const device = t.client({ transport: 'ws' });
-    device.setSession({ accessToken: a.accessToken, accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString() });
+    device.setSession({
+      accessToken: a.accessToken,
+      accessTokenExpiresAt: new Date(Date.now() + 14 * 60_000).toISOString(),
+    });
     const ended: string[] = [];
     let started = false;
     const sub = device.api.messages.onEvent.subscribe(undefined, {

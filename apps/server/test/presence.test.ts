@@ -28,7 +28,9 @@ async function watch(client: ParleyClient) {
   const first = received[0]!;
   if (first.type !== 'snapshot') throw new Error('The first event must be the snapshot');
   const updates = (userId: string) =>
-    received.flatMap((e) => (e.type === 'update' && e.userId === userId ? [{ online: e.online, lastSeenAt: e.lastSeenAt }] : []));
+    received.flatMap((e) =>
+      e.type === 'update' && e.userId === userId ? [{ online: e.online, lastSeenAt: e.lastSeenAt }] : [],
+    );
   return {
     received,
     snapshot: [...first.users].sort((x, y) => x.userId.localeCompare(y.userId)),
@@ -145,7 +147,13 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL)('presence across instances (Pos
   it("takes a dead instance's users offline (unless online elsewhere) once its heartbeats stop", async () => {
     // Presence on s3 writes through a connection of its own that the test can cut.
     const s3Presence = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const s3 = await startTestServer({ db: 'postgres', databaseUrl: database.url, redis: true, env: fast, presenceRedis: s3Presence });
+    const s3 = await startTestServer({
+      db: 'postgres',
+      databaseUrl: database.url,
+      redis: true,
+      env: fast,
+      presenceRedis: s3Presence,
+    });
     try {
       const a = await signUp(s1, 'Ann');
       const b = await signUp(s3, 'Ben');

@@ -29,7 +29,11 @@ process.once('exit', () => {
 });
 
 export function run(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+  });
   let out = '';
   const keep = (d: string) => {
     out = (out + d).slice(-200_000);
@@ -111,7 +115,18 @@ export class PrivateRedis {
   }
 
   async start() {
-    this.proc = run('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no']);
+    this.proc = run('redis-server', [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+    ]);
     const proc = this.proc;
     await waitFor(async () => !proc.running() || (await redisAnswers(this.url)), { timeoutMs: 20_000, intervalMs: 50 });
     if (!proc.running()) throw new Error(`redis-server exited:\n${proc.output()}`);
@@ -184,7 +199,11 @@ export function seededRandom(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]! };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!,
+  };
 }
 
 /**
@@ -210,7 +229,14 @@ export class PrivateRedisCluster {
     const all = [...taken];
     const cluster = new PrivateRedisCluster(dir, all.slice(0, size), all.slice(size));
     await Promise.all(cluster.ports.map((_, i) => cluster.startNode(i)));
-    const create = run('redis-cli', ['--cluster', 'create', ...cluster.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const create = run('redis-cli', [
+      '--cluster',
+      'create',
+      ...cluster.ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
     const code = await create.exited;
     if (code !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.output()}`);
     await cluster.waitHealthy();
@@ -225,17 +251,27 @@ export class PrivateRedisCluster {
   private async startNode(i: number) {
     const port = this.ports[i]!;
     const proc = run('redis-server', [
-      '--port', String(port),
-      '--cluster-port', String(this.busPorts[i]!),
-      '--bind', '127.0.0.1',
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', `nodes-${port}.conf`,
+      '--port',
+      String(port),
+      '--cluster-port',
+      String(this.busPorts[i]!),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
       // A dead master is noticed within a second, and the cluster is whole again as soon as it is back.
-      '--cluster-node-timeout', '1000',
-      '--dir', this.dir,
-      '--save', '',
-      '--appendonly', 'no',
-      '--daemonize', 'no',
+      '--cluster-node-timeout',
+      '1000',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
     ]);
     this.procs[i] = proc;
     const url = `redis://127.0.0.1:${port}`;
@@ -245,12 +281,21 @@ export class PrivateRedisCluster {
 
   /** `CLUSTER INFO` of node i as a map. */
   async info(i: number): Promise<Map<string, string>> {
-    const r = new Redis(this.ports[i]!, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis(this.ports[i]!, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     r.on('error', () => {});
     try {
       await r.connect();
       const text = String(await r.call('CLUSTER', 'INFO'));
-      return new Map(text.split(/\r?\n/).filter(Boolean).map((l) => l.split(':') as [string, string]));
+      return new Map(
+        text
+          .split(/\r?\n/)
+          .filter(Boolean)
+          .map((l) => l.split(':') as [string, string]),
+      );
     } catch {
       return new Map();
     } finally {
@@ -260,15 +305,23 @@ export class PrivateRedisCluster {
 
   /** Until every node reports the cluster whole (all slots served). */
   async waitHealthy(timeoutMs = 30_000) {
-    await waitFor(async () => (await Promise.all(this.ports.map((_, i) => this.info(i)))).every((m) => m.get('cluster_state') === 'ok'), {
-      timeoutMs,
-      intervalMs: 100,
-    });
+    await waitFor(
+      async () =>
+        (await Promise.all(this.ports.map((_, i) => this.info(i)))).every((m) => m.get('cluster_state') === 'ok'),
+      {
+        timeoutMs,
+        intervalMs: 100,
+      },
+    );
   }
 
   /** Runs a command on node i (e.g. PUBSUB SHARDNUMSUB), answering what the node answers. */
   async command(i: number, ...args: string[]): Promise<unknown> {
-    const r = new Redis(this.ports[i]!, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis(this.ports[i]!, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     r.on('error', () => {});
     try {
       await r.connect();

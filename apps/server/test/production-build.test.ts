@@ -62,7 +62,9 @@ afterAll(async () => {
 describe('the production build', () => {
   it('has production dependencies without development tools', async () => {
     // The server and the workspace packages it depends on ("..."): pnpm lists each one's own tree.
-    const projects = JSON.parse(await pnpm(['list', '--prod', '--depth', 'Infinity', '--json', '--filter', '@parley/server...'])) as Listed[];
+    const projects = JSON.parse(
+      await pnpm(['list', '--prod', '--depth', 'Infinity', '--json', '--filter', '@parley/server...']),
+    ) as Listed[];
     const installed = new Set<string>();
     for (const project of projects) closure(project.dependencies, installed);
     expect([...installed]).toEqual(expect.arrayContaining(['fastify', '@parley/api', 'drizzle-orm', 'postgres']));
@@ -71,7 +73,9 @@ describe('the production build', () => {
     }
   });
 
-  it('runs the compiled server with node alone: migrations, the password worker, the API', { timeout: 120_000 }, async () => {
+  it('runs the compiled server with node alone: migrations, the password worker, the API', {
+    timeout: 120_000,
+  }, async () => {
     const port = await freePort();
     const main = join(REPO, 'apps', 'server', 'dist', 'main.js');
     expect(existsSync(main)).toBe(true);

@@ -50,7 +50,11 @@ describe.each(DB_KINDS)('event protocol on %s', (db) => {
     await b.client.api.conversations.rename.mutate({ conversationId: group.id, title: 'Crew' });
     await c.client.api.conversations.leave.mutate({ conversationId: group.id });
     const send = (who: typeof a, conversationId: string) =>
-      who.client.api.messages.send.mutate({ conversationId, clientId: randomUUID(), body: `hi from ${who.user.displayName}` });
+      who.client.api.messages.send.mutate({
+        conversationId,
+        clientId: randomUUID(),
+        body: `hi from ${who.user.displayName}`,
+      });
     const first = await send(a, direct.id);
     await b.client.api.messages.markRead.mutate({ conversationId: direct.id, seq: 1 });
     await send(b, direct.id);
@@ -63,7 +67,9 @@ describe.each(DB_KINDS)('event protocol on %s', (db) => {
     // conversation.updated ×5, group.changed ×4 (created, added, renamed, left), message.new ×3, read, reaction, call.
     const expected = 5 + 4 + 3 + 1 + 1 + 1;
     const tracked = (r: Received[]) => r.filter((x) => x.id !== null);
-    await waitFor(() => tracked(live.received).length === expected && live.received.some((x) => x.event.type === 'typing'));
+    await waitFor(
+      () => tracked(live.received).length === expected && live.received.some((x) => x.event.type === 'typing'),
+    );
     const replay = collect(a.client.api, start);
     await waitFor(() => tracked(replay.received).length === expected);
     live.follower.stop();

@@ -14,10 +14,28 @@ import { join } from 'node:path';
 import { ConfigError, generateVapidKeys, loadConfig } from '@parley/config';
 import { pushSubscriptionsOfUser } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_KINDS, errorCode, signUp, startTestServer, tableCounts, TEST_PG_URL, TEST_REDIS_URL, waitFor, wsClientAs, type TestServer } from './helpers.js';
+import {
+  DB_KINDS,
+  errorCode,
+  signUp,
+  startTestServer,
+  tableCounts,
+  TEST_PG_URL,
+  TEST_REDIS_URL,
+  waitFor,
+  wsClientAs,
+  type TestServer,
+} from './helpers.js';
 import { startPushService, type MockSubscription } from './push-service.js';
 
-type Pushed = { type: string; conversationId?: string; title?: string; body?: string; callId?: string; senderName?: string };
+type Pushed = {
+  type: string;
+  conversationId?: string;
+  title?: string;
+  body?: string;
+  callId?: string;
+  senderName?: string;
+};
 
 describe('VAPID keys', () => {
   it('are made once in DATA_DIR in development, and required in production', () => {
@@ -36,17 +54,18 @@ describe('VAPID keys', () => {
           ALLOWED_ORIGINS: 'https://parley.example',
         }),
       ).toThrow(ConfigError);
-      expect(() =>
-        loadConfig({
-          NODE_ENV: 'production',
-          DATA_DIR: dir,
-          JWT_SECRET: 'x'.repeat(40),
-          TURN_SECRET: 'y'.repeat(20),
-          ALLOWED_ORIGINS: 'https://parley.example',
-          VAPID_PUBLIC_KEY: first.push.vapidPublicKey,
-          VAPID_PRIVATE_KEY: first.push.vapidPrivateKey,
-          VAPID_SUBJECT: 'mailto:ops@parley.example',
-        }).push.allowLoopback,
+      expect(
+        () =>
+          loadConfig({
+            NODE_ENV: 'production',
+            DATA_DIR: dir,
+            JWT_SECRET: 'x'.repeat(40),
+            TURN_SECRET: 'y'.repeat(20),
+            ALLOWED_ORIGINS: 'https://parley.example',
+            VAPID_PUBLIC_KEY: first.push.vapidPublicKey,
+            VAPID_PRIVATE_KEY: first.push.vapidPrivateKey,
+            VAPID_SUBJECT: 'mailto:ops@parley.example',
+          }).push.allowLoopback,
       ).not.toThrow();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -93,14 +112,22 @@ describe.each(DB_KINDS)('Web Push, on %s', (db) => {
     const sent = await send('Lunch at noon?');
     await push().idle();
     expect(await received(bobs)).toEqual([
-      expect.objectContaining({ type: 'message', conversationId: direct, messageId: sent.id, title: 'Alice', body: 'Lunch at noon?' }),
+      expect.objectContaining({
+        type: 'message',
+        conversationId: direct,
+        messageId: sent.id,
+        title: 'Alice',
+        body: 'Lunch at noon?',
+      }),
     ]);
     expect(await received(alices)).toEqual([]);
   });
 
   it('says only who wrote when the member hides message text', async () => {
     const sub = await subscribe(bob);
-    expect(await bob.client.api.notifications.updateSettings.mutate({ showMessageText: false })).toEqual({ showMessageText: false });
+    expect(await bob.client.api.notifications.updateSettings.mutate({ showMessageText: false })).toEqual({
+      showMessageText: false,
+    });
     await send('the secret plan');
     await push().idle();
     const [pushed] = await received(sub);
@@ -153,7 +180,9 @@ describe.each(DB_KINDS)('Web Push, on %s', (db) => {
 
     const before = await tableCounts(t);
     const past = new Date(Date.now() - 1000).toISOString();
-    expect(await errorCode(bob.client.api.conversations.mute.mutate({ conversationId: direct, until: past }))).toBe('BAD_REQUEST');
+    expect(await errorCode(bob.client.api.conversations.mute.mutate({ conversationId: direct, until: past }))).toBe(
+      'BAD_REQUEST',
+    );
     expect(await tableCounts(t)).toEqual(before);
   });
 
@@ -162,7 +191,13 @@ describe.each(DB_KINDS)('Web Push, on %s', (db) => {
     const call = await alice.client.api.calls.start.mutate({ conversationId: direct, media: 'video' });
     await push().idle();
     expect(await received(sub)).toEqual([
-      expect.objectContaining({ type: 'call', callId: call.id, conversationId: direct, media: 'video', callerName: 'Alice' }),
+      expect.objectContaining({
+        type: 'call',
+        callId: call.id,
+        conversationId: direct,
+        media: 'video',
+        callerName: 'Alice',
+      }),
     ]);
     await alice.client.api.calls.hangup.mutate({ callId: call.id });
   });
@@ -182,7 +217,8 @@ describe.each(DB_KINDS)('Web Push, on %s', (db) => {
     await phone.api.auth.login.mutate({ email: bob.email, password: bob.password });
     const sub = await subscribe({ client: phone });
     const phoneSession = (await phone.api.auth.sessions.query()).find((s) => s.current)!.id;
-    const endpointsOf = async () => (await pushSubscriptionsOfUser(t.server.database.db, bob.user.id)).map((s) => s.endpoint);
+    const endpointsOf = async () =>
+      (await pushSubscriptionsOfUser(t.server.database.db, bob.user.id)).map((s) => s.endpoint);
     expect(await endpointsOf()).toContain(sub.endpoint);
     await bob.client.api.auth.revokeSession.mutate({ id: phoneSession });
     await waitFor(async () => !(await endpointsOf()).includes(sub.endpoint));
@@ -200,21 +236,42 @@ describe.each(DB_KINDS)('Web Push, on %s', (db) => {
   it('moves an endpoint to whoever signs in on that browser, and lets nobody else unsubscribe it', async () => {
     const sub = await subscribe(bob);
     await alice.client.api.notifications.unsubscribe.mutate({ endpoint: sub.endpoint });
-    expect((await pushSubscriptionsOfUser(t.server.database.db, bob.user.id)).map((s) => s.endpoint)).toContain(sub.endpoint);
+    expect((await pushSubscriptionsOfUser(t.server.database.db, bob.user.id)).map((s) => s.endpoint)).toContain(
+      sub.endpoint,
+    );
     // Same browser, now Alice: Bob's news must stop going there.
     await alice.client.api.notifications.subscribe.mutate({ endpoint: sub.endpoint, keys: sub.keys });
-    expect((await pushSubscriptionsOfUser(t.server.database.db, bob.user.id)).map((s) => s.endpoint)).not.toContain(sub.endpoint);
+    expect((await pushSubscriptionsOfUser(t.server.database.db, bob.user.id)).map((s) => s.endpoint)).not.toContain(
+      sub.endpoint,
+    );
     await alice.client.api.notifications.unsubscribe.mutate({ endpoint: sub.endpoint });
-    expect((await pushSubscriptionsOfUser(t.server.database.db, alice.user.id)).map((s) => s.endpoint)).not.toContain(sub.endpoint);
+    expect((await pushSubscriptionsOfUser(t.server.database.db, alice.user.id)).map((s) => s.endpoint)).not.toContain(
+      sub.endpoint,
+    );
   });
 
   it('refuses endpoints that are not a push service, changing nothing', async () => {
     const { keys } = await service.subscribe(publicKey);
     const before = await tableCounts(t);
-    for (const endpoint of ['http://10.0.0.1/push', 'https://metadata.google.internal/x', 'https://fcm.googleapis.com.evil.test/x', 'file:///etc/passwd', 'not a url']) {
-      expect(await errorCode(bob.client.api.notifications.subscribe.mutate({ endpoint, keys })), endpoint).toBe('BAD_REQUEST');
+    for (const endpoint of [
+      'http://10.0.0.1/push',
+      'https://metadata.google.internal/x',
+      'https://fcm.googleapis.com.evil.test/x',
+      'file:///etc/passwd',
+      'not a url',
+    ]) {
+      expect(await errorCode(bob.client.api.notifications.subscribe.mutate({ endpoint, keys })), endpoint).toBe(
+        'BAD_REQUEST',
+      );
     }
-    expect(await errorCode(bob.client.api.notifications.subscribe.mutate({ endpoint: 'https://fcm.googleapis.com/x', keys: { p256dh: 'x', auth: keys.auth } }))).toBe('BAD_REQUEST');
+    expect(
+      await errorCode(
+        bob.client.api.notifications.subscribe.mutate({
+          endpoint: 'https://fcm.googleapis.com/x',
+          keys: { p256dh: 'x', auth: keys.auth },
+        }),
+      ),
+    ).toBe('BAD_REQUEST');
     expect(await tableCounts(t)).toEqual(before);
   });
 });
@@ -292,7 +349,8 @@ describe.skipIf(!TEST_PG_URL || !TEST_REDIS_URL)('Web Push across instances', ()
     const { id } = await alice.client.api.conversations.openDirect.mutate({ userId: bob.user.id });
     const sub = await service.subscribe(a.config.push.vapidPublicKey);
     await bob.client.api.notifications.subscribe.mutate({ endpoint: sub.endpoint, keys: sub.keys });
-    const send = (body: string) => alice.client.api.messages.send.mutate({ conversationId: id, clientId: randomUUID(), body });
+    const send = (body: string) =>
+      alice.client.api.messages.send.mutate({ conversationId: id, clientId: randomUUID(), body });
 
     // Bob's visible tab is on instance a; Alice's message is stored (and pushed) by instance b.
     const bobWs = wsClientAs(a, bob.accessToken);

@@ -10,7 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createParleyClient, followEvents, type EventFollower, type ParleyClient, type RouterOutputs } from '@parley/client';
+import {
+  createParleyClient,
+  followEvents,
+  type EventFollower,
+  type ParleyClient,
+  type RouterOutputs,
+} from '@parley/client';
 import { ConfigError, loadConfig } from '@parley/config';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +31,8 @@ const TOTAL = CLIENTS * MESSAGES_PER_CLIENT;
 const PARTITIONS = 16;
 
 const CAN_RUN = Boolean(TEST_PG_URL) && hasCommand('redis-server') && hasCommand('redis-cli');
-if (process.env.CI && !CAN_RUN) throw new Error('The Redis Cluster test needs PostgreSQL (PARLEY_TEST_PG_URL), redis-server and redis-cli under CI');
+if (process.env.CI && !CAN_RUN)
+  throw new Error('The Redis Cluster test needs PostgreSQL (PARLEY_TEST_PG_URL), redis-server and redis-cli under CI');
 
 interface Peer {
   index: number;
@@ -42,7 +49,14 @@ interface Peer {
 }
 
 const errorCodeOf = (err: unknown) => (err as { data?: { code?: string } }).data?.code;
-const FINAL_ERRORS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'CONFLICT', 'PAYLOAD_TOO_LARGE']);
+const FINAL_ERRORS = new Set([
+  'BAD_REQUEST',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'UNAUTHORIZED',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+]);
 
 /** A call retried while the cluster cannot answer it (its slots are down for a moment). */
 async function retried<T>(call: () => Promise<T>, attempts = 200): Promise<T> {
@@ -120,8 +134,12 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
     const all = new Map(perNode.flatMap((m) => [...m]));
     lastSeen = JSON.stringify(perNode.map((m) => Object.fromEntries(m)));
     const events = [...all.keys()].filter((c) => /:events\.\d+$/.test(c));
-    const notices = ['sessions', 'typing', 'calls', 'presence'].filter((n) => [...all.keys()].some((c) => c.endsWith(`:${n}`)));
-    return events.length === PARTITIONS && notices.length === 4 && [...all.values()].every((n) => n === 2) ? perNode : null;
+    const notices = ['sessions', 'typing', 'calls', 'presence'].filter((n) =>
+      [...all.keys()].some((c) => c.endsWith(`:${n}`)),
+    );
+    return events.length === PARTITIONS && notices.length === 4 && [...all.values()].every((n) => n === 2)
+      ? perNode
+      : null;
   };
   const whenFullySubscribed = () =>
     waitFor(fullySubscribed, { timeoutMs: 30_000, intervalMs: 100 }).catch(() => {
@@ -146,8 +164,22 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
         WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
         retryDelayMs: (attempt) => Math.min(100 * 2 ** attempt, 1000),
       });
-      const r = await client.api.auth.register.mutate({ email: uniqueEmail('cluster'), password: 'correct horse battery', displayName: `Peer ${index}` });
-      peers.push({ index, userId: r.user.id, client, server, conversations: [], known: new Set(), received: new Map(), typing: [], follower: null });
+      const r = await client.api.auth.register.mutate({
+        email: uniqueEmail('cluster'),
+        password: 'correct horse battery',
+        displayName: `Peer ${index}`,
+      });
+      peers.push({
+        index,
+        userId: r.user.id,
+        client,
+        server,
+        conversations: [],
+        known: new Set(),
+        received: new Map(),
+        typing: [],
+        follower: null,
+      });
     }
     let started = 0;
     for (const peer of peers) {
@@ -180,7 +212,10 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
       add((await peer.client.api.conversations.openDirect.mutate({ userId: other.userId })).id, [peer, other]);
     }
     for (const members of [peers.slice(0, 10), peers.slice(10)]) {
-      const conv = await members[0]!.client.api.conversations.createGroup.mutate({ title: 'Shards', memberIds: members.slice(1).map((m) => m.userId) });
+      const conv = await members[0]!.client.api.conversations.createGroup.mutate({
+        title: 'Shards',
+        memberIds: members.slice(1).map((m) => m.userId),
+      });
       add(conv.id, members);
     }
     const unheardOf = () => peers.flatMap((p) => p.conversations.filter((c) => !p.known.has(c)));
@@ -208,11 +243,18 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
       WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
       retryDelayMs: () => 100,
     });
-    const nu = await newcomer.api.auth.register.mutate({ email: uniqueEmail('newcomer'), password: 'correct horse battery', displayName: 'Newcomer' });
+    const nu = await newcomer.api.auth.register.mutate({
+      email: uniqueEmail('newcomer'),
+      password: 'correct horse battery',
+      displayName: 'Newcomer',
+    });
     await newcomer.api.conversations.openDirect.mutate({ userId: p0.userId });
     await sleep(200);
     const newcomerFollower = followEvents(newcomer.api, { onEvent: () => {} });
-    await waitFor(() => presence.some((c) => c.userId === nu.user.id && c.online), { timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor(() => presence.some((c) => c.userId === nu.user.id && c.online), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
 
     // The sends, one after another per client, retried with the same clientId until acknowledged.
     const acked = new Map<string, Message>();
@@ -226,7 +268,11 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
         try {
           const message = await retried(() => {
             failures.attempts++;
-            return peer.client.api.messages.send.mutate({ conversationId, clientId, body: `peer ${peer.index} message ${k}` });
+            return peer.client.api.messages.send.mutate({
+              conversationId,
+              clientId,
+              body: `peer ${peer.index} message ${k}`,
+            });
           });
           acked.set(clientId, message);
         } catch (err) {
@@ -237,12 +283,15 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
 
     // The node holding presence's slot (the hardest one to lose: every instance's presence state
     // lives there) dies in the middle of the sends and comes back empty.
-    const keysPerNode = await Promise.all(cluster.ports.map((_, i) => cluster.command(i, 'KEYS', '*presence*') as Promise<string[]>));
+    const keysPerNode = await Promise.all(
+      cluster.ports.map((_, i) => cluster.command(i, 'KEYS', '*presence*') as Promise<string[]>),
+    );
     const victim = keysPerNode.findIndex((keys) => keys.length > 0);
     expect(victim).toBeGreaterThanOrEqual(0);
     const timeline: string[] = [];
     const t0 = Date.now();
-    const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s (${acked.size} acked): ${what}`);
+    const mark = (what: string) =>
+      timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s (${acked.size} acked): ${what}`);
     let sending = true;
     const blow = (async () => {
       await waitFor(() => acked.size >= TOTAL * 0.3 || !sending, { timeoutMs: 120_000, intervalMs: 20 });
@@ -260,8 +309,10 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
 
     // Every stream catches up by cursor.
     const ackedPer = new Map<string, number>();
-    for (const { conversationId } of sentBy.values()) ackedPer.set(conversationId, (ackedPer.get(conversationId) ?? 0) + 1);
-    const caughtUp = () => peers.every((p) => p.conversations.every((c) => new Set(p.received.get(c)).size >= (ackedPer.get(c) ?? 0)));
+    for (const { conversationId } of sentBy.values())
+      ackedPer.set(conversationId, (ackedPer.get(conversationId) ?? 0) + 1);
+    const caughtUp = () =>
+      peers.every((p) => p.conversations.every((c) => new Set(p.received.get(c)).size >= (ackedPer.get(c) ?? 0)));
     await waitFor(caughtUp, { timeoutMs: 30_000, intervalMs: 100 }).catch(() => {});
     await sleep(500);
 
@@ -276,7 +327,11 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
     for (const [conversationId, members] of conversations) {
       const items: Message[] = [];
       for (let before: number | undefined; ; ) {
-        const page = await members[0]!.client.api.messages.list.query({ conversationId, limit: 100, beforeSeq: before });
+        const page = await members[0]!.client.api.messages.list.query({
+          conversationId,
+          limit: 100,
+          beforeSeq: before,
+        });
         items.unshift(...page.items);
         if (!page.hasMore) break;
         before = page.items[0]!.seq;
@@ -286,29 +341,36 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
       items.forEach((m, i) => {
         if (m.seq !== i + 1) fault('outOfOrder', `history of ${conversationId}: position ${i + 1} holds seq ${m.seq}`);
       });
-      if (new Set(items.map((m) => m.clientId)).size !== items.length) fault('duplicated', `history of ${conversationId} repeats a clientId`);
+      if (new Set(items.map((m) => m.clientId)).size !== items.length)
+        fault('duplicated', `history of ${conversationId} repeats a clientId`);
       for (const member of members) {
         const seqs = member.received.get(conversationId) ?? [];
         let max = 0;
         const seen = new Set<number>();
         for (const seq of seqs) {
           if (seen.has(seq)) fault('duplicated', `peer ${member.index} received seq ${seq} of ${conversationId} twice`);
-          else if (seq < max) fault('outOfOrder', `peer ${member.index} received seq ${seq} of ${conversationId} after ${max}`);
+          else if (seq < max)
+            fault('outOfOrder', `peer ${member.index} received seq ${seq} of ${conversationId} after ${max}`);
           seen.add(seq);
           max = Math.max(max, seq);
         }
-        for (let seq = 1; seq <= items.length; seq++) if (!seen.has(seq)) fault('lost', `peer ${member.index} never received seq ${seq} of ${conversationId}`);
+        for (let seq = 1; seq <= items.length; seq++)
+          if (!seen.has(seq)) fault('lost', `peer ${member.index} never received seq ${seq} of ${conversationId}`);
       }
     }
     for (const [clientId, message] of acked) {
       const { conversationId } = sentBy.get(clientId)!;
-      if (!historyIds.get(conversationId)?.has(message.id)) fault('lost', `acknowledged ${clientId} is not in the history`);
+      if (!historyIds.get(conversationId)?.has(message.id))
+        fault('lost', `acknowledged ${clientId} is not in the history`);
     }
 
     // After the restart: both instances are subscribed to every channel again, presence was
     // rebuilt by the heartbeats (the node came back empty), and typing still crosses instances.
     await whenFullySubscribed();
-    await waitFor(async () => (await p0.client.api.users.byId.query({ id: nu.user.id })).online, { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(async () => (await p0.client.api.users.byId.query({ id: nu.user.id })).online, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect(await waitFor(() => typedAcross(p1, p0), { timeoutMs: 10_000, intervalMs: 200 })).toBe(true);
 
     console.log(
@@ -337,10 +399,19 @@ describe.skipIf(!CAN_RUN)('a Redis Cluster: sharded bus, two instances, a node r
 });
 
 describe('REDIS_CLUSTER_NODES', () => {
-  const base = { NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(40), TURN_SECRET: 'y'.repeat(20), DATA_DIR: tmpdir() } as const;
+  const base = {
+    NODE_ENV: 'test',
+    JWT_SECRET: 'x'.repeat(40),
+    TURN_SECRET: 'y'.repeat(20),
+    DATA_DIR: tmpdir(),
+  } as const;
 
   it('names the seed nodes of a cluster; REDIS_URL then gives credentials and scheme', () => {
-    const config = loadConfig({ ...base, REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002', REDIS_URL: 'rediss://:secret@10.0.0.1:7000' });
+    const config = loadConfig({
+      ...base,
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002',
+      REDIS_URL: 'rediss://:secret@10.0.0.1:7000',
+    });
     expect(config.redisClusterNodes).toEqual([
       { host: '10.0.0.1', port: 7000 },
       { host: 'redis-b', port: 7001 },
@@ -356,6 +427,8 @@ describe('REDIS_CLUSTER_NODES', () => {
     for (const bad of ['127.0.0.1', 'host:0', 'host:65536', 'redis://host:7000', 'a:1,b']) {
       expect(() => loadConfig({ ...base, REDIS_CLUSTER_NODES: bad })).toThrow(ConfigError);
     }
-    expect(() => loadConfig({ ...base, REDIS_CLUSTER_NODES: 'a:1,nope' })).toThrow(/REDIS_CLUSTER_NODES: not host:port: nope/);
+    expect(() => loadConfig({ ...base, REDIS_CLUSTER_NODES: 'a:1,nope' })).toThrow(
+      /REDIS_CLUSTER_NODES: not host:port: nope/,
+    );
   });
 });

@@ -13,7 +13,10 @@ describe.skipIf(!TEST_REDIS_URL)('two deployments on one Redis', () => {
   let theirs: TestServer;
   beforeAll(async () => {
     // Two embedded databases: two event logs whose ids both start at 1.
-    [ours, theirs] = await Promise.all([startTestServer({ db: 'pglite', redis: true }), startTestServer({ db: 'pglite', redis: true })]);
+    [ours, theirs] = await Promise.all([
+      startTestServer({ db: 'pglite', redis: true }),
+      startTestServer({ db: 'pglite', redis: true }),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([ours?.close(), theirs?.close()]);
@@ -24,14 +27,21 @@ describe.skipIf(!TEST_REDIS_URL)('two deployments on one Redis', () => {
     const conv = await a.client.api.conversations.openDirect.mutate({ userId: b.user.id });
     const received: ParleyEvent[] = [];
     let started = false;
-    const follower = followEvents(wsClientAs(ours, b.accessToken).api, { onEvent: (e) => received.push(e), onStarted: () => (started = true) });
+    const follower = followEvents(wsClientAs(ours, b.accessToken).api, {
+      onEvent: (e) => received.push(e),
+      onStarted: () => (started = true),
+    });
     await waitFor(() => started);
 
     // The other deployment writes a burst of events: their ids run ahead of ours.
     const [x, y] = [await signUp(theirs, 'Theirs X'), await signUp(theirs, 'Theirs Y')];
     const other = await x.client.api.conversations.openDirect.mutate({ userId: y.user.id });
     for (let i = 0; i < 20; i++) {
-      await x.client.api.messages.send.mutate({ conversationId: other.id, clientId: randomUUID(), body: `theirs ${i}` });
+      await x.client.api.messages.send.mutate({
+        conversationId: other.id,
+        clientId: randomUUID(),
+        body: `theirs ${i}`,
+      });
     }
     await sleep(200);
 

@@ -8,7 +8,16 @@ import { highlight, positiveTerms } from '@parley/api';
 import { followEvents, type ParleyEvent } from '@parley/client';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_KINDS, errorCode, signUp, startTestServer, tableCounts, waitFor, wsClientAs, type TestServer } from './helpers.js';
+import {
+  DB_KINDS,
+  errorCode,
+  signUp,
+  startTestServer,
+  tableCounts,
+  waitFor,
+  wsClientAs,
+  type TestServer,
+} from './helpers.js';
 
 type Person = Awaited<ReturnType<typeof signUp>>;
 
@@ -33,7 +42,12 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
   let outsider: Person;
   let conv: string;
   const send = (p: Person, body: string, extra: { replyToId?: string; conversationId?: string } = {}) =>
-    p.client.api.messages.send.mutate({ conversationId: extra.conversationId ?? conv, clientId: randomUUID(), body, ...extra });
+    p.client.api.messages.send.mutate({
+      conversationId: extra.conversationId ?? conv,
+      clientId: randomUUID(),
+      body,
+      ...extra,
+    });
 
   beforeAll(async () => {
     t = await startTestServer({ db });
@@ -55,8 +69,12 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
     const m = await send(a, 'frist');
     const before = await tableCounts(t);
     expect(await errorCode(b.client.api.messages.edit.mutate({ messageId: m.id, body: 'hijack' }))).toBe('FORBIDDEN');
-    expect(await errorCode(outsider.client.api.messages.edit.mutate({ messageId: m.id, body: 'hijack' }))).toBe('NOT_FOUND');
-    expect(await errorCode(a.client.api.messages.edit.mutate({ messageId: randomUUID(), body: 'x' }))).toBe('NOT_FOUND');
+    expect(await errorCode(outsider.client.api.messages.edit.mutate({ messageId: m.id, body: 'hijack' }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(await errorCode(a.client.api.messages.edit.mutate({ messageId: randomUUID(), body: 'x' }))).toBe(
+      'NOT_FOUND',
+    );
     expect(await errorCode(a.client.api.messages.edit.mutate({ messageId: m.id, body: '   ' }))).toBe('BAD_REQUEST');
     expect(await tableCounts(t)).toEqual(before);
     const edited = await a.client.api.messages.edit.mutate({ messageId: m.id, body: ' first ' });
@@ -95,36 +113,77 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
     const m = await send(a, 'react to me');
     const r1 = await b.client.api.messages.react.mutate({ messageId: m.id, emoji: '👍🏽' });
     expect(r1.reactions).toEqual([{ emoji: '👍🏽', userIds: [b.user.id] }]);
-    expect((await b.client.api.messages.react.mutate({ messageId: m.id, emoji: '👍🏽' })).reactions).toEqual(r1.reactions);
+    expect((await b.client.api.messages.react.mutate({ messageId: m.id, emoji: '👍🏽' })).reactions).toEqual(
+      r1.reactions,
+    );
     const r2 = await a.client.api.messages.react.mutate({ messageId: m.id, emoji: '👍🏽' });
     expect(r2.reactions).toEqual([{ emoji: '👍🏽', userIds: [b.user.id, a.user.id] }]);
     const family = await a.client.api.messages.react.mutate({ messageId: m.id, emoji: '👨‍👩‍👧' });
     expect(family.reactions.map((r) => r.emoji)).toEqual(['👍🏽', '👨‍👩‍👧']);
     const before = await tableCounts(t);
     for (const emoji of ['', 'a', '👍👍', ':)', '<b>', '1', '👍 ', 'x'.repeat(100)]) {
-      expect(await errorCode(a.client.api.messages.react.mutate({ messageId: m.id, emoji })), emoji).toBe('BAD_REQUEST');
+      expect(await errorCode(a.client.api.messages.react.mutate({ messageId: m.id, emoji })), emoji).toBe(
+        'BAD_REQUEST',
+      );
     }
-    expect(await errorCode(outsider.client.api.messages.react.mutate({ messageId: m.id, emoji: '👍' }))).toBe('NOT_FOUND');
-    expect(await errorCode(outsider.client.api.messages.unreact.mutate({ messageId: m.id, emoji: '👍🏽' }))).toBe('NOT_FOUND');
+    expect(await errorCode(outsider.client.api.messages.react.mutate({ messageId: m.id, emoji: '👍' }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(await errorCode(outsider.client.api.messages.unreact.mutate({ messageId: m.id, emoji: '👍🏽' }))).toBe(
+      'NOT_FOUND',
+    );
     expect(await tableCounts(t)).toEqual(before);
     const un = await b.client.api.messages.unreact.mutate({ messageId: m.id, emoji: '👍🏽' });
     expect(un.reactions[0]).toEqual({ emoji: '👍🏽', userIds: [a.user.id] });
-    expect((await b.client.api.messages.unreact.mutate({ messageId: m.id, emoji: '👍🏽' })).reactions).toEqual(un.reactions);
+    expect((await b.client.api.messages.unreact.mutate({ messageId: m.id, emoji: '👍🏽' })).reactions).toEqual(
+      un.reactions,
+    );
 
     const many = await send(a, 'so many');
-    const emojis = ['😀', '😁', '😂', '🤣', '😃', '😄', '😅', '😆', '😉', '😊', '😋', '😎', '😍', '😘', '🥰', '😗', '😙', '🥲', '😚', '🙂'];
+    const emojis = [
+      '😀',
+      '😁',
+      '😂',
+      '🤣',
+      '😃',
+      '😄',
+      '😅',
+      '😆',
+      '😉',
+      '😊',
+      '😋',
+      '😎',
+      '😍',
+      '😘',
+      '🥰',
+      '😗',
+      '😙',
+      '🥲',
+      '😚',
+      '🙂',
+    ];
     for (const emoji of emojis) await b.client.api.messages.react.mutate({ messageId: many.id, emoji });
-    expect(await errorCode(b.client.api.messages.react.mutate({ messageId: many.id, emoji: '🤗' }))).toBe('BAD_REQUEST');
+    expect(await errorCode(b.client.api.messages.react.mutate({ messageId: many.id, emoji: '🤗' }))).toBe(
+      'BAD_REQUEST',
+    );
     // One more person on an emoji already there is fine.
-    expect((await a.client.api.messages.react.mutate({ messageId: many.id, emoji: '😀' })).reactions[0]!.userIds).toHaveLength(2);
+    expect(
+      (await a.client.api.messages.react.mutate({ messageId: many.id, emoji: '😀' })).reactions[0]!.userIds,
+    ).toHaveLength(2);
   });
 
   it('replies: same conversation only; the quote follows edits and empties on delete', async () => {
     const original = await send(b, 'What time is the meeting?');
     const reply = await send(a, 'Three', { replyToId: original.id });
-    expect(reply.replyTo).toEqual({ id: original.id, seq: original.seq, senderId: b.user.id, excerpt: 'What time is the meeting?' });
+    expect(reply.replyTo).toEqual({
+      id: original.id,
+      seq: original.seq,
+      senderId: b.user.id,
+      excerpt: 'What time is the meeting?',
+    });
 
-    const other = (await a.client.api.conversations.createGroup.mutate({ title: 'Elsewhere', memberIds: [b.user.id] })).id;
+    const other = (await a.client.api.conversations.createGroup.mutate({ title: 'Elsewhere', memberIds: [b.user.id] }))
+      .id;
     const foreign = await send(outsider, 'not yours', {
       conversationId: (await outsider.client.api.conversations.openDirect.mutate({ userId: a.user.id })).id,
     });
@@ -154,8 +213,12 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
     expect(end.hasMore).toBe(false);
     const between = await b.client.api.messages.list.query({ conversationId: group, afterSeq: 2, beforeSeq: 6 });
     expect(between.items.map((m) => m.seq)).toEqual([3, 4, 5]);
-    expect((await b.client.api.messages.list.query({ conversationId: group, beforeSeq: 4 })).items.map((m) => m.seq)).toEqual([1, 2, 3]);
-    expect(await errorCode(b.client.api.messages.list.query({ conversationId: group, afterSeq: -1 }))).toBe('BAD_REQUEST');
+    expect(
+      (await b.client.api.messages.list.query({ conversationId: group, beforeSeq: 4 })).items.map((m) => m.seq),
+    ).toEqual([1, 2, 3]);
+    expect(await errorCode(b.client.api.messages.list.query({ conversationId: group, afterSeq: -1 }))).toBe(
+      'BAD_REQUEST',
+    );
   });
 
   it('message.updated reaches every member live, and is replayed after a reconnect', async () => {
@@ -210,12 +273,18 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
       const theirs = (await outsider.client.api.conversations.openDirect.mutate({ userId: c.user.id })).id;
       secret = (await send(outsider, 'secret meeting and release plans', { conversationId: theirs })).id;
     });
-    const search = (p: Person, query: string, extra: { limit?: number; cursor?: string | null; conversationId?: string } = {}) =>
-      p.client.api.messages.search.query({ query, conversationId: g, ...extra });
+    const search = (
+      p: Person,
+      query: string,
+      extra: { limit?: number; cursor?: string | null; conversationId?: string } = {},
+    ) => p.client.api.messages.search.query({ query, conversationId: g, ...extra });
     const bodies = async (p: Person, query: string) => (await search(p, query)).items.map((i) => i.message.body);
 
     it('stems English words, keeps names, non-English words and stop words findable, newest first', async () => {
-      expect(await bodies(b, 'meeting')).toEqual(['The quarterly meeting notes are ready', 'Meetings are moved to Thursday']);
+      expect(await bodies(b, 'meeting')).toEqual([
+        'The quarterly meeting notes are ready',
+        'Meetings are moved to Thursday',
+      ]);
       expect(await bodies(b, 'Will')).toEqual(['Will you bring the projector?']);
       expect(await bodies(b, 'jürgen')).toEqual(['Grüße aus München, Jürgen']);
       expect(await bodies(b, 'münchen')).toEqual(['Grüße aus München, Jürgen']);
@@ -224,9 +293,15 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
     it('speaks websearch syntax: phrases, -exclusions, or; any other text never fails', async () => {
       expect(await bodies(b, '"meeting notes"')).toEqual(['The quarterly meeting notes are ready']);
       expect(await bodies(b, 'release -nothing')).toEqual(['deploy the release tonight']);
-      expect(await bodies(b, 'thursday or projector')).toEqual(['Will you bring the projector?', 'Meetings are moved to Thursday']);
+      expect(await bodies(b, 'thursday or projector')).toEqual([
+        'Will you bring the projector?',
+        'Meetings are moved to Thursday',
+      ]);
       for (const q of ['"', '-', '!!! ))(', "' or 1=1 --", 'the', ':*', '&|!<->']) {
-        expect((await search(b, q)).items.map((i) => i.message.conversationId).every((id) => id === g), q).toBe(true);
+        expect(
+          (await search(b, q)).items.map((i) => i.message.conversationId).every((id) => id === g),
+          q,
+        ).toBe(true);
       }
       expect(await errorCode(search(b, '   '))).toBe('BAD_REQUEST');
       expect(await errorCode(search(b, 'meeting', { cursor: 'garbage' }))).toBe('BAD_REQUEST');
@@ -247,7 +322,7 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
       expect(far!.marks.map(([s, e]) => far!.snippet.slice(s, e))).toEqual(['needle']);
     });
 
-    it('pages newest first with a cursor, in the caller\'s conversations only, never deleted messages', async () => {
+    it("pages newest first with a cursor, in the caller's conversations only, never deleted messages", async () => {
       const all = (await b.client.api.messages.search.query({ query: 'meeting or release or deploy' })).items;
       expect(all.map((i) => i.message.id)).not.toContain(secret);
       const seen: string[] = [];
@@ -267,8 +342,12 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
       const created = all.map((i) => i.message.createdAt);
       expect([...created].sort().reverse()).toEqual(created);
 
-      expect((await outsider.client.api.messages.search.query({ query: 'meeting' })).items.map((i) => i.message.id)).toEqual([secret]);
-      expect(await errorCode(outsider.client.api.messages.search.query({ query: 'meeting', conversationId: g }))).toBe('NOT_FOUND');
+      expect(
+        (await outsider.client.api.messages.search.query({ query: 'meeting' })).items.map((i) => i.message.id),
+      ).toEqual([secret]);
+      expect(await errorCode(outsider.client.api.messages.search.query({ query: 'meeting', conversationId: g }))).toBe(
+        'NOT_FOUND',
+      );
 
       const doomed = await send(a, 'zanzibar holiday', { conversationId: g });
       expect(await bodies(b, 'zanzibar')).toEqual(['zanzibar holiday']);
@@ -306,7 +385,13 @@ describe.each(DB_KINDS)('rich messages on %s', (db) => {
 
 describe('search highlighting (unit)', () => {
   it('reads the positive terms of a websearch query', () => {
-    expect(positiveTerms('meeting -notes "big plan" or -"not this" x-ray')).toEqual(['meeting', 'big', 'plan', 'x', 'ray']);
+    expect(positiveTerms('meeting -notes "big plan" or -"not this" x-ray')).toEqual([
+      'meeting',
+      'big',
+      'plan',
+      'x',
+      'ray',
+    ]);
   });
   it('marks words sharing a lexeme, as offsets into the snippet', () => {
     const lex = new Map([
@@ -315,7 +400,10 @@ describe('search highlighting (unit)', () => {
       ['will', { english: [], simple: ['will'] }],
       ['the', { english: [], simple: ['the'] }],
     ]);
-    expect(highlight('The Meetings, will', ['meeting'], lex)).toEqual({ snippet: 'The Meetings, will', marks: [[4, 12]] });
+    expect(highlight('The Meetings, will', ['meeting'], lex)).toEqual({
+      snippet: 'The Meetings, will',
+      marks: [[4, 12]],
+    });
     expect(highlight('The Meetings, will', ['Will'], lex).marks).toEqual([[14, 18]]);
   });
 });

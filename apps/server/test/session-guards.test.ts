@@ -36,7 +36,8 @@ for (const setup of setups) {
     const refusal = (p: Promise<unknown>) =>
       p.then(
         () => ({ code: 'no error', retryAfterMs: null as number | null }),
-        (e: { data?: { code: string; retryAfterMs: number | null } }) => e.data ?? { code: 'not tRPC', retryAfterMs: null },
+        (e: { data?: { code: string; retryAfterMs: number | null } }) =>
+          e.data ?? { code: 'not tRPC', retryAfterMs: null },
       );
 
     it("strangers' wrong passwords slow strangers down but never lock the owner out of a known device", async () => {
@@ -46,14 +47,19 @@ for (const setup of setups) {
       await from(home).api.auth.login.mutate({ email: owner.email, password: owner.password });
       // Twenty wrong passwords from twenty addresses.
       const answers = [];
-      for (let i = 0; i < 20; i++) answers.push(await refusal(from(freshIp()).api.auth.login.mutate({ email: owner.email, password: `guess-${i}-wrong` })));
+      for (let i = 0; i < 20; i++)
+        answers.push(
+          await refusal(from(freshIp()).api.auth.login.mutate({ email: owner.email, password: `guess-${i}-wrong` })),
+        );
       expect(answers.slice(0, 5).map((a) => a.code)).toEqual(Array(5).fill('UNAUTHORIZED'));
       const slowed = answers.filter((a) => a.code === 'TOO_MANY_REQUESTS');
       expect(slowed.length).toBeGreaterThan(0);
       // Slowed, not locked: the wait is never longer than the cap.
       for (const a of slowed) expect(a.retryAfterMs).toBeLessThanOrEqual(LOGIN_SLOWDOWN_MAX_MS);
       // The owner at home gets in at once.
-      expect((await from(home).api.auth.login.mutate({ email: owner.email, password: owner.password })).user.id).toBe(owner.user.id);
+      expect((await from(home).api.auth.login.mutate({ email: owner.email, password: owner.password })).user.id).toBe(
+        owner.user.id,
+      );
       // So does the owner on the road with a valid refresh cookie of theirs (the signed-up client's jar).
       const road = await fetch(`${t.url}/trpc/auth.login`, {
         method: 'POST',
@@ -71,10 +77,17 @@ for (const setup of setups) {
       const home = freshIp();
       const owner = await signUp(t, 'Typo', { headers: { 'x-forwarded-for': home } });
       await from(home).api.auth.login.mutate({ email: owner.email, password: owner.password });
-      for (let i = 0; i < 5; i++) expect(await errorCode(from(home).api.auth.login.mutate({ email: owner.email, password: 'typo-typo' }))).toBe('UNAUTHORIZED');
-      expect(await errorCode(from(home).api.auth.login.mutate({ email: owner.email, password: owner.password }))).toBe('TOO_MANY_REQUESTS');
+      for (let i = 0; i < 5; i++)
+        expect(await errorCode(from(home).api.auth.login.mutate({ email: owner.email, password: 'typo-typo' }))).toBe(
+          'UNAUTHORIZED',
+        );
+      expect(await errorCode(from(home).api.auth.login.mutate({ email: owner.email, password: owner.password }))).toBe(
+        'TOO_MANY_REQUESTS',
+      );
       // Which strangers do not share: another address still gets its answer.
-      expect(await errorCode(from(freshIp()).api.auth.login.mutate({ email: owner.email, password: owner.password }))).toBe('no error');
+      expect(
+        await errorCode(from(freshIp()).api.auth.login.mutate({ email: owner.email, password: owner.password })),
+      ).toBe('no error');
     });
 
     it('sheds a flood of sign-ins with TOO_MANY_REQUESTS and a retry time; refreshes are answered meanwhile', async () => {
@@ -83,7 +96,9 @@ for (const setup of setups) {
       const order: string[] = [];
       // Sixty sign-ins at once from sixty addresses (each address is its own fair share).
       const flood = Array.from({ length: 60 }, (_, i) =>
-        refusal(from(freshIp()).api.auth.login.mutate({ email: victims[i % 3]!.email, password: victims[i % 3]!.password })).then((a) => {
+        refusal(
+          from(freshIp()).api.auth.login.mutate({ email: victims[i % 3]!.email, password: victims[i % 3]!.password }),
+        ).then((a) => {
           order.push('login');
           return a;
         }),
@@ -107,9 +122,16 @@ for (const setup of setups) {
       const owner = await signUp(t, 'Tabs');
       const old = owner.client.cookieJar!.get('parley_refresh')!;
       const tab = async () => {
-        const res = await fetch(`${t.url}/trpc/auth.refresh`, { method: 'POST', headers: { cookie: `parley_refresh=${old}` } });
+        const res = await fetch(`${t.url}/trpc/auth.refresh`, {
+          method: 'POST',
+          headers: { cookie: `parley_refresh=${old}` },
+        });
         const body = (await res.json()) as { result?: { data: { accessToken: string } } };
-        const cookie = res.headers.getSetCookie().find((c) => c.startsWith('parley_refresh='))?.split(';')[0]?.split('=')[1];
+        const cookie = res.headers
+          .getSetCookie()
+          .find((c) => c.startsWith('parley_refresh='))
+          ?.split(';')[0]
+          ?.split('=')[1];
         return { status: res.status, accessToken: body.result?.data.accessToken, cookie };
       };
       const [a, b] = await Promise.all([tab(), tab()]);
@@ -126,7 +148,10 @@ for (const setup of setups) {
       // After the grace, the old token is reuse: the whole session is revoked.
       await sleep(GRACE_MS + 200);
       expect((await tab()).status).toBe(401);
-      const after = await fetch(`${t.url}/trpc/auth.refresh`, { method: 'POST', headers: { cookie: `parley_refresh=${a.cookie}` } });
+      const after = await fetch(`${t.url}/trpc/auth.refresh`, {
+        method: 'POST',
+        headers: { cookie: `parley_refresh=${a.cookie}` },
+      });
       expect(after.status).toBe(401);
     });
   });

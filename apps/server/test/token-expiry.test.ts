@@ -29,17 +29,24 @@ describe('an access token that expires during a live socket', () => {
     const closeCodes: number[] = [];
     const originalAdd = t.server.services.connections.add.bind(t.server.services.connections);
     t.server.services.connections.add = (conn) =>
-      originalAdd({ ...conn, close: (code, reason) => {
-        closeCodes.push(code);
-        conn.close(code, reason);
-      } });
+      originalAdd({
+        ...conn,
+        close: (code, reason) => {
+          closeCodes.push(code);
+          conn.close(code, reason);
+        },
+      });
 
     // Keep sending across several token lifetimes (3 s each).
     const deadline = Date.now() + 7_500;
     let sent = 0;
     while (Date.now() < deadline) {
       // The sender refreshes too; keep it on HTTP so only the receiver's socket is in play.
-      await sender.client.api.messages.send.mutate({ conversationId: conv.id, clientId: randomUUID(), body: `n${++sent}` });
+      await sender.client.api.messages.send.mutate({
+        conversationId: conv.id,
+        clientId: randomUUID(),
+        body: `n${++sent}`,
+      });
       await new Promise((r) => setTimeout(r, 50));
     }
     await waitFor(() => seqs.length >= sent, { timeoutMs: 10_000 });

@@ -26,7 +26,10 @@ async function freshUser(t: TestServer) {
     body: JSON.stringify({ email: uniqueEmail(), password: 'correct horse battery', displayName: 'Transport' }),
   });
   const body = (await res.json()) as { result: { data: { accessToken: string } } };
-  const refresh = res.headers.getSetCookie().find((c) => c.startsWith('parley_refresh='))!.split(';')[0]!;
+  const refresh = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('parley_refresh='))!
+    .split(';')[0]!;
   return { token: body.result.data.accessToken, cookie: refresh };
 }
 
@@ -45,10 +48,18 @@ describe('transports', () => {
   describe('no subscription over HTTP', () => {
     const ways = (path: string) => [
       { name: 'GET', url: `/trpc/${path}`, init: {} },
-      { name: 'GET with input and lastEventId', url: `/trpc/${path}?input=${encodeURIComponent('{}')}&lastEventId=0`, init: {} },
+      {
+        name: 'GET with input and lastEventId',
+        url: `/trpc/${path}?input=${encodeURIComponent('{}')}&lastEventId=0`,
+        init: {},
+      },
       { name: 'GET asking for SSE', url: `/trpc/${path}`, init: { headers: { accept: 'text/event-stream' } } },
       { name: 'GET batched with a query', url: `/trpc/${path},auth.me?batch=1&input=%7B%7D`, init: {} },
-      { name: 'POST', url: `/trpc/${path}`, init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' } },
+      {
+        name: 'POST',
+        url: `/trpc/${path}`,
+        init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' },
+      },
     ];
 
     it.each(subscriptions)('%s: refused with METHOD_NOT_SUPPORTED, no stream opened', async (path) => {
@@ -61,7 +72,9 @@ describe('transports', () => {
         });
         expect(res.status, way.name).toBe(405);
         expect(res.headers.get('content-type'), way.name).not.toMatch(/event-stream/);
-        const body = (await res.json()) as { error: { data: { code: string } } } | { error: { data: { code: string } } }[];
+        const body = (await res.json()) as
+          | { error: { data: { code: string } } }
+          | { error: { data: { code: string } } }[];
         const errors = Array.isArray(body) ? body : [body];
         for (const e of errors) expect(e.error.data.code, way.name).toBe('METHOD_NOT_SUPPORTED');
       }
@@ -78,7 +91,11 @@ describe('transports', () => {
         cookies: null,
         auth: claims,
       });
-      const code = (p: Promise<unknown>) => p.then(() => 'no error', (e: { code?: string }) => e.code);
+      const code = (p: Promise<unknown>) =>
+        p.then(
+          () => 'no error',
+          (e: { code?: string }) => e.code,
+        );
       expect(await code(caller.messages.onEvent({}))).toBe('METHOD_NOT_SUPPORTED');
       expect(await code(caller.presence.onChange())).toBe('METHOD_NOT_SUPPORTED');
     });
@@ -89,8 +106,10 @@ describe('transports', () => {
     const headersFor = (path: string, u: { token: string; cookie: string }): Record<string, string> =>
       path === 'auth.refresh' ? { cookie: u.cookie } : { authorization: `Bearer ${u.token}` };
 
-    const httpClient = (link: (o: { url: string; headers: () => Record<string, string> }) => TRPCLink<AppRouter>, headers: Record<string, string>) =>
-      createTRPCClient<AppRouter>({ links: [link({ url: `${t.url}/trpc`, headers: () => headers })] });
+    const httpClient = (
+      link: (o: { url: string; headers: () => Record<string, string> }) => TRPCLink<AppRouter>,
+      headers: Record<string, string>,
+    ) => createTRPCClient<AppRouter>({ links: [link({ url: `${t.url}/trpc`, headers: () => headers })] });
 
     // Each procedure is called generically by path, as the walk gives it.
     const callByPath = (client: unknown, path: string) => {
@@ -126,7 +145,9 @@ describe('transports', () => {
         connectionParams: { token: u.token },
       });
       try {
-        const code = await errorCode(callByPath(createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] }), path));
+        const code = await errorCode(
+          callByPath(createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] }), path),
+        );
         expect(bodyRefusals).not.toContain(code);
         // A socket carries no cookies, so the refresh cookie cannot reach auth.refresh there.
         if (path === 'auth.refresh') expect(code).toBe('UNAUTHORIZED');

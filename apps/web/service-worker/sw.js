@@ -19,7 +19,8 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      for (const name of await caches.keys()) if (name.startsWith('parley-shell-') && name !== SHELL) await caches.delete(name);
+      for (const name of await caches.keys())
+        if (name.startsWith('parley-shell-') && name !== SHELL) await caches.delete(name);
       await self.clients.claim();
     })(),
   );
@@ -46,7 +47,8 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(
     (async () => {
       // This build's copy first; hashed files of a build the page may still run come from RUNTIME.
-      const cached = (await caches.match(request, { cacheName: SHELL })) ?? (await caches.match(request, { cacheName: RUNTIME }));
+      const cached =
+        (await caches.match(request, { cacheName: SHELL })) ?? (await caches.match(request, { cacheName: RUNTIME }));
       if (cached) return cached;
       const response = await fetch(request);
       if (response.ok && response.type === 'basic' && url.pathname.startsWith('/assets/')) {
@@ -62,8 +64,20 @@ self.addEventListener('fetch', (event) => {
 
 const german = (self.navigator.language || '').toLowerCase().startsWith('de');
 const text = german
-  ? { calling: (n) => `${n} ruft an`, video: 'Videoanruf', audio: 'Sprachanruf', answer: 'Annehmen', decline: 'Ablehnen' }
-  : { calling: (n) => `${n} is calling`, video: 'Video call', audio: 'Voice call', answer: 'Answer', decline: 'Decline' };
+  ? {
+      calling: (n) => `${n} ruft an`,
+      video: 'Videoanruf',
+      audio: 'Sprachanruf',
+      answer: 'Annehmen',
+      decline: 'Ablehnen',
+    }
+  : {
+      calling: (n) => `${n} is calling`,
+      video: 'Video call',
+      audio: 'Voice call',
+      answer: 'Answer',
+      decline: 'Decline',
+    };
 
 async function windows() {
   return self.clients.matchAll({ type: 'window', includeUncontrolled: true });
@@ -96,7 +110,12 @@ async function show(data) {
       icon: '/icons/icon-192.png',
       badge: '/icons/badge-72.png',
       vibrate: [300, 200, 300, 200, 300],
-      data: { kind: 'call', url: `/c/${data.conversationId}`, callId: data.callId, conversationId: data.conversationId },
+      data: {
+        kind: 'call',
+        url: `/c/${data.conversationId}`,
+        callId: data.callId,
+        conversationId: data.conversationId,
+      },
     };
     // Actions where the browser has them (Chrome, Edge; not Safari or Firefox).
     if ('actions' in Notification.prototype) {

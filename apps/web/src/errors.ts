@@ -38,7 +38,11 @@ export function humanError(err: unknown, context: 'login' | 'register' | 'generi
     }
     case 'BAD_REQUEST': {
       const form = e.data?.zodError?.formErrors?.[0];
-      return form ? translateIssue(form) : (e.data?.zodError ? t('common:errors.fixFields') : e.message || t('common:errors.badRequest'));
+      return form
+        ? translateIssue(form)
+        : e.data?.zodError
+          ? t('common:errors.fixFields')
+          : e.message || t('common:errors.badRequest');
     }
     case 'NOT_FOUND':
       return t('common:errors.notFound');

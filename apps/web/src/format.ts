@@ -74,28 +74,42 @@ export const formatList = (items: string[]) =>
 /** A wait in words: "30 seconds", "2 minutes". */
 export function formatWait(ms: number) {
   const s = Math.max(1, Math.ceil(ms / 1000));
-  return s < 60 ? i18n.t('common:time.seconds', { count: s }) : i18n.t('common:time.minutes', { count: Math.ceil(s / 60) });
+  return s < 60
+    ? i18n.t('common:time.seconds', { count: s })
+    : i18n.t('common:time.minutes', { count: Math.ceil(s / 60) });
 }
 
 /** A readable device name from a user agent string. */
 export function describeUserAgent(ua: string | null | undefined) {
   if (!ua) return i18n.t('common:device.unknown');
-  const browser =
-    /Edg\//.test(ua) ? 'Edge'
-    : /OPR\//.test(ua) ? 'Opera'
-    : /Firefox\//.test(ua) ? 'Firefox'
-    : /Chrome\//.test(ua) ? (/HeadlessChrome/.test(ua) ? 'Headless Chrome' : 'Chrome')
-    : /Safari\//.test(ua) ? 'Safari'
-    : /node|undici/i.test(ua) ? i18n.t('common:device.script')
-    : null;
-  const os =
-    /iPhone|iPad/.test(ua) ? 'iOS'
-    : /Android/.test(ua) ? 'Android'
-    : /Mac OS X/.test(ua) ? 'macOS'
-    : /Windows/.test(ua) ? 'Windows'
-    : /CrOS/.test(ua) ? 'ChromeOS'
-    : /Linux/.test(ua) ? 'Linux'
-    : null;
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /OPR\//.test(ua)
+      ? 'Opera'
+      : /Firefox\//.test(ua)
+        ? 'Firefox'
+        : /Chrome\//.test(ua)
+          ? /HeadlessChrome/.test(ua)
+            ? 'Headless Chrome'
+            : 'Chrome'
+          : /Safari\//.test(ua)
+            ? 'Safari'
+            : /node|undici/i.test(ua)
+              ? i18n.t('common:device.script')
+              : null;
+  const os = /iPhone|iPad/.test(ua)
+    ? 'iOS'
+    : /Android/.test(ua)
+      ? 'Android'
+      : /Mac OS X/.test(ua)
+        ? 'macOS'
+        : /Windows/.test(ua)
+          ? 'Windows'
+          : /CrOS/.test(ua)
+            ? 'ChromeOS'
+            : /Linux/.test(ua)
+              ? 'Linux'
+              : null;
   if (browser && os) return i18n.t('common:device.on', { browser, os });
   return browser ?? os ?? truncate(ua, 60);
 }

@@ -58,7 +58,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       onSessionEnded(() => {
         queryClient.clear();
         // Not when already signed out here: "You have signed out." stays.
-        setState((s) => (s.status === 'signedIn' ? { status: 'signedOut', notice: i18n.t('common:errors.sessionEnded') } : s));
+        setState((s) =>
+          s.status === 'signedIn' ? { status: 'signedOut', notice: i18n.t('common:errors.sessionEnded') } : s,
+        );
       }),
     [],
   );

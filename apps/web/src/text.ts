@@ -21,7 +21,10 @@ export function truncate(s: string, max: number): string {
   if (s.length <= max) return s;
   const gs = graphemes(s);
   if (gs.length <= max) return s;
-  return `${gs.slice(0, max - 1).join('').trimEnd()}…`;
+  return `${gs
+    .slice(0, max - 1)
+    .join('')
+    .trimEnd()}…`;
 }
 
 /** A one-line excerpt for lists and replies: whitespace folded, then cut by grapheme. */

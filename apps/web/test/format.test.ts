@@ -6,7 +6,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectLanguage } from '../src/i18n/languages';
 import { i18n, resources } from '../src/i18n';
-import { formatDay, formatList, formatListStamp, formatNumber, formatRelative, formatTime, formatWait } from '../src/format';
+import {
+  formatDay,
+  formatList,
+  formatListStamp,
+  formatNumber,
+  formatRelative,
+  formatTime,
+  formatWait,
+} from '../src/format';
 
 afterAll(() => i18n.changeLanguage('en'));
 

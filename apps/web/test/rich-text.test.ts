@@ -26,9 +26,24 @@ describe('the formatting language', () => {
   });
 
   it('leaves what is not a span as written', () => {
-    for (const s of ['2 * 3 * 4', 'snake_case_name', '__init__ and __main__', 'window.__x=1 and window.__y', '** not bold**', '**', '*', '`', 'a ~~ b', '_x', 'x_']) {
+    for (const s of [
+      '2 * 3 * 4',
+      'snake_case_name',
+      '__init__ and __main__',
+      'window.__x=1 and window.__y',
+      '** not bold**',
+      '**',
+      '*',
+      '`',
+      'a ~~ b',
+      '_x',
+      'x_',
+    ]) {
       expect(plainText(parseRich(s)), s).toBe(s);
-      expect(parseRich(s).every((n) => typeof n === 'string'), s).toBe(true);
+      expect(
+        parseRich(s).every((n) => typeof n === 'string'),
+        s,
+      ).toBe(true);
     }
     expect(plainText(parseRich('*'.repeat(5000)))).toBe('*'.repeat(5000));
   });
@@ -44,9 +59,24 @@ describe('the formatting language', () => {
       { type: 'link', href: 'http://x.test/wiki/A_(b)', text: 'http://x.test/wiki/A_(b)' },
       ')',
     ]);
-    expect(parseRich('mail mailto:ada@example.org')[1]).toEqual({ type: 'link', href: 'mailto:ada@example.org', text: 'mailto:ada@example.org' });
-    for (const s of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,<script>alert(1)</script>', 'vbscript:x', 'http://', 'file:///etc/passwd', 'xhttps://a.b']) {
-      expect(parseRich(s).every((n) => typeof n === 'string'), s).toBe(true);
+    expect(parseRich('mail mailto:ada@example.org')[1]).toEqual({
+      type: 'link',
+      href: 'mailto:ada@example.org',
+      text: 'mailto:ada@example.org',
+    });
+    for (const s of [
+      'javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'vbscript:x',
+      'http://',
+      'file:///etc/passwd',
+      'xhttps://a.b',
+    ]) {
+      expect(
+        parseRich(s).every((n) => typeof n === 'string'),
+        s,
+      ).toBe(true);
     }
     expect(safeHref('javascript:alert(1)')).toBeNull();
     expect(safeHref('https://a.test/<x>')).toBe('https://a.test/%3Cx%3E');

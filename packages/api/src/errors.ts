@@ -7,7 +7,10 @@ import type { ErrorCode, ErrorDetails } from '@parley/protocol';
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
-  constructor(message: string, readonly details: ErrorDetails = {}) {
+  constructor(
+    message: string,
+    readonly details: ErrorDetails = {},
+  ) {
     super(message);
     this.name = new.target.name;
     // No stack: a refusal is an outcome, not a fault, and formatting a stack (through source maps

@@ -64,7 +64,9 @@ export class RedisKeyValue implements KeyValue {
   async put(key: string, value: string, ttlMs: number, onlyIfAbsent = false) {
     const k = this.prefix + key;
     const ms = Math.max(1, Math.ceil(ttlMs));
-    const res = onlyIfAbsent ? await this.redis.set(k, value, 'PX', ms, 'NX') : await this.redis.set(k, value, 'PX', ms);
+    const res = onlyIfAbsent
+      ? await this.redis.set(k, value, 'PX', ms, 'NX')
+      : await this.redis.set(k, value, 'PX', ms);
     return res === 'OK';
   }
 

@@ -13,30 +13,36 @@ export function createLogger(
   destination?: pino.DestinationStream,
   format: 'json' | 'pretty' = 'json',
 ): Logger {
-  destination ??= format === 'pretty' ? pretty({ sync: true, ignore: 'pid,hostname,instance', translateTime: 'SYS:HH:MM:ss' }) : pino.destination(1);
-  return pino({
-    level,
-    base,
-    serializers: { req: requestWithoutQuery },
-    redact: {
-      paths: [
-        'password',
-        '*.password',
-        'token',
-        '*.token',
-        'accessToken',
-        '*.accessToken',
-        'refreshToken',
-        '*.refreshToken',
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'res.headers["set-cookie"]',
-        'headers.authorization',
-        'headers.cookie',
-      ],
-      censor: '[redacted]',
+  destination ??=
+    format === 'pretty'
+      ? pretty({ sync: true, ignore: 'pid,hostname,instance', translateTime: 'SYS:HH:MM:ss' })
+      : pino.destination(1);
+  return pino(
+    {
+      level,
+      base,
+      serializers: { req: requestWithoutQuery },
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'token',
+          '*.token',
+          'accessToken',
+          '*.accessToken',
+          'refreshToken',
+          '*.refreshToken',
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'res.headers["set-cookie"]',
+          'headers.authorization',
+          'headers.cookie',
+        ],
+        censor: '[redacted]',
+      },
     },
-  }, destination);
+    destination,
+  );
 }
 
 /**
@@ -45,7 +51,16 @@ export function createLogger(
  */
 function requestWithoutQuery(req: unknown) {
   if (typeof req !== 'object' || req === null) return req;
-  const r = req as { method?: string; url?: string; host?: string; hostname?: string; ip?: string; remoteAddress?: string; socket?: { remotePort?: number }; remotePort?: number };
+  const r = req as {
+    method?: string;
+    url?: string;
+    host?: string;
+    hostname?: string;
+    ip?: string;
+    remoteAddress?: string;
+    socket?: { remotePort?: number };
+    remotePort?: number;
+  };
   return {
     method: r.method,
     url: typeof r.url === 'string' ? r.url.split('?')[0] : r.url,

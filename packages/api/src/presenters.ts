@@ -1,7 +1,24 @@
 import type { AttachmentRow, GroupChangeRow, MessageDetails, MessageRow, UserRow } from '@parley/db';
-import type { Attachment, Conversation, ConversationSnapshot, GroupChange, Message, PublicUser, Reaction, ReplyTo } from '@parley/protocol';
+import type {
+  Attachment,
+  Conversation,
+  ConversationSnapshot,
+  GroupChange,
+  Message,
+  PublicUser,
+  Reaction,
+  ReplyTo,
+} from '@parley/protocol';
 
-export type { Attachment, Conversation, ConversationSnapshot, Message, PublicUser, Reaction, ReplyTo } from '@parley/protocol';
+export type {
+  Attachment,
+  Conversation,
+  ConversationSnapshot,
+  Message,
+  PublicUser,
+  Reaction,
+  ReplyTo,
+} from '@parley/protocol';
 
 /** Timestamps leave the API as ISO-8601 UTC, whatever text form the driver returned. */
 export const iso = (value: string | Date) => new Date(value).toISOString();
@@ -23,7 +40,8 @@ export function toUser(row: UserRow) {
 export type User = ReturnType<typeof toUser>;
 
 /** A profile picture is its upload's thumbnail; any signed-in user may load it. */
-const avatarUrl = (attachmentId: string | null | undefined) => (attachmentId ? `/files/${attachmentId}/thumbnail` : null);
+const avatarUrl = (attachmentId: string | null | undefined) =>
+  attachmentId ? `/files/${attachmentId}/thumbnail` : null;
 
 export function toPublicUser(
   row: Pick<UserRow, 'id' | 'displayName' | 'lastSeenAt' | 'about'> & { avatarAttachmentId?: string | null },
@@ -70,7 +88,7 @@ export function toMessage(row: MessageRow, details: MessageDetails): Message {
     createdAt: iso(row.createdAt),
     editedAt: isoOrNull(row.editedAt),
     deletedAt: isoOrNull(row.deletedAt),
-    replyTo: (details.replyTo satisfies ReplyTo | null) as ReplyTo | null,
+    replyTo: details.replyTo satisfies ReplyTo | null as ReplyTo | null,
     reactions: details.reactions as Reaction[],
     attachments: details.attachments.map(toAttachment),
   };
@@ -90,14 +108,21 @@ function activeMute(until: string | null) {
  * A snapshot as one viewer sees it: their unread count, read position and mute; who is online.
  * `hidden`: members who blocked the viewer; their last sighting is not shown to them.
  */
-export function toConversation(snapshot: ConversationSnapshot, viewerId: string, online: Set<string>, hidden?: Set<string>): Conversation {
+export function toConversation(
+  snapshot: ConversationSnapshot,
+  viewerId: string,
+  online: Set<string>,
+  hidden?: Set<string>,
+): Conversation {
   const me = snapshot.members.find((m) => m.id === viewerId);
   const lastReadSeq = me?.lastReadSeq ?? 0;
   return {
     id: snapshot.id,
     kind: snapshot.kind,
     title: snapshot.title,
-    members: snapshot.members.map((m) => toPublicUser(hidden?.has(m.id) ? { ...m, lastSeenAt: null } : m, online.has(m.id))),
+    members: snapshot.members.map((m) =>
+      toPublicUser(hidden?.has(m.id) ? { ...m, lastSeenAt: null } : m, online.has(m.id)),
+    ),
     lastMessage: snapshot.lastMessage,
     unreadCount: me ? Math.max(0, snapshot.lastSeq - lastReadSeq) : 0,
     lastReadSeq,

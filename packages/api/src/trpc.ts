@@ -100,7 +100,9 @@ export const MAX_HTTP_BATCH = 10;
 export const MAX_FRAME_CALLS = 50;
 
 export function payloadTooLarge() {
-  return toTRPCError(new PayloadTooLarge(`This request is too large (at most ${MAX_INPUT_BYTES / 1024} KiB per call).`));
+  return toTRPCError(
+    new PayloadTooLarge(`This request is too large (at most ${MAX_INPUT_BYTES / 1024} KiB per call).`),
+  );
 }
 
 /** The error body a procedure would answer, for errors raised before tRPC runs (e.g. an HTTP body over the hard cap). */
@@ -182,10 +184,14 @@ const callRules = t.middleware(async ({ ctx, type, getRawInput, next }) => {
     }
     return { ...result, data: releasing(result.data, release) };
   }
-  const ran = await ctx.services.fairShare.run(ctx.auth ? `u:${ctx.auth.userId}` : `ip:${ctx.req.ip}`, async () => {
-    if (socket?.writable) await socket.writable();
-    return next();
-  }, !socket);
+  const ran = await ctx.services.fairShare.run(
+    ctx.auth ? `u:${ctx.auth.userId}` : `ip:${ctx.req.ip}`,
+    async () => {
+      if (socket?.writable) await socket.writable();
+      return next();
+    },
+    !socket,
+  );
   if (!ran) throw tooManyRequests(1000, 'Too many requests at once. Please wait and try again.');
   return ran.value;
 });

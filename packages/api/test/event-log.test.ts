@@ -13,19 +13,32 @@ describe('EventLog', () => {
   beforeAll(async () => {
     database = await openDatabase({ dataDir: '', inMemory: true });
     // Creates the partitions (a new log).
-    const log = new EventLog({ db: database.db, bus: new LocalBus(), logger: createLogger('silent'), partitions: PARTITIONS });
+    const log = new EventLog({
+      db: database.db,
+      bus: new LocalBus(),
+      logger: createLogger('silent'),
+      partitions: PARTITIONS,
+    });
     await log.start();
     log.stop();
   });
   afterAll(() => database?.close());
 
   const newLog = (opts: { pollIntervalMs?: number } = {}) =>
-    new EventLog({ db: database.db, bus: new LocalBus(), logger: createLogger('silent'), partitions: PARTITIONS, ...opts });
+    new EventLog({
+      db: database.db,
+      bus: new LocalBus(),
+      logger: createLogger('silent'),
+      partitions: PARTITIONS,
+      ...opts,
+    });
 
   // Appended without publishing: each test decides which notifications arrive.
   const commit = async (n: number, partition = 0): Promise<LoggedEvent> => {
     const event: StoredEvent = { type: 'message.read', conversationId: user, userId: user, seq: n };
-    const [id] = await database.db.transaction((tx) => appendEvents(tx, [{ partition, recipients: [user], payload: event }]));
+    const [id] = await database.db.transaction((tx) =>
+      appendEvents(tx, [{ partition, recipients: [user], payload: event }]),
+    );
     return { partition, id: id!, recipients: [user], event };
   };
 
@@ -64,7 +77,10 @@ describe('EventLog', () => {
     const before = await newLogPositions();
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => commit(100 + i, i % PARTITIONS)));
     for (let p = 0; p < PARTITIONS; p++) {
-      const ids = results.filter((r) => r.partition === p).map((r) => r.id).sort((x, y) => x - y);
+      const ids = results
+        .filter((r) => r.partition === p)
+        .map((r) => r.id)
+        .sort((x, y) => x - y);
       expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => before[p]! + 1 + i));
     }
   });

@@ -27,7 +27,6 @@ export interface RunningCoturn {
   stop(): Promise<void>;
 }
 
-
 /** coturn listens on TCP and UDP. */
 const freePort = () => anyFreePort({ udp: true });
 
@@ -41,7 +40,6 @@ function canConnect(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
-
 
 export async function startCoturn(opts: {
   secret: string;
@@ -58,7 +56,8 @@ export async function startCoturn(opts: {
   const conf = join(dir, 'turnserver.conf');
   writeFileSync(conf, '# intentionally empty: every option is on the command line\n');
   const args = [
-    '-c', conf,
+    '-c',
+    conf,
     `--listening-port=${port}`,
     '--listening-ip=127.0.0.1',
     '--relay-ip=127.0.0.1',
@@ -212,9 +211,29 @@ export function allocateWithUclient(opts: {
   peer?: { address: string; port: number; messages: number };
 }): Promise<UclientResult> {
   const target = opts.peer
-    ? [...(opts.peer.address.includes(':') ? ['-x'] : []), '-n', String(opts.peer.messages), '-e', opts.peer.address, '-r', String(opts.peer.port)]
+    ? [
+        ...(opts.peer.address.includes(':') ? ['-x'] : []),
+        '-n',
+        String(opts.peer.messages),
+        '-e',
+        opts.peer.address,
+        '-r',
+        String(opts.peer.port),
+      ]
     : ['-y', '-n', '1'];
-  const args = ['-v', '-t', '-c', ...target, '-u', opts.username, '-w', opts.credential, '-p', String(opts.port), '127.0.0.1'];
+  const args = [
+    '-v',
+    '-t',
+    '-c',
+    ...target,
+    '-u',
+    opts.username,
+    '-w',
+    opts.credential,
+    '-p',
+    String(opts.port),
+    '127.0.0.1',
+  ];
   return new Promise((resolve, reject) => {
     execFile(UCLIENT_BIN, args, { timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (err && typeof err.code === 'string') return reject(err); // ENOENT and the like

@@ -83,7 +83,8 @@ describe.skipIf(!canNetns)('production coturn in a network namespace', () => {
     peer.stdout?.setEncoding('utf8').on('data', (d: string) => (peerLog += d));
     peer.stderr?.setEncoding('utf8').on('data', (d: string) => (peerLog += d));
     // The peer binds, and IPv6 neighbour discovery settles, a moment after the links come up.
-    for (const address of [PEER_V4, PEER_V6]) await waitFor(() => peerEchoes(address), { timeoutMs: 15_000, intervalMs: 100 });
+    for (const address of [PEER_V4, PEER_V6])
+      await waitFor(() => peerEchoes(address), { timeoutMs: 15_000, intervalMs: 100 });
     coturn = await startProductionCoturn({ secret: SECRET, realm: 'turn.parley.test', relayIps: [HOST_V4, HOST_V6] });
   }, 30_000);
 
@@ -103,13 +104,21 @@ describe.skipIf(!canNetns)('production coturn in a network namespace', () => {
     }
   });
 
-  it.each([PEER_V4, PEER_V6])('relays to the public-style peer %s, every packet back', async (address) => {
-    const result = await allocateWithUclient({ port: coturn.port, ...credentials(), peer: { address, port: PEER_PORT, messages: MESSAGES } });
-    const log = `${result.output}\n${coturn.log()}\n${peerLog}`;
-    expect(result.output, log).not.toContain('403');
-    expect(result.output, log).toContain(`tot_recv_msgs=${MESSAGES}`);
-    expect(result.output, log).toMatch(/Total lost packets 0 /);
-  }, 30_000);
+  it.each([PEER_V4, PEER_V6])(
+    'relays to the public-style peer %s, every packet back',
+    async (address) => {
+      const result = await allocateWithUclient({
+        port: coturn.port,
+        ...credentials(),
+        peer: { address, port: PEER_PORT, messages: MESSAGES },
+      });
+      const log = `${result.output}\n${coturn.log()}\n${peerLog}`;
+      expect(result.output, log).not.toContain('403');
+      expect(result.output, log).toContain(`tot_recv_msgs=${MESSAGES}`);
+      expect(result.output, log).toMatch(/Total lost packets 0 /);
+    },
+    30_000,
+  );
 
   const denied: [string, string][] = [
     ['IPv4 loopback', '127.0.0.1'],
@@ -137,9 +146,17 @@ describe.skipIf(!canNetns)('production coturn in a network namespace', () => {
     ['IPv6 multicast', 'ff02::1'],
   ];
 
-  it.each(denied)('refuses a relay to %s (%s) with 403 Forbidden IP', async (_name, address) => {
-    const result = await allocateWithUclient({ port: coturn.port, ...credentials(), peer: { address, port: PEER_PORT, messages: 2 } });
-    expect(result.output, `${result.output}\n${coturn.log()}`).toContain('403 (Forbidden IP)');
-    expect(result.output).not.toMatch(/tot_recv_msgs=[1-9]/);
-  }, 30_000);
+  it.each(denied)(
+    'refuses a relay to %s (%s) with 403 Forbidden IP',
+    async (_name, address) => {
+      const result = await allocateWithUclient({
+        port: coturn.port,
+        ...credentials(),
+        peer: { address, port: PEER_PORT, messages: 2 },
+      });
+      expect(result.output, `${result.output}\n${coturn.log()}`).toContain('403 (Forbidden IP)');
+      expect(result.output).not.toMatch(/tot_recv_msgs=[1-9]/);
+    },
+    30_000,
+  );
 });

@@ -10,7 +10,13 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iceServersFor, turnCredential } from '../src/services/turn.js';
-import { allocateWithUclient, COTURN_DIR, startCoturn, startProductionCoturn, type RunningCoturn } from './turn-helpers.js';
+import {
+  allocateWithUclient,
+  COTURN_DIR,
+  startCoturn,
+  startProductionCoturn,
+  type RunningCoturn,
+} from './turn-helpers.js';
 
 const SECRET = randomBytes(24).toString('base64url');
 const TTL = 600;
@@ -51,7 +57,9 @@ describe('iceServersFor', () => {
   it('matches openssl, when openssl is installed', () => {
     let expected: string;
     try {
-      const mac = execFileSync('openssl', ['dgst', '-sha1', '-hmac', turn.secret, '-binary'], { input: '1700003600:user-a' });
+      const mac = execFileSync('openssl', ['dgst', '-sha1', '-hmac', turn.secret, '-binary'], {
+        input: '1700003600:user-a',
+      });
       expected = mac.toString('base64');
     } catch {
       return; // no openssl binary: the fixed vector above still holds
@@ -62,9 +70,9 @@ describe('iceServersFor', () => {
   it('changes the credential with the secret, the user and the time', () => {
     const a = turnEntry(iceServersFor('u1', turn, 1_700_000_000_000));
     expect(turnEntry(iceServersFor('u2', turn, 1_700_000_000_000)).credential).not.toBe(a.credential);
-    expect(turnEntry(iceServersFor('u1', { ...turn, secret: 'another-secret-value' }, 1_700_000_000_000)).credential).not.toBe(
-      a.credential,
-    );
+    expect(
+      turnEntry(iceServersFor('u1', { ...turn, secret: 'another-secret-value' }, 1_700_000_000_000)).credential,
+    ).not.toBe(a.credential);
     expect(turnEntry(iceServersFor('u1', turn, 1_700_000_001_000)).username).toBe('1700003601:u1');
   });
 
@@ -102,7 +110,11 @@ describe('against a real coturn (turnserver + turnutils_uclient)', () => {
     const creds = turnEntry(iceServersFor(randomUUID(), turnConfig(coturn.url)));
     const bytes = Buffer.from(creds.credential, 'base64');
     bytes[0] = bytes[0]! ^ 0x01;
-    const result = await allocateWithUclient({ port: coturn.port, username: creds.username, credential: bytes.toString('base64') });
+    const result = await allocateWithUclient({
+      port: coturn.port,
+      username: creds.username,
+      credential: bytes.toString('base64'),
+    });
     expect(result.code, result.output).not.toBe(0);
     expect(result.output).toContain('Cannot complete Allocation');
     expect(result.relayAddress).toBeNull();
@@ -111,7 +123,11 @@ describe('against a real coturn (turnserver + turnutils_uclient)', () => {
   it('refuses a username whose validity was changed without a new credential', async () => {
     const creds = turnEntry(iceServersFor('someone', turnConfig(coturn.url)));
     const [expiry, user] = creds.username.split(':') as [string, string];
-    const result = await allocateWithUclient({ port: coturn.port, username: `${Number(expiry) + 86_400}:${user}`, credential: creds.credential });
+    const result = await allocateWithUclient({
+      port: coturn.port,
+      username: `${Number(expiry) + 86_400}:${user}`,
+      credential: creds.credential,
+    });
     expect(result.code, result.output).not.toBe(0);
     expect(result.relayAddress).toBeNull();
   }, 30_000);
@@ -172,24 +188,68 @@ function isDenied(ip: string) {
 describe('coturn/turnserver.conf (production)', () => {
   it('denies every private, loopback, link-local, CGNAT and special-purpose range', () => {
     const internal = [
-      '0.0.0.0', '10.0.0.1', '10.255.255.255', '100.64.0.1', '100.127.255.254', '127.0.0.1', '127.1.2.3',
-      '169.254.169.254', '172.16.0.1', '172.31.255.255', '192.168.0.1', '192.168.255.255', '192.0.0.8', '198.18.0.1',
-      '224.0.0.1', '239.255.255.250', '255.255.255.255',
-      '::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::a00:1', '2002:a00:1::1',
-      'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf:ffff::1', 'fec0::1', 'ff02::1', '2001:db8::1',
+      '0.0.0.0',
+      '10.0.0.1',
+      '10.255.255.255',
+      '100.64.0.1',
+      '100.127.255.254',
+      '127.0.0.1',
+      '127.1.2.3',
+      '169.254.169.254',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.0.1',
+      '192.168.255.255',
+      '192.0.0.8',
+      '198.18.0.1',
+      '224.0.0.1',
+      '239.255.255.250',
+      '255.255.255.255',
+      '::1',
+      '::ffff:127.0.0.1',
+      '::ffff:10.0.0.1',
+      '::ffff:169.254.169.254',
+      '64:ff9b::a00:1',
+      '2002:a00:1::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'fe80::1',
+      'febf:ffff::1',
+      'fec0::1',
+      'ff02::1',
+      '2001:db8::1',
     ];
     expect(internal.filter((ip) => !isDenied(ip))).toEqual([]);
-    const publicHosts = ['1.1.1.1', '8.8.8.8', '100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '192.169.0.1', '2606:4700:4700::1111', '2a00:1450::1'];
+    const publicHosts = [
+      '1.1.1.1',
+      '8.8.8.8',
+      '100.63.255.255',
+      '100.128.0.0',
+      '172.15.255.255',
+      '172.32.0.0',
+      '192.169.0.1',
+      '2606:4700:4700::1111',
+      '2a00:1450::1',
+    ];
     expect(publicHosts.filter((ip) => isDenied(ip))).toEqual([]);
   });
 
   it('has no IPv6 range starting at "::" (coturn 4.6.1 would refuse every IPv4 peer by it)', () => {
-    const fromZero = deniedRanges.filter((r) => r.includes('-') && isIPv6(r.split('-')[0]!) && ipToBigInt(r.split('-')[0]!).n === 0n);
+    const fromZero = deniedRanges.filter(
+      (r) => r.includes('-') && isIPv6(r.split('-')[0]!) && ipToBigInt(r.split('-')[0]!).n === 0n,
+    );
     expect(fromZero).toEqual([]);
   });
 
   it('has the hardening options', () => {
-    for (const option of ['use-auth-secret', 'fingerprint', 'no-cli', 'no-multicast-peers', 'tls-listening-port=5349', 'no-software-attribute']) {
+    for (const option of [
+      'use-auth-secret',
+      'fingerprint',
+      'no-cli',
+      'no-multicast-peers',
+      'tls-listening-port=5349',
+      'no-software-attribute',
+    ]) {
       expect(productionConf.split('\n').map((l) => l.trim())).toContain(option);
     }
     expect(productionConf).toMatch(/^cert=/m);
@@ -199,7 +259,9 @@ describe('coturn/turnserver.conf (production)', () => {
     expect(productionConf).toMatch(/^min-port=\d+/m);
     expect(productionConf).toMatch(/^max-port=\d+/m);
     expect(productionConf).not.toMatch(/^\s*(allow-loopback-peers|static-auth-secret|lt-cred-mech)/m);
-    expect(readFileSync(join(COTURN_DIR, 'turnserver.conf.template'), 'utf8')).toMatch(/^static-auth-secret=\$\{TURN_SECRET\}$/m);
+    expect(readFileSync(join(COTURN_DIR, 'turnserver.conf.template'), 'utf8')).toMatch(
+      /^static-auth-secret=\$\{TURN_SECRET\}$/m,
+    );
   });
 
   it('its deny list wins over --allow-loopback-peers: the relay cannot reach 127.0.0.1', async () => {
@@ -219,7 +281,10 @@ describe('coturn/turnserver.conf (production)', () => {
   it('started through entrypoint.sh, accepts API credentials and still refuses loopback peers', async () => {
     const coturn = await startProductionCoturn({ secret: SECRET, realm: 'turn.parley.test' });
     try {
-      const good = await allocateWithUclient({ port: coturn.port, ...turnEntry(iceServersFor(randomUUID(), turnConfig(coturn.url))) });
+      const good = await allocateWithUclient({
+        port: coturn.port,
+        ...turnEntry(iceServersFor(randomUUID(), turnConfig(coturn.url))),
+      });
       expect(good.relayAddress, `${good.output}\n${coturn.log()}`).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(good.output).toContain('403 (Forbidden IP)');
       const expired = turnEntry(iceServersFor(randomUUID(), turnConfig(coturn.url), Date.now() - (TTL + 60) * 1000));

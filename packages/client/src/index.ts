@@ -89,8 +89,7 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   const wsUrl = httpUrl.replace(/^http/, 'ws');
   const baseFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const jar = opts.cookies === 'jar' ? withCookieJar(baseFetch, Object.entries(opts.initialCookies ?? {})) : null;
-  const doFetch: typeof fetch =
-    jar ?? ((input, init) => baseFetch(input, { ...init, credentials: 'include' }));
+  const doFetch: typeof fetch = jar ?? ((input, init) => baseFetch(input, { ...init, credentials: 'include' }));
 
   let session: Session | null = null;
   let refreshing: Promise<Session | null> | null = null;
@@ -120,7 +119,9 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
     if (refreshing) return refreshing;
     // Without a session yet (a page load, or after signing out) we may simply be signed out:
     // `resume` says so with null instead of an error. A session we had that fails to refresh has ended.
-    const exchange: Promise<AuthResult | null> = session ? authClient.auth.refresh.mutate() : authClient.auth.resume.mutate();
+    const exchange: Promise<AuthResult | null> = session
+      ? authClient.auth.refresh.mutate()
+      : authClient.auth.resume.mutate();
     refreshing = exchange
       .then(
         (result) => {
@@ -147,23 +148,25 @@ export function createParleyClient(opts: ParleyClientOptions): ParleyClient {
   };
 
   /** Remembers the tokens that auth procedures return, whichever transport carried them. */
-  const sessionLink: TRPCLink<AppRouter> = () => ({ op, next }) =>
-    observable((observer) =>
-      next(op).subscribe({
-        next(envelope) {
-          if (envelope.result.type === 'data' || envelope.result.type === undefined) {
-            if (AUTH_RESULT_PATHS.has(op.path)) adopt(envelope.result.data as AuthResult);
-            if (SIGN_OUT_PATHS.has(op.path)) {
-              adopt(null);
-              if (wsClient) reconnect();
+  const sessionLink: TRPCLink<AppRouter> =
+    () =>
+    ({ op, next }) =>
+      observable((observer) =>
+        next(op).subscribe({
+          next(envelope) {
+            if (envelope.result.type === 'data' || envelope.result.type === undefined) {
+              if (AUTH_RESULT_PATHS.has(op.path)) adopt(envelope.result.data as AuthResult);
+              if (SIGN_OUT_PATHS.has(op.path)) {
+                adopt(null);
+                if (wsClient) reconnect();
+              }
             }
-          }
-          observer.next(envelope);
-        },
-        error: (err) => observer.error(err),
-        complete: () => observer.complete(),
-      }),
-    );
+            observer.next(envelope);
+          },
+          error: (err) => observer.error(err),
+          complete: () => observer.complete(),
+        }),
+      );
 
   let wsClient: ReturnType<typeof createWSClient> | null = null;
   let wsTerminal: TRPCLink<AppRouter> | null = null;

@@ -58,7 +58,9 @@ export function mergeChanges(list: GroupChange[], incoming: GroupChange[]): Grou
   if (incoming.length === 0) return list;
   const byId = new Map(list.map((c) => [c.id, c]));
   for (const c of incoming) byId.set(c.id, c);
-  return [...byId.values()].sort((a, b) => a.afterSeq - b.afterSeq || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  return [...byId.values()].sort(
+    (a, b) => a.afterSeq - b.afterSeq || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
+  );
 }
 
 const without = <T>(record: Record<string, T>, key: string): Record<string, T> => {
@@ -77,7 +79,8 @@ function noteMessage(lastMessageAt: ClientState['lastMessageAt'], m: Message): C
 function onNewMessage(state: ClientState, m: Message): ClientState {
   const conv = m.conversationId;
   const thread = state.threads[conv];
-  const threads = thread && !state.windows[conv] ? { ...state.threads, [conv]: mergeMessages(thread, [m]) } : state.threads;
+  const threads =
+    thread && !state.windows[conv] ? { ...state.threads, [conv]: mergeMessages(thread, [m]) } : state.threads;
   const typingHere = state.typing[conv] ?? {};
   const typing = m.senderId in typingHere ? { ...state.typing, [conv]: without(typingHere, m.senderId) } : state.typing;
   const lastMessageAt = noteMessage(state.lastMessageAt, m);
@@ -116,11 +119,14 @@ function onChangedMessage(state: ClientState, m: Message): ClientState {
     const excerpt = excerptOf(m);
     threads = {
       ...threads,
-      [conv]: thread.map((x) => (x.id === m.id ? m : x.replyTo?.id === m.id ? { ...x, replyTo: { ...x.replyTo, excerpt } } : x)),
+      [conv]: thread.map((x) =>
+        x.id === m.id ? m : x.replyTo?.id === m.id ? { ...x, replyTo: { ...x.replyTo, excerpt } } : x,
+      ),
     };
   }
   const c = state.conversations[conv];
-  const conversations = c?.lastMessage?.id === m.id ? { ...state.conversations, [conv]: { ...c, lastMessage: m } } : state.conversations;
+  const conversations =
+    c?.lastMessage?.id === m.id ? { ...state.conversations, [conv]: { ...c, lastMessage: m } } : state.conversations;
   if (threads === state.threads && conversations === state.conversations) return state;
   return { ...state, threads, conversations };
 }
@@ -136,7 +142,13 @@ export function putConversation(state: ClientState, c: Conversation): ClientStat
   // A snapshot older than what we hold keeps our newer last message (and the count that goes with it).
   const newer = known?.lastMessage && (!c.lastMessage || known.lastMessage.seq > c.lastMessage.seq) ? known : null;
   const conversation = newer
-    ? { ...c, lastMessage: newer.lastMessage, unreadCount: newer.unreadCount, updatedAt: newer.updatedAt, lastReadSeq: Math.max(newer.lastReadSeq, c.lastReadSeq) }
+    ? {
+        ...c,
+        lastMessage: newer.lastMessage,
+        unreadCount: newer.unreadCount,
+        updatedAt: newer.updatedAt,
+        lastReadSeq: Math.max(newer.lastReadSeq, c.lastReadSeq),
+      }
     : c;
   const lastMessage = conversation.lastMessage;
   let reads = state.reads;
@@ -217,7 +229,10 @@ export function applyEvent(state: ClientState, event: ParleyEvent | PresenceEven
         if (!c || seq <= c.lastReadSeq) return state;
         const lastSeq = c.lastMessage?.seq ?? seq;
         const unreadCount = Math.max(0, Math.min(c.unreadCount, lastSeq - seq));
-        return { ...state, conversations: { ...state.conversations, [conversationId]: { ...c, lastReadSeq: seq, unreadCount } } };
+        return {
+          ...state,
+          conversations: { ...state.conversations, [conversationId]: { ...c, lastReadSeq: seq, unreadCount } },
+        };
       }
       const here = state.reads[conversationId] ?? {};
       if ((here[userId] ?? 0) >= seq) return state;
@@ -248,7 +263,10 @@ export function applyEvent(state: ClientState, event: ParleyEvent | PresenceEven
       return { ...state, presence };
     }
     case 'update':
-      return { ...state, presence: { ...state.presence, [event.userId]: { online: event.online, lastSeenAt: event.lastSeenAt } } };
+      return {
+        ...state,
+        presence: { ...state.presence, [event.userId]: { online: event.online, lastSeenAt: event.lastSeenAt } },
+      };
   }
 }
 

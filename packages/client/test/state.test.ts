@@ -1,7 +1,16 @@
 /** The client reducer without a browser or a server: pure events in, state out. */
 import type { Conversation, Message } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { applyEvent, dropConversation, endTyping, initialState, putConversation, putHistory, typingIn, type ClientState } from '../src/state.js';
+import {
+  applyEvent,
+  dropConversation,
+  endTyping,
+  initialState,
+  putConversation,
+  putHistory,
+  typingIn,
+  type ClientState,
+} from '../src/state.js';
 
 const ME = 'me';
 const X = 'x';
@@ -33,7 +42,10 @@ const conv = (over: Partial<Conversation> = {}): Conversation => ({
   mutedUntil: null,
   ...over,
 });
-const withConv = (): ClientState => ({ ...applyEvent(initialState(ME), { type: 'conversation.updated', conversation: conv() }), threads: { [C]: [] } });
+const withConv = (): ClientState => ({
+  ...applyEvent(initialState(ME), { type: 'conversation.updated', conversation: conv() }),
+  threads: { [C]: [] },
+});
 
 describe('applyEvent', () => {
   it('adds messages once, in seq order, and counts unread from others only', () => {
@@ -81,7 +93,10 @@ describe('applyEvent', () => {
   it('drops a conversation the user left, and keeps a newer last message over an older snapshot', () => {
     let s = withConv();
     s = applyEvent(s, { type: 'message.new', message: msg(4, X, 't4') });
-    s = applyEvent(s, { type: 'conversation.updated', conversation: conv({ title: 'renamed', lastMessage: msg(3, X, 't3') }) });
+    s = applyEvent(s, {
+      type: 'conversation.updated',
+      conversation: conv({ title: 'renamed', lastMessage: msg(3, X, 't3') }),
+    });
     expect(s.conversations[C]).toMatchObject({ title: 'renamed', lastMessage: { seq: 4 }, unreadCount: 1 });
     s = applyEvent(s, { type: 'conversation.updated', conversation: conv({ members: [] }) });
     expect(s.conversations[C]).toBeUndefined();
@@ -100,12 +115,18 @@ describe('applyEvent', () => {
   });
 
   it('changes only messages the thread holds, and the quotes of replies to them', () => {
-    let s = putHistory(withConv(), C, [msg(5, X, 't5'), { ...msg(6, ME, 't6'), replyTo: { id: 'm5', seq: 5, senderId: X, excerpt: 'body 5' } }]);
+    let s = putHistory(withConv(), C, [
+      msg(5, X, 't5'),
+      { ...msg(6, ME, 't6'), replyTo: { id: 'm5', seq: 5, senderId: X, excerpt: 'body 5' } },
+    ]);
     // An edit of a message outside the loaded pages does not slip into the thread.
     const outside = applyEvent(s, { type: 'message.updated', message: { ...msg(2, X, 't2'), body: 'old, edited' } });
     expect(outside).toBe(s);
     s = applyEvent(s, { type: 'message.updated', message: { ...msg(5, X, 't5'), body: 'edited', editedAt: 't7' } });
-    expect(s.threads[C]!.map((m) => [m.body, m.replyTo?.excerpt ?? null])).toEqual([['edited', null], ['body 6', 'edited']]);
+    expect(s.threads[C]!.map((m) => [m.body, m.replyTo?.excerpt ?? null])).toEqual([
+      ['edited', null],
+      ['body 6', 'edited'],
+    ]);
     s = applyEvent(s, { type: 'message.updated', message: { ...msg(5, X, 't5'), body: '', deletedAt: 't8' } });
     expect(s.threads[C]![1]!.replyTo?.excerpt).toBeNull();
   });
@@ -142,7 +163,15 @@ describe('applyEvent', () => {
   });
 
   it('a conversation from a query brings read positions, which never move back; a dropped one is marked removed', () => {
-    let s = putConversation(initialState(ME), conv({ memberReads: [{ userId: X, lastReadSeq: 4 }, { userId: ME, lastReadSeq: 9 }] }));
+    let s = putConversation(
+      initialState(ME),
+      conv({
+        memberReads: [
+          { userId: X, lastReadSeq: 4 },
+          { userId: ME, lastReadSeq: 9 },
+        ],
+      }),
+    );
     expect(s.reads[C]).toEqual({ [X]: 4 });
     s = putConversation(s, conv({ memberReads: [{ userId: X, lastReadSeq: 2 }] }));
     expect(s.reads[C]).toEqual({ [X]: 4 });
@@ -155,10 +184,20 @@ describe('applyEvent', () => {
 
   it('keeps a group timeline with the held thread, in timeline order, not in a window', () => {
     const change = (id: string, afterSeq: number, createdAt: string) => ({
-      id, conversationId: C, kind: 'renamed' as const, actorId: X, userIds: [], names: { [X]: 'x' }, title: id, afterSeq, createdAt,
+      id,
+      conversationId: C,
+      kind: 'renamed' as const,
+      actorId: X,
+      userIds: [],
+      names: { [X]: 'x' },
+      title: id,
+      afterSeq,
+      createdAt,
     });
     // Not held: nothing to keep it in (the thread's first page brings it).
-    expect(applyEvent(initialState(ME), { type: 'group.changed', change: change('a', 0, 't1') }).changes[C]).toBeUndefined();
+    expect(
+      applyEvent(initialState(ME), { type: 'group.changed', change: change('a', 0, 't1') }).changes[C],
+    ).toBeUndefined();
     let s = putHistory(withConv(), C, [msg(1, X, 't1')], { changes: [change('b', 1, 't3')] });
     s = applyEvent(s, { type: 'group.changed', change: change('c', 1, 't4') });
     s = putHistory(s, C, [], { changes: [change('a', 0, 't0'), change('b', 1, 't3')] });

@@ -9,7 +9,12 @@ import { z } from 'zod';
 const list = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -69,10 +74,19 @@ const envSchema = z.object({
   WEB_DIST_DIR: z.string().optional(),
   INSTANCE_ID: z.string().optional(),
   /** Web Push (VAPID, RFC 8292): the application server's P-256 key pair, base64url (web-push's format). */
-  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'VAPID_PUBLIC_KEY must be a base64url P-256 public key (87 characters)').optional(),
-  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'VAPID_PRIVATE_KEY must be a base64url P-256 private key (43 characters)').optional(),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{87}$/, 'VAPID_PUBLIC_KEY must be a base64url P-256 public key (87 characters)')
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'VAPID_PRIVATE_KEY must be a base64url P-256 private key (43 characters)')
+    .optional(),
   /** Who push services contact about this sender: a mailto: or https: URL. */
-  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'VAPID_SUBJECT must be a mailto: or https: URL').optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)\S+$/, 'VAPID_SUBJECT must be a mailto: or https: URL')
+    .optional(),
   /** Host names (and their subdomains) push subscriptions may point at; the server POSTs to them. */
   PUSH_ENDPOINT_HOSTS: list,
   /** smtp://user:pass@host:587 or smtps://...; without it mail goes to the log (and /dev/mail outside production). */
@@ -95,9 +109,19 @@ const envSchema = z.object({
   /** Path-style URLs (endpoint/bucket/key); on by default for self-hosted stores. */
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true'),
   /** The largest upload accepted, in bytes (25 MiB). */
-  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).max(5 * 1024 ** 3).default(25 * 1024 * 1024),
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(5 * 1024 ** 3)
+    .default(25 * 1024 * 1024),
   /** An upload never sent in a message is deleted this long after it was created (12 h). */
-  UPLOAD_ORPHAN_TTL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(12 * 3_600_000),
+  UPLOAD_ORPHAN_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(86_400_000)
+    .default(12 * 3_600_000),
   /** How often the orphan sweeper runs (hourly); orphans are thus gone within TTL + this. */
   UPLOAD_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(3_600_000),
 });
@@ -112,7 +136,8 @@ function parseRedisNode(spec: string): { host: string; port: number } | null {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-const formatRedisNode = (n: { host: string; port: number }) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`);
+const formatRedisNode = (n: { host: string; port: number }) =>
+  n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`;
 
 export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
@@ -158,15 +183,17 @@ export interface Config {
   };
   mail: { smtpUrl: string | undefined; from: string; publicUrl: string };
   webauthn: { rpId: string; rpName: string; origins: string[] };
-  storage: { kind: 'disk'; dir: string } | {
-    kind: 's3';
-    bucket: string;
-    endpoint: string | undefined;
-    region: string;
-    accessKeyId: string | undefined;
-    secretAccessKey: string | undefined;
-    forcePathStyle: boolean;
-  };
+  storage:
+    | { kind: 'disk'; dir: string }
+    | {
+        kind: 's3';
+        bucket: string;
+        endpoint: string | undefined;
+        region: string;
+        accessKeyId: string | undefined;
+        secretAccessKey: string | undefined;
+        forcePathStyle: boolean;
+      };
   uploads: { maxBytes: number; orphanTtlMs: number; sweepMs: number };
 }
 
@@ -276,7 +303,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : loadOrCreateDevVapid(dataDir);
 
   if (env.PRESENCE_DEAD_AFTER_MS < 2 * env.PRESENCE_HEARTBEAT_MS) {
-    throw new ConfigError('Invalid configuration:\n  PRESENCE_DEAD_AFTER_MS must be at least twice PRESENCE_HEARTBEAT_MS');
+    throw new ConfigError(
+      'Invalid configuration:\n  PRESENCE_DEAD_AFTER_MS must be at least twice PRESENCE_HEARTBEAT_MS',
+    );
   }
 
   const redisClusterNodes = env.REDIS_CLUSTER_NODES.map(parseRedisNode);
@@ -284,7 +313,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (bad.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  REDIS_CLUSTER_NODES: not host:port: ${bad.join(', ')}`);
   }
-  const redisUrl = env.REDIS_URL ?? (redisClusterNodes[0] ? `redis://${formatRedisNode(redisClusterNodes[0])}` : undefined);
+  const redisUrl =
+    env.REDIS_URL ?? (redisClusterNodes[0] ? `redis://${formatRedisNode(redisClusterNodes[0])}` : undefined);
 
   if (env.STORAGE === 's3' && !env.S3_BUCKET) {
     throw new ConfigError('Invalid configuration:\n  S3_BUCKET is required when STORAGE=s3');
@@ -343,7 +373,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       endpointHosts: env.PUSH_ENDPOINT_HOSTS.length > 0 ? env.PUSH_ENDPOINT_HOSTS : DEFAULT_PUSH_HOSTS,
       allowLoopback: !isProduction,
     },
-    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, publicUrl: (env.PUBLIC_URL ?? allowedOrigins[0]!).replace(/\/$/, '') },
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      publicUrl: (env.PUBLIC_URL ?? allowedOrigins[0]!).replace(/\/$/, ''),
+    },
     webauthn: {
       rpId: env.WEBAUTHN_RP_ID ?? new URL(env.PUBLIC_URL ?? allowedOrigins[0]!).hostname,
       rpName: env.WEBAUTHN_RP_NAME,

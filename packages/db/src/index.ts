@@ -1,6 +1,19 @@
 export * from './client.js';
 export * as schema from './schema.js';
-export type { UserRow, SessionRow, ConversationRow, MessageRow, ReactionRow, CallRow, CallParticipantRow, GroupChangeRow, EventRow, PushSubscriptionRow, AttachmentRow, MailJobRow } from './schema.js';
+export type {
+  UserRow,
+  SessionRow,
+  ConversationRow,
+  MessageRow,
+  ReactionRow,
+  CallRow,
+  CallParticipantRow,
+  GroupChangeRow,
+  EventRow,
+  PushSubscriptionRow,
+  AttachmentRow,
+  MailJobRow,
+} from './schema.js';
 export * from './queries/users.js';
 export * from './queries/sessions.js';
 export { isSqlState, isUniqueViolation } from './errors.js';

@@ -239,7 +239,9 @@ export const calls = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     /** The person called, in a direct call; null in a group call (everyone is rung). */
     calleeId: uuid('callee_id').references(() => users.id, { onDelete: 'cascade' }),
-    kind: text('kind', { enum: ['direct', 'group'] }).notNull().default('direct'),
+    kind: text('kind', { enum: ['direct', 'group'] })
+      .notNull()
+      .default('direct'),
     /** Group calls: the members who were in another call when it started (not rung, shown busy). */
     busyUserIds: uuid('busy_user_ids').array().notNull().default(sql`'{}'::uuid[]`),
     media: text('media', { enum: ['audio', 'video'] }).notNull(),

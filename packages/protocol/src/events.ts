@@ -41,7 +41,12 @@ export const conversationUpdated = z.object({ type: z.literal('conversation.upda
  * `at`: when the server relayed it, on the clock that stamps messages' createdAt (a client ignores
  * typing older than the typist's last message).
  */
-export const typing = z.object({ type: z.literal('typing'), conversationId: z.string(), userId: z.string(), at: z.string() });
+export const typing = z.object({
+  type: z.literal('typing'),
+  conversationId: z.string(),
+  userId: z.string(),
+  at: z.string(),
+});
 /**
  * The first event of a stream subscribed without `lastEventId`. Its tracked id is the position the
  * stream starts from, so a socket lost before any other event still resumes without a gap.
@@ -162,7 +167,12 @@ export const callSignalEvent = z.object({
   signal: callSignal,
 });
 /** What `calls.onEvent` yields (not logged: a device that subscribes late is told what rings for it). */
-export const callEvent = z.discriminatedUnion('type', [callStateEvent, callParticipantEvent, callRingingEvent, callSignalEvent]);
+export const callEvent = z.discriminatedUnion('type', [
+  callStateEvent,
+  callParticipantEvent,
+  callRingingEvent,
+  callSignalEvent,
+]);
 export type CallStateEvent = z.infer<typeof callStateEvent>;
 export type CallParticipantEvent = z.infer<typeof callParticipantEvent>;
 export type CallRingingEvent = z.infer<typeof callRingingEvent>;

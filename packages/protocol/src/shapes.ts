@@ -8,7 +8,12 @@
 import { z } from 'zod';
 
 /** The quoted message of a reply, as it was when the reply was sent (excerpt null once deleted). */
-export const replyTo = z.object({ id: z.string(), seq: z.number().int(), senderId: z.string(), excerpt: z.string().nullable() });
+export const replyTo = z.object({
+  id: z.string(),
+  seq: z.number().int(),
+  senderId: z.string(),
+  excerpt: z.string().nullable(),
+});
 export type ReplyTo = z.infer<typeof replyTo>;
 export const reaction = z.object({ emoji: z.string(), userIds: z.array(z.string()) });
 export type Reaction = z.infer<typeof reaction>;

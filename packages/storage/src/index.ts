@@ -8,7 +8,13 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 
 /** Inclusive byte range, as in an HTTP Range header. */
 export interface ByteRange {
@@ -180,9 +186,7 @@ function isMissing(err: unknown) {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 
-export type StorageConfig =
-  | { kind: 'disk'; dir: string }
-  | ({ kind: 's3' } & S3Options);
+export type StorageConfig = { kind: 'disk'; dir: string } | ({ kind: 's3' } & S3Options);
 
 export function createFileStore(config: StorageConfig): FileStore {
   return config.kind === 'disk' ? new DiskStore(config.dir) : new S3Store(config);

@@ -54,7 +54,9 @@ export function startHostileReaders(o: HostileReadersOptions): HostileReaders {
       }
     });
   }
-  const input = encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: perBatch }, (_, i) => [i, list]))));
+  const input = encodeURIComponent(
+    JSON.stringify(Object.fromEntries(Array.from({ length: perBatch }, (_, i) => [i, list]))),
+  );
   const path = `/trpc/${Array(perBatch).fill('messages.list').join(',')}?batch=1&input=${input}`;
   const { hostname, port } = new URL(o.url);
   const raw: Socket[] = [];

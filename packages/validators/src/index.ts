@@ -51,7 +51,10 @@ export const totpCode = z.string().trim().min(1, 'Enter the code').max(64, 'That
 // bcrypt reads only 72 bytes: a longer password would match on its first 72, so refuse it as at sign-up.
 export const loginInput = z.strictObject({
   email,
-  password: z.string().min(1).refine((p) => utf8Bytes(p) <= 72, 'Password must be at most 72 bytes'),
+  password: z
+    .string()
+    .min(1)
+    .refine((p) => utf8Bytes(p) <= 72, 'Password must be at most 72 bytes'),
   totp: totpCode.optional(),
 });
 
@@ -60,11 +63,7 @@ export const userSearchInput = z.strictObject({
   limit: z.number().int().min(1).max(50).default(20),
 });
 export const byIdInput = z.strictObject({ id });
-export const about = z
-  .string()
-  .trim()
-  .max(500, 'About must be at most 500 characters')
-  .refine(storable, NOT_STORABLE);
+export const about = z.string().trim().max(500, 'About must be at most 500 characters').refine(storable, NOT_STORABLE);
 export const updateProfileInput = z.strictObject({
   displayName: displayName.optional(),
   about: about.optional(),
@@ -237,7 +236,10 @@ export const mailToken = z.string().trim().min(1, 'The link is incomplete').max(
 export const verifyEmailInput = z.strictObject({ token: mailToken });
 export const requestPasswordResetInput = z.strictObject({ email });
 export const resetPasswordInput = z.strictObject({ token: mailToken, password });
-export const changePasswordInput = z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: password });
+export const changePasswordInput = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: password,
+});
 export const totpEnableInput = z.strictObject({ code: totpCode });
 export const totpDisableInput = z.strictObject({ password: z.string().min(1).max(1024), code: totpCode });
 export const deleteAccountInput = z.strictObject({ password: z.string().min(1).max(1024), code: totpCode.optional() });
@@ -246,7 +248,10 @@ export const passkeyName = z
   .trim()
   .min(1, 'Give the passkey a name')
   .max(64, 'At most 64 characters')
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s) && storable(s), 'Cannot contain control characters or broken Unicode');
+  .refine(
+    (s) => !/[\u0000-\u001f\u007f]/.test(s) && storable(s),
+    'Cannot contain control characters or broken Unicode',
+  );
 /** A WebAuthn response as @simplewebauthn/browser returns it; the library checks its contents. */
 const webauthnResponse = z.looseObject({
   id: z.string().min(1).max(1024),

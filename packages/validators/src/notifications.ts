@@ -27,8 +27,8 @@ export const visibilityInput = z.strictObject({ visible: z.boolean() });
 /** `until`: an ISO time in the future (at most a year ahead), or null for "until I unmute". */
 export const muteInput = z.strictObject({
   conversationId: id,
-  until: z
-    .iso.datetime({ offset: true, message: 'Must be an ISO-8601 time' })
+  until: z.iso
+    .datetime({ offset: true, message: 'Must be an ISO-8601 time' })
     .refine((s) => Date.parse(s) > Date.now(), 'Must be in the future')
     .refine((s) => Date.parse(s) < Date.now() + 366 * 86_400_000, 'At most a year ahead; use null for "until I unmute"')
     .nullable(),

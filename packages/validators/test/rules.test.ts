@@ -12,8 +12,18 @@ describe('password and display-name rules', () => {
   });
 
   it.each([
-    'Ann\u0007', 'Ann\u0085x', 'Ann\u202Egnp.exe', '\u2066Ann', 'Ann\u200F', '\u200B\u200C\u200D\uFEFF',
-    '\u3164', '\u0301\u0301', '\u2800\u2800', '\u{E0041}\u{E0042}', '\u00AD', '\uFE0F',
+    'Ann\u0007',
+    'Ann\u0085x',
+    'Ann\u202Egnp.exe',
+    '\u2066Ann',
+    'Ann\u200F',
+    '\u200B\u200C\u200D\uFEFF',
+    '\u3164',
+    '\u0301\u0301',
+    '\u2800\u2800',
+    '\u{E0041}\u{E0042}',
+    '\u00AD',
+    '\uFE0F',
   ])('refuses the display name %j', (name) => {
     expect(displayName.safeParse(name).success).toBe(false);
   });

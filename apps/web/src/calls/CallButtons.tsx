@@ -15,10 +15,24 @@ export function CallButtons({ calls, c, title }: { calls: CallStore; c: Conversa
   if (c.members.length < 2) return null;
   return (
     <div className="call-buttons">
-      <button type="button" className="icon-button" aria-label={t('start.voiceWith', { title })} title={t('start.voice')} disabled={inCall} onClick={() => void calls.startCall(c.id, 'audio', title, group)}>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label={t('start.voiceWith', { title })}
+        title={t('start.voice')}
+        disabled={inCall}
+        onClick={() => void calls.startCall(c.id, 'audio', title, group)}
+      >
         <Icon name="phone" />
       </button>
-      <button type="button" className="icon-button" aria-label={t('start.videoWith', { title })} title={t('start.video')} disabled={inCall} onClick={() => void calls.startCall(c.id, 'video', title, group)}>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label={t('start.videoWith', { title })}
+        title={t('start.video')}
+        disabled={inCall}
+        onClick={() => void calls.startCall(c.id, 'video', title, group)}
+      >
         <Icon name="camera" />
       </button>
     </div>
@@ -32,7 +46,7 @@ export function CallButtons({ calls, c, title }: { calls: CallStore; c: Conversa
 export function OngoingCall({ calls, c, title }: { calls: CallStore; c: Conversation; title: string }) {
   const { t } = useTranslation('calls');
   const history = useCallHistory(calls.history, c.id);
-  const current = useCall(calls, (s) => (s.phase === 'idle' ? null : s.call?.id ?? 'placing'));
+  const current = useCall(calls, (s) => (s.phase === 'idle' ? null : (s.call?.id ?? 'placing')));
   useEffect(() => void calls.history.load(c.id), [calls, c.id]);
   const live = c.kind === 'group' ? history.find((x) => x.kind === 'group' && x.state !== 'ended') : undefined;
   if (!live || current === live.id) return null;
@@ -41,7 +55,12 @@ export function OngoingCall({ calls, c, title }: { calls: CallStore; c: Conversa
     <div className="ongoing-call" role="region" aria-label={t('ongoing.label')}>
       <Icon name="group" />
       <span>{t(live.media === 'video' ? 'ongoing.video' : 'ongoing.voice', { count })}</span>
-      <button type="button" className="primary small-btn" disabled={current !== null} onClick={() => void calls.join(live, title)}>
+      <button
+        type="button"
+        className="primary small-btn"
+        disabled={current !== null}
+        onClick={() => void calls.join(live, title)}
+      >
         {t('ongoing.join')}
       </button>
     </div>

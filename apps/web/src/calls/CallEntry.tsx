@@ -38,12 +38,15 @@ function minutes(ms: number) {
 /** What a call looks like from `me`'s side: missed, declined, busy, or its duration. */
 export function describeCall(call: Call, me: string, t: (key: string, opts?: Record<string, unknown>) => string) {
   const media = t(call.media === 'video' ? 'history.video' : 'history.voice');
-  const took =
-    call.answeredAt && call.endedAt ? minutes(Date.parse(call.endedAt) - Date.parse(call.answeredAt)) : null;
+  const took = call.answeredAt && call.endedAt ? minutes(Date.parse(call.endedAt) - Date.parse(call.answeredAt)) : null;
   if (call.kind === 'group') {
     const joined = call.participants.some((p) => p.userId === me);
     const count = call.participants.length;
-    if (!took) return { missed: call.callerId !== me, text: call.callerId === me ? t('history.groupNoAnswer', { media }) : t('history.groupMissed', { media }) };
+    if (!took)
+      return {
+        missed: call.callerId !== me,
+        text: call.callerId === me ? t('history.groupNoAnswer', { media }) : t('history.groupMissed', { media }),
+      };
     if (!joined) return { missed: true, text: t('history.groupMissedJoined', { media, count }) };
     return { missed: false, text: t('history.group', { media, duration: took, count }) };
   }
@@ -70,7 +73,9 @@ export function CallEntry({ call, me }: { call: Call; me: string }) {
       <span className="call-entry-pill">
         <Icon name={call.media === 'video' ? 'camera' : 'phone'} size={16} />
         <span>{text}</span>
-        <time dateTime={call.createdAt} title={formatFull(call.createdAt)}>{formatTime(call.createdAt)}</time>
+        <time dateTime={call.createdAt} title={formatFull(call.createdAt)}>
+          {formatTime(call.createdAt)}
+        </time>
       </span>
     </div>
   );

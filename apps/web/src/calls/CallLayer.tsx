@@ -7,7 +7,17 @@ import { useCall, type CallState, type CallStore, type PeerView } from './callSt
 import './calls.css';
 
 /** A <video> (always muted: sound plays through <PeerAudio>) showing a stream. */
-function VideoOf({ stream, label, className, mirror = false }: { stream: MediaStream | null; label: string; className: string; mirror?: boolean }) {
+function VideoOf({
+  stream,
+  label,
+  className,
+  mirror = false,
+}: {
+  stream: MediaStream | null;
+  label: string;
+  className: string;
+  mirror?: boolean;
+}) {
   const ref = useRef<HTMLVideoElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -16,7 +26,16 @@ function VideoOf({ stream, label, className, mirror = false }: { stream: MediaSt
       if (stream) void el.play().catch(() => {});
     }
   }, [stream]);
-  return <video ref={ref} className={`${className}${mirror ? ' mirror' : ''}`} autoPlay playsInline muted aria-label={label} />;
+  return (
+    <video
+      ref={ref}
+      className={`${className}${mirror ? ' mirror' : ''}`}
+      autoPlay
+      playsInline
+      muted
+      aria-label={label}
+    />
+  );
 }
 
 /** A peer's sound, on the chosen speaker where the browser can pick one (setSinkId). */
@@ -58,7 +77,17 @@ function useNow(active: boolean) {
 const hasVideo = (s: MediaStream | null) => Boolean(s?.getVideoTracks().some((tr) => tr.readyState === 'live'));
 
 /** One person's tile: their video, or their avatar when the camera is off; their mute mark; the speaker highlight. */
-function Tile({ peer, video, speaking, compact }: { peer: PeerView; video: boolean; speaking: boolean; compact: boolean }) {
+function Tile({
+  peer,
+  video,
+  speaking,
+  compact,
+}: {
+  peer: PeerView;
+  video: boolean;
+  speaking: boolean;
+  compact: boolean;
+}) {
   const { t } = useTranslation('calls');
   const showVideo = video && !peer.cameraOff && hasVideo(peer.camera);
   const connecting = peer.connection !== 'connected';
@@ -72,7 +101,11 @@ function Tile({ peer, video, speaking, compact }: { peer: PeerView; video: boole
       data-camera-off={peer.cameraOff}
     >
       {showVideo ? (
-        <VideoOf stream={peer.camera} label={t('screen.videoFrom', { name: peer.name })} className="tile-video remote" />
+        <VideoOf
+          stream={peer.camera}
+          label={t('screen.videoFrom', { name: peer.name })}
+          className="tile-video remote"
+        />
       ) : (
         <div className="tile-avatar">
           <Avatar name={peer.name} seed={peer.userId} size={compact ? 44 : 88} />
@@ -129,7 +162,12 @@ function QualityMark({ quality }: { quality: CallState['quality'] }) {
   if (quality === 'unknown') return null;
   const bars = quality === 'good' ? 3 : quality === 'fair' ? 2 : 1;
   return (
-    <span className={`quality q-${quality}`} role="img" aria-label={t('quality.label', { quality: t(`quality.${quality}`) })} title={t(`quality.${quality}`)}>
+    <span
+      className={`quality q-${quality}`}
+      role="img"
+      aria-label={t('quality.label', { quality: t(`quality.${quality}`) })}
+      title={t(`quality.${quality}`)}
+    >
       {[1, 2, 3].map((i) => (
         <span key={i} className={`bar${i <= bars ? ' on' : ''}`} />
       ))}
@@ -148,11 +186,19 @@ function Incoming({ store, s }: { store: CallStore; s: CallState }) {
       ? t(video ? 'incoming.groupVideo' : 'incoming.groupVoice', { title: s.groupTitle ?? '' })
       : t(video ? 'incoming.video' : 'incoming.voice');
   return (
-    <div className="call-overlay" role="alertdialog" aria-modal="true" aria-labelledby="incoming-title" aria-describedby="incoming-desc">
+    <div
+      className="call-overlay"
+      role="alertdialog"
+      aria-modal="true"
+      aria-labelledby="incoming-title"
+      aria-describedby="incoming-desc"
+    >
       <div className="incoming-card ringing">
         <Avatar name={s.peerName} seed={call.callerId} size={88} />
         <h2 id="incoming-title">{s.peerName}</h2>
-        <p id="incoming-desc" className="muted">{desc}</p>
+        <p id="incoming-desc" className="muted">
+          {desc}
+        </p>
         <div className="call-controls">
           <button type="button" className="call-btn decline" onClick={() => void store.decline()}>
             <Icon name="hangup" />
@@ -258,7 +304,13 @@ export function CallLayer({ store }: { store: CallStore }) {
           </div>
           <div className="call-top-actions">
             {pipAvailable && video && !docked && (
-              <button type="button" className="call-icon-btn" onClick={pip} aria-label={t('controls.pip')} title={t('controls.pip')}>
+              <button
+                type="button"
+                className="call-icon-btn"
+                onClick={pip}
+                aria-label={t('controls.pip')}
+                title={t('controls.pip')}
+              >
                 <Icon name="pip" />
               </button>
             )}
@@ -277,19 +329,36 @@ export function CallLayer({ store }: { store: CallStore }) {
         <div className={`call-stage${sharer ? ' sharing' : ''}`} data-count={s.peers.length + 1}>
           {sharer && (
             <div className="screen-share">
-              <VideoOf stream={sharer.screen} label={t('screen.screenFrom', { name: sharer.name })} className="screen-video" />
+              <VideoOf
+                stream={sharer.screen}
+                label={t('screen.screenFrom', { name: sharer.name })}
+                className="screen-video"
+              />
             </div>
           )}
           {(!docked || !sharer) && (
             <div className={`tiles${sharer || docked ? ' strip' : ''}`}>
               {s.peers.map((p) => (
-                <Tile key={p.userId} peer={p} video={video} speaking={group && s.speaker === p.userId} compact={Boolean(sharer) || docked} />
+                <Tile
+                  key={p.userId}
+                  peer={p}
+                  video={video}
+                  speaking={group && s.speaker === p.userId}
+                  compact={Boolean(sharer) || docked}
+                />
               ))}
-              {(!docked || s.peers.length === 0) && <SelfTile s={s} video={video} compact={Boolean(sharer) || docked || s.peers.length > 0} />}
+              {(!docked || s.peers.length === 0) && (
+                <SelfTile s={s} video={video} compact={Boolean(sharer) || docked || s.peers.length > 0} />
+              )}
             </div>
           )}
           {s.peers.map((p) => (
-            <PeerAudio key={p.userId} stream={p.camera} sinkId={s.selected.audiooutput} label={t('screen.audioFrom', { name: p.name })} />
+            <PeerAudio
+              key={p.userId}
+              stream={p.camera}
+              sinkId={s.selected.audiooutput}
+              label={t('screen.audioFrom', { name: p.name })}
+            />
           ))}
         </div>
 
@@ -305,7 +374,12 @@ export function CallLayer({ store }: { store: CallStore }) {
             </button>
           )}
           {!docked && typeof navigator.mediaDevices?.getDisplayMedia === 'function' && (
-            <button type="button" className="call-btn" aria-pressed={Boolean(s.screenStream)} onClick={() => void store.toggleScreen()}>
+            <button
+              type="button"
+              className="call-btn"
+              aria-pressed={Boolean(s.screenStream)}
+              onClick={() => void store.toggleScreen()}
+            >
               <Icon name="screen" />
               <span>{t('controls.share')}</span>
             </button>
@@ -330,7 +404,9 @@ export function CallLayer({ store }: { store: CallStore }) {
             <span>{t('controls.hangup')}</span>
           </button>
         </div>
-        {devicesOpen && !docked && <DevicePanel store={store} s={s} video={video} onClose={() => setDevicesOpen(false)} />}
+        {devicesOpen && !docked && (
+          <DevicePanel store={store} s={s} video={video} onClose={() => setDevicesOpen(false)} />
+        )}
       </div>
     </div>
   );

@@ -3,13 +3,27 @@ import { useTranslation } from 'react-i18next';
 import type { CallState, CallStore, Devices } from './callStore';
 
 /** Picks the microphone, camera and speaker (the speaker where the browser supports setSinkId). */
-export function DevicePanel({ store, s, video, onClose }: { store: CallStore; s: CallState; video: boolean; onClose: () => void }) {
+export function DevicePanel({
+  store,
+  s,
+  video,
+  onClose,
+}: {
+  store: CallStore;
+  s: CallState;
+  video: boolean;
+  onClose: () => void;
+}) {
   const { t } = useTranslation('calls');
   const id = useId();
   const first = useRef<HTMLSelectElement>(null);
   useEffect(() => first.current?.focus(), []);
   const canPickSpeaker = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
-  const kinds: (keyof Devices)[] = ['audioinput', ...(video ? (['videoinput'] as const) : []), ...(canPickSpeaker ? (['audiooutput'] as const) : [])];
+  const kinds: (keyof Devices)[] = [
+    'audioinput',
+    ...(video ? (['videoinput'] as const) : []),
+    ...(canPickSpeaker ? (['audiooutput'] as const) : []),
+  ];
   return (
     <div
       id="call-devices"

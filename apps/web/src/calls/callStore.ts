@@ -105,7 +105,13 @@ function errorMessage(err: unknown): string {
  * sends the offers to those already in the call; signals go to one participant's device.
  */
 export class CallStore {
-  private state: CallState = { ...IDLE, notice: null, docked: false, devices: NO_DEVICES, selected: { audioinput: null, videoinput: null, audiooutput: null } };
+  private state: CallState = {
+    ...IDLE,
+    notice: null,
+    docked: false,
+    devices: NO_DEVICES,
+    selected: { audioinput: null, videoinput: null, audiooutput: null },
+  };
   private listeners = new Set<() => void>();
   private sub: { unsubscribe(): void } | null = null;
   private peers = new Map<string, Peer>();
@@ -263,7 +269,10 @@ export class CallStore {
         this.ring(call, call.callerId, this.titles(call.conversationId));
         clearTimeout(this.ringTimer);
         // Rings for the ring time; the chat keeps offering "Join" while the call lasts.
-        this.ringTimer = setTimeout(() => this.isCurrent(call.id) && this.state.phase === 'incoming' && this.finish(null), GROUP_RING_MS);
+        this.ringTimer = setTimeout(
+          () => this.isCurrent(call.id) && this.state.phase === 'incoming' && this.finish(null),
+          GROUP_RING_MS,
+        );
         return;
       case 'call.joined':
         if (!this.isCurrent(call.id)) return;
@@ -288,7 +297,11 @@ export class CallStore {
         return;
       case 'call.ended':
         if (!this.isCurrent(call.id)) return;
-        this.finish(this.state.phase === 'incoming' ? t('notice.missedGroup', { name: this.state.groupTitle ?? '' }) : t('notice.ended'));
+        this.finish(
+          this.state.phase === 'incoming'
+            ? t('notice.missedGroup', { name: this.state.groupTitle ?? '' })
+            : t('notice.ended'),
+        );
         return;
       default:
         return;
@@ -298,7 +311,15 @@ export class CallStore {
   /** Shows the incoming call and tells the caller that this device rings. */
   private ring(call: Call, callerId: string, groupTitle: string | null) {
     const known = this.names(callerId);
-    this.set({ ...IDLE, phase: 'incoming', call, peerName: known ?? i18n.t('common:someone'), groupTitle, notice: null, docked: false });
+    this.set({
+      ...IDLE,
+      phase: 'incoming',
+      call,
+      peerName: known ?? i18n.t('common:someone'),
+      groupTitle,
+      notice: null,
+      docked: false,
+    });
     void parley.api.calls.ringing.mutate({ callId: call.id }).catch(() => {});
     // A caller whose conversation has not reached this device yet: ask who it is.
     if (!known)
@@ -312,7 +333,14 @@ export class CallStore {
   /** Calls the other person of a direct chat, or rings a group (joining its call if one is on). */
   async startCall(conversationId: string, media: CallMedia, title: string, group = false) {
     if (this.state.phase !== 'idle') return;
-    this.set({ ...IDLE, phase: 'outgoing', peerName: title, groupTitle: group ? title : null, notice: null, docked: false });
+    this.set({
+      ...IDLE,
+      phase: 'outgoing',
+      peerName: title,
+      groupTitle: group ? title : null,
+      notice: null,
+      docked: false,
+    });
     let stream: MediaStream;
     try {
       stream = await this.getMedia(media);
@@ -427,7 +455,9 @@ export class CallStore {
       return;
     }
     // The browser's own "Stop sharing" button.
-    screen.getVideoTracks()[0]?.addEventListener('ended', () => this.state.screenStream === screen && this.stopScreen());
+    screen
+      .getVideoTracks()[0]
+      ?.addEventListener('ended', () => this.state.screenStream === screen && this.stopScreen());
     this.set({ screenStream: screen });
     for (const p of this.peers.values()) p.addScreen(screen);
     this.broadcastState();
@@ -454,7 +484,8 @@ export class CallStore {
     const devices: Devices = { audioinput: [], videoinput: [], audiooutput: [] };
     for (const d of list) if (d.deviceId && d.kind in devices) devices[d.kind].push(d);
     const trackDevice = (kind: 'audio' | 'video') => {
-      const tr = kind === 'audio' ? this.state.localStream?.getAudioTracks()[0] : this.state.localStream?.getVideoTracks()[0];
+      const tr =
+        kind === 'audio' ? this.state.localStream?.getAudioTracks()[0] : this.state.localStream?.getVideoTracks()[0];
       return tr?.getSettings().deviceId ?? null;
     };
     this.set({
@@ -474,7 +505,9 @@ export class CallStore {
     if (kind === 'audiooutput' || !local) return;
     try {
       const fresh = await navigator.mediaDevices.getUserMedia(
-        kind === 'audioinput' ? { audio: { deviceId: { exact: deviceId } } } : { video: { deviceId: { exact: deviceId } } },
+        kind === 'audioinput'
+          ? { audio: { deviceId: { exact: deviceId } } }
+          : { video: { deviceId: { exact: deviceId } } },
       );
       const track = fresh.getTracks()[0]!;
       const old = kind === 'audioinput' ? local.getAudioTracks()[0] : local.getVideoTracks()[0];
@@ -578,7 +611,12 @@ export class CallStore {
   }
 
   private mediaState(): Signal {
-    return { type: 'state', muted: this.state.muted, cameraOff: this.state.cameraOff, screen: Boolean(this.state.screenStream) };
+    return {
+      type: 'state',
+      muted: this.state.muted,
+      cameraOff: this.state.cameraOff,
+      screen: Boolean(this.state.screenStream),
+    };
   }
   private sendState(callId: string, userId: string) {
     this.send(callId, userId, this.mediaState());
@@ -608,7 +646,9 @@ export class CallStore {
     const call = this.state.call;
     if (!call || !this.inCall(call.id)) return;
     const order = call.participants.map((p) => p.userId);
-    const ids = [...new Set([...this.peers.keys(), ...this.expected])].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const ids = [...new Set([...this.peers.keys(), ...this.expected])].sort(
+      (a, b) => order.indexOf(a) - order.indexOf(b),
+    );
     const views: PeerView[] = ids.map((userId) => {
       const p = this.peers.get(userId);
       const media = p?.media() ?? { camera: null, screen: null };
@@ -626,13 +666,18 @@ export class CallStore {
     });
     const states = views.map((v) => v.connection);
     const anyConnected = states.includes('connected');
-    const connection = anyConnected ? 'connected' : (states.find((s) => s !== 'new') ?? (states.length ? 'new' : this.state.connection));
+    const connection = anyConnected
+      ? 'connected'
+      : (states.find((s) => s !== 'new') ?? (states.length ? 'new' : this.state.connection));
     const patch: Partial<CallState> = { peers: views, connection };
     const phase = this.state.phase;
     if (anyConnected) {
       if (phase !== 'connected') patch.phase = 'connected';
       patch.connectedAt = this.state.connectedAt ?? Date.now();
-    } else if (phase === 'connected' && views.some((v) => v.connection === 'disconnected' || v.connection === 'failed')) {
+    } else if (
+      phase === 'connected' &&
+      views.some((v) => v.connection === 'disconnected' || v.connection === 'failed')
+    ) {
       patch.phase = 'reconnecting';
     } else if (phase === 'connected' && views.length === 0 && call.kind === 'group') {
       // Everyone else left: still in the call, waiting for someone.
@@ -665,7 +710,9 @@ export class CallStore {
     }
     // Keep the last speaker highlighted through short pauses.
     const nextSpeaker = speaker ?? this.state.speaker;
-    const levelsChanged = this.state.peers.some((v) => Math.abs(v.level - (this.peers.get(v.userId)?.level ?? 0)) > 0.05);
+    const levelsChanged = this.state.peers.some(
+      (v) => Math.abs(v.level - (this.peers.get(v.userId)?.level ?? 0)) > 0.05,
+    );
     if (nextSpeaker !== this.state.speaker || quality !== this.state.quality || levelsChanged) {
       this.set({ speaker: nextSpeaker, quality });
       this.refreshPeers();

@@ -78,7 +78,12 @@ export class Peer {
       const c = ev.candidate.toJSON();
       hooks.send({
         type: 'ice',
-        candidate: { candidate: c.candidate ?? '', sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null, usernameFragment: c.usernameFragment ?? null },
+        candidate: {
+          candidate: c.candidate ?? '',
+          sdpMid: c.sdpMid ?? null,
+          sdpMLineIndex: c.sdpMLineIndex ?? null,
+          usernameFragment: c.usernameFragment ?? null,
+        },
       });
     };
     pc.ontrack = (ev) => {
@@ -195,7 +200,8 @@ export class Peer {
     if (this.views) return this.views;
     const all = [...this.streams.values()].filter((s) => s.getTracks().length > 0);
     const camera = all.find((s) => s.getAudioTracks().length > 0) ?? null;
-    const screen = all.find((s) => s !== camera && s.getVideoTracks().length > 0 && s.getAudioTracks().length === 0) ?? null;
+    const screen =
+      all.find((s) => s !== camera && s.getVideoTracks().length > 0 && s.getAudioTracks().length === 0) ?? null;
     this.views = {
       camera: camera ? new MediaStream(camera.getTracks()) : null,
       screen: screen && this.remote.screen ? new MediaStream(screen.getTracks()) : null,
@@ -244,7 +250,12 @@ export class Peer {
     let lost = 0;
     let received = 0;
     stats.forEach((s: Record<string, unknown>) => {
-      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && typeof s.currentRoundTripTime === 'number') {
+      if (
+        s.type === 'candidate-pair' &&
+        s.nominated &&
+        s.state === 'succeeded' &&
+        typeof s.currentRoundTripTime === 'number'
+      ) {
         rtt = Math.max(rtt ?? 0, s.currentRoundTripTime);
       }
       if (s.type === 'inbound-rtp') {

@@ -1,6 +1,17 @@
 import { BlockButton, BlockedGate } from '../settings/blocking';
 import { messageBody } from '@parley/validators';
-import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  Fragment,
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
 import { useTranslation } from 'react-i18next';
 import { CallButtons, OngoingCall } from '../calls/CallButtons';
 import { CallEntry, withCalls, type TimelineCall } from '../calls/CallEntry';
@@ -41,10 +52,17 @@ export function ChatView({ store, calls, id }: { store: ChatStore; calls: CallSt
       <section className="empty-pane">
         <h1>{t('view.unavailable')}</h1>
         <p className="muted">{t('view.unavailableText')}</p>
-        <a href="/" onClick={linkHandler('/')}>{t('view.backToChats')}</a>
+        <a href="/" onClick={linkHandler('/')}>
+          {t('view.backToChats')}
+        </a>
       </section>
     );
-  if (!c) return <section className="empty-pane" role="status"><p className="muted">{t('view.opening')}</p></section>;
+  if (!c)
+    return (
+      <section className="empty-pane" role="status">
+        <p className="muted">{t('view.opening')}</p>
+      </section>
+    );
   return <Chat key={id} store={store} calls={calls} c={c} />;
 }
 
@@ -108,17 +126,22 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     const el = topSentinel.current;
     const root = scroller.current;
     if (!el || !root) return;
-    const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) void store.loadOlder(c.id);
-    }, { root, rootMargin: '200px 0px 0px 0px' });
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) void store.loadOlder(c.id);
+      },
+      { root, rootMargin: '200px 0px 0px 0px' },
+    );
     io.observe(el);
     return () => io.disconnect();
   }, [c.id, store, thread?.loaded]);
 
   // Many unread: fetch older pages until the first unread one is here (a bounded number of them).
-  const firstUnreadLoaded = !thread?.hasMore || (items[0]?.seq ?? Infinity) <= unreadAtOpen.after + 1 || unreadAtOpen.count > 500;
+  const firstUnreadLoaded =
+    !thread?.hasMore || (items[0]?.seq ?? Infinity) <= unreadAtOpen.after + 1 || unreadAtOpen.count > 500;
   useEffect(() => {
-    if (thread?.loaded && toFirstUnread.current && !firstUnreadLoaded && !thread.loadingOlder) void store.loadOlder(c.id);
+    if (thread?.loaded && toFirstUnread.current && !firstUnreadLoaded && !thread.loadingOlder)
+      void store.loadOlder(c.id);
   }, [thread?.loaded, thread?.loadingOlder, firstUnreadLoaded, c.id, store]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: i18n.language: the day labels (formatDay) are in the current language
@@ -127,13 +150,20 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
     let lastDay: number | null = null;
     let lastSender: string | null = null;
     let divider = unreadAtOpen.count === 0 || !firstUnreadLoaded;
-    const timeline = withGroupChanges(withCalls(items, callLog, Boolean(thread?.hasMore)), changes, (e) => (e.kind === 'msg' ? e.m.seq : null));
+    const timeline = withGroupChanges(withCalls(items, callLog, Boolean(thread?.hasMore)), changes, (e) =>
+      e.kind === 'msg' ? e.m.seq : null,
+    );
     for (const entry of timeline) {
       if (entry.kind === 'msg' && !divider && entry.m.seq > unreadAtOpen.after && entry.m.senderId !== me) {
         out.push({ kind: 'unread', key: 'unread', count: unreadAtOpen.count });
         divider = true;
       }
-      const at = entry.kind === 'msg' ? entry.m.createdAt : entry.kind === 'call' ? entry.call.createdAt : entry.change.createdAt;
+      const at =
+        entry.kind === 'msg'
+          ? entry.m.createdAt
+          : entry.kind === 'call'
+            ? entry.call.createdAt
+            : entry.change.createdAt;
       const d = dayKey(at);
       if (d !== lastDay) {
         out.push({ kind: 'day', key: `d${d}`, label: formatDay(at) });
@@ -176,7 +206,12 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
         el.scrollTop += divider.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
         toFirstUnread.current = false;
       } else el.scrollTop = 0; // older pages are on their way
-    } else if (prevFirst.current !== null && first !== null && first < prevFirst.current && lastKey === prevLastKey.current) {
+    } else if (
+      prevFirst.current !== null &&
+      first !== null &&
+      first < prevFirst.current &&
+      lastKey === prevLastKey.current
+    ) {
       el.scrollTop += el.scrollHeight - prevHeight.current; // older messages went in above
     } else if (lastKey !== prevLastKey.current) {
       // In a window around an older message, newer pages go in below without moving the view.
@@ -239,9 +274,18 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
       <header className="chat-header">
         {/* biome-ignore lint/a11y/useAnchorContent: named by aria-label; the icon inside is aria-hidden */}
         <a href="/" className="icon-button back-button" onClick={linkHandler('/')} aria-label={t('view.back')}>
-          <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" /></svg>
+          <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+            <path fill="currentColor" d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" />
+          </svg>
         </a>
-        <Avatar name={title} seed={other?.id ?? c.id} url={other?.avatarUrl} online={otherOnline} group={c.kind === 'group'} size={38} />
+        <Avatar
+          name={title}
+          seed={other?.id ?? c.id}
+          url={other?.avatarUrl}
+          online={otherOnline}
+          group={c.kind === 'group'}
+          size={38}
+        />
         <div className="chat-title">
           <h1>{title}</h1>
           <p className="muted small">{subtitle}</p>
@@ -270,7 +314,12 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
         <div ref={topSentinel} className="top-sentinel" />
         {thread?.loaded && thread.hasMore && (
           <div className="history-control">
-            <button type="button" className="ghost small" disabled={thread.loadingOlder} onClick={() => void store.loadOlder(c.id)}>
+            <button
+              type="button"
+              className="ghost small"
+              disabled={thread.loadingOlder}
+              onClick={() => void store.loadOlder(c.id)}
+            >
               {thread.loadingOlder ? t('view.loadingOlder') : t('view.loadEarlier')}
             </button>
           </div>
@@ -280,8 +329,16 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
             {items.length ? t('view.beginning') : t('view.sayHello', { title })}
           </p>
         )}
-        {!thread?.loaded && !thread?.error && <p className="history-start muted small" role="status">{t('view.loading')}</p>}
-        {thread?.error && <p className="form-error small history-start" role="alert">{thread.error}</p>}
+        {!thread?.loaded && !thread?.error && (
+          <p className="history-start muted small" role="status">
+            {t('view.loading')}
+          </p>
+        )}
+        {thread?.error && (
+          <p className="form-error small history-start" role="alert">
+            {thread.error}
+          </p>
+        )}
         {rows.map((r) => {
           if (r.kind === 'day')
             return (
@@ -302,21 +359,25 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
             return (
               <Fragment key={r.key}>
                 <BlockedGate senderId={r.m.senderId} group={c.kind === 'group'}>
-                <MessageRow
-                  store={store}
-                  c={c}
-                  m={r.m}
-                  me={me}
-                  first={r.first}
-                  highlighted={highlight === r.m.seq}
-                  onReply={(m) => setDraft({ kind: 'reply', m })}
-                  onEdit={(m) => setDraft({ kind: 'edit', m })}
-                  onJump={(seq) => void jumpTo(seq)}
-                  tick={mine ? <StatusTick status={statusOf(r.m.seq, c, me, reads)} group={c.kind === 'group'} /> : null}
-                />
+                  <MessageRow
+                    store={store}
+                    c={c}
+                    m={r.m}
+                    me={me}
+                    first={r.first}
+                    highlighted={highlight === r.m.seq}
+                    onReply={(m) => setDraft({ kind: 'reply', m })}
+                    onEdit={(m) => setDraft({ kind: 'edit', m })}
+                    onJump={(seq) => void jumpTo(seq)}
+                    tick={
+                      mine ? <StatusTick status={statusOf(r.m.seq, c, me, reads)} group={c.kind === 'group'} /> : null
+                    }
+                  />
                 </BlockedGate>
                 {myLast?.id === r.m.id && pending.length === 0 && (
-                  <div className="receipt" aria-live="polite">{receipt}</div>
+                  <div className="receipt" aria-live="polite">
+                    {receipt}
+                  </div>
                 )}
               </Fragment>
             );
@@ -325,7 +386,11 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
         })}
         {hasNewer && <NewerSentinel store={store} conversationId={c.id} root={scroller} />}
       </div>
-      {notice && <p className="form-error small history-start" role="alert">{notice}</p>}
+      {notice && (
+        <p className="form-error small history-start" role="alert">
+          {notice}
+        </p>
+      )}
       {hasNewer && (
         <button type="button" className="jump" onClick={() => void store.loadLatest(c.id)}>
           {t('rich:jump.latest')}
@@ -337,7 +402,9 @@ function Chat({ store, calls, c }: { store: ChatStore; calls: CallStore; c: Conv
           {t('view.newMessages')}
         </button>
       )}
-      <div className="typing-line" aria-live="polite">{typingText ?? ''}</div>
+      <div className="typing-line" aria-live="polite">
+        {typingText ?? ''}
+      </div>
       {draft && <DraftBar draft={draft} c={c} me={me} onCancel={() => setDraft(null)} />}
       <Composer
         store={store}
@@ -370,14 +437,17 @@ function PendingBubble({ store, p }: { store: ChatStore; p: PendingMessage }) {
       {failed && (
         <div className="failed-actions" role="alert">
           <span>{p.error ?? t('pending.notSentDot')}</span>
-          <button type="button" className="link" onClick={() => store.retry(p.conversationId, p.clientId)}>{t('pending.retry')}</button>
-          <button type="button" className="link" onClick={() => store.discard(p.conversationId, p.clientId)}>{t('pending.delete')}</button>
+          <button type="button" className="link" onClick={() => store.retry(p.conversationId, p.clientId)}>
+            {t('pending.retry')}
+          </button>
+          <button type="button" className="link" onClick={() => store.discard(p.conversationId, p.clientId)}>
+            {t('pending.delete')}
+          </button>
         </div>
       )}
     </div>
   );
 }
-
 
 function Composer({
   store,
@@ -463,7 +533,8 @@ function Composer({
     const files = draft?.kind === 'edit' || uploads.busy ? [] : uploads.ready.map((a) => a.id);
     if (files.length > 0 && text.trim().length === 0) {
       // Files alone: the body may be empty.
-      for (let i = 0; i < files.length; i += MAX_FILES) store.send(conversationId, '', undefined, files.slice(i, i + MAX_FILES));
+      for (let i = 0; i < files.length; i += MAX_FILES)
+        store.send(conversationId, '', undefined, files.slice(i, i + MAX_FILES));
       uploads.clear();
       return;
     }
@@ -477,7 +548,12 @@ function Composer({
       const m = draft.m;
       if (parsed.data !== m.body) store.edit(m, parsed.data).catch(() => setError(t('rich:errors.edit')));
     } else {
-      store.send(conversationId, parsed.data, draft?.kind === 'reply' ? replyToOf(draft.m) : undefined, files.length > 0 ? files : undefined);
+      store.send(
+        conversationId,
+        parsed.data,
+        draft?.kind === 'reply' ? replyToOf(draft.m) : undefined,
+        files.length > 0 ? files : undefined,
+      );
       if (files.length > 0) uploads.clear();
     }
     if (draft) onDraftDone();
@@ -516,9 +592,15 @@ function Composer({
       aria-describedby={dragging ? `${id}-drop` : undefined}
     >
       <UploadTray items={uploads.items} />
-      {dragging && <p className="visually-hidden" id={`${id}-drop`}>{tf('dropHere')}</p>}
+      {dragging && (
+        <p className="visually-hidden" id={`${id}-drop`}>
+          {tf('dropHere')}
+        </p>
+      )}
       <AttachButton onFiles={uploads.add} />
-      <label htmlFor={id} className="visually-hidden">{t('composer.label', { title })}</label>
+      <label htmlFor={id} className="visually-hidden">
+        {t('composer.label', { title })}
+      </label>
       <textarea
         id={id}
         ref={ref}
@@ -550,7 +632,9 @@ function Composer({
         disabled={uploads.busy || (text.trim().length === 0 && uploads.ready.length === 0)}
         aria-label={t('composer.send')}
       >
-        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" /></svg>
+        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+          <path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" />
+        </svg>
       </button>
       {text.length > MESSAGE_MAX * 0.9 && (
         <span className={`char-count${text.length > MESSAGE_MAX ? ' over' : ''}`} aria-hidden="true">
@@ -568,9 +652,13 @@ function Composer({
           }}
         />
       ) : error ? (
-        <p className="field-error composer-note" id={`${id}-err`}>{error}</p>
+        <p className="field-error composer-note" id={`${id}-err`}>
+          {error}
+        </p>
       ) : (
-        <p className="visually-hidden" id={`${id}-hint`}>{t('composer.hint')}</p>
+        <p className="visually-hidden" id={`${id}-hint`}>
+          {t('composer.hint')}
+        </p>
       )}
     </form>
   );

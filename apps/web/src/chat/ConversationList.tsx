@@ -16,12 +16,24 @@ export function ConversationList({ store, activeId }: { store: ChatStore; active
   const { t } = useTranslation('chat');
   const sorted = useMemo(() => listedConversations(conversations), [conversations]);
 
-  if (!listLoaded && listError) return <p className="list-note form-error" role="alert">{listError}</p>;
-  if (!listLoaded) return <p className="list-note muted" role="status">{t('list.loading')}</p>;
+  if (!listLoaded && listError)
+    return (
+      <p className="list-note form-error" role="alert">
+        {listError}
+      </p>
+    );
+  if (!listLoaded)
+    return (
+      <p className="list-note muted" role="status">
+        {t('list.loading')}
+      </p>
+    );
   if (sorted.length === 0)
     return (
       <div className="list-note">
-        <p><strong>{t('list.empty')}</strong></p>
+        <p>
+          <strong>{t('list.empty')}</strong>
+        </p>
         <p className="muted small">{t('list.emptyHint')}</p>
       </div>
     );
@@ -42,7 +54,15 @@ export function ConversationList({ store, activeId }: { store: ChatStore; active
   );
 }
 
-const ConversationRow = memo(function ConversationRow({ store, c, active }: { store: ChatStore; c: Conversation; active: boolean }) {
+const ConversationRow = memo(function ConversationRow({
+  store,
+  c,
+  active,
+}: {
+  store: ChatStore;
+  c: Conversation;
+  active: boolean;
+}) {
   const me = useChat(store, (s) => s.me);
   const { t } = useTranslation('chat');
   const presence = useChat(store, (s) => s.presence);
@@ -74,16 +94,31 @@ const ConversationRow = memo(function ConversationRow({ store, c, active }: { st
         onClick={linkHandler(`/c/${c.id}`)}
         data-conversation-id={c.id}
       >
-        <Avatar name={title} seed={other?.id ?? c.id} url={other?.avatarUrl} online={online} group={c.kind === 'group'} size={44} />
+        <Avatar
+          name={title}
+          seed={other?.id ?? c.id}
+          url={other?.avatarUrl}
+          online={online}
+          group={c.kind === 'group'}
+          size={44}
+        />
         <span className="conv-text">
           <span className="conv-top">
             <span className="conv-title">{title}</span>
             {extra && <span className="visually-hidden">{extra}</span>}
-            {last && <time className="conv-time" dateTime={last.createdAt}>{formatListStamp(last.createdAt)}</time>}
+            {last && (
+              <time className="conv-time" dateTime={last.createdAt}>
+                {formatListStamp(last.createdAt)}
+              </time>
+            )}
           </span>
           <span className="conv-bottom">
             <span className={`conv-preview${typers.length ? ' typing' : ''}`}>{preview}</span>
-            {unread > 0 && <span className="unread-badge" aria-hidden="true">{unread > 99 ? `${formatNumber(99)}+` : formatNumber(unread)}</span>}
+            {unread > 0 && (
+              <span className="unread-badge" aria-hidden="true">
+                {unread > 99 ? `${formatNumber(99)}+` : formatNumber(unread)}
+              </span>
+            )}
           </span>
         </span>
       </a>

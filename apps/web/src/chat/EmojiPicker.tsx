@@ -5,7 +5,13 @@ import { useTranslation } from 'react-i18next';
 const Panel = lazy(() => import('./EmojiPickerPanel'));
 
 /** A popover dialog with a searchable emoji picker; Escape (refocus) or a click outside closes it. */
-export function EmojiPicker({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: (refocus: boolean) => void }) {
+export function EmojiPicker({
+  onPick,
+  onClose,
+}: {
+  onPick: (emoji: string) => void;
+  onClose: (refocus: boolean) => void;
+}) {
   const { t } = useTranslation('rich');
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -28,7 +34,13 @@ export function EmojiPicker({ onPick, onClose }: { onPick: (emoji: string) => vo
         }
       }}
     >
-      <Suspense fallback={<p className="emoji-status" role="status">{t('picker.loading')}</p>}>
+      <Suspense
+        fallback={
+          <p className="emoji-status" role="status">
+            {t('picker.loading')}
+          </p>
+        }
+      >
         <Panel
           onPick={(emoji) => {
             onClose(true);

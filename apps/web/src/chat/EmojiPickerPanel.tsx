@@ -19,7 +19,10 @@ function CategoryHeader({ category, ...props }: EmojiPickerListCategoryHeaderPro
 function Row({ children, ...props }: EmojiPickerListRowProps) {
   return (
     // biome-ignore lint/a11y/useAriaPropsSupportedByRole: props carry frimousse's role="row"
-    <div {...props} aria-rowindex={props['aria-rowindex'] === undefined ? undefined : Number(props['aria-rowindex']) + 1}>
+    <div
+      {...props}
+      aria-rowindex={props['aria-rowindex'] === undefined ? undefined : Number(props['aria-rowindex']) + 1}
+    >
       {children}
     </div>
   );
@@ -29,7 +32,11 @@ function Row({ children, ...props }: EmojiPickerListRowProps) {
 function EmojiButton({ emoji, 'aria-label': _wordsOnly, ...props }: EmojiPickerListEmojiProps) {
   return (
     // biome-ignore lint/a11y/useAriaPropsSupportedByRole: props carry frimousse's role="gridcell"
-    <button {...props} aria-colindex={props['aria-colindex'] === undefined ? undefined : Number(props['aria-colindex']) + 1} className="emoji-button">
+    <button
+      {...props}
+      aria-colindex={props['aria-colindex'] === undefined ? undefined : Number(props['aria-colindex']) + 1}
+      className="emoji-button"
+    >
       {emoji.emoji}
       <span className="visually-hidden"> {emoji.label}</span>
     </button>
@@ -48,15 +55,16 @@ export default function EmojiPickerPanel({ onPick }: { onPick: (emoji: string) =
       columns={8}
       onEmojiSelect={({ emoji }) => onPick(emoji)}
     >
-      <EmojiPicker.Search className="emoji-search" aria-label={t('picker.search')} placeholder={t('picker.search')} autoFocus />
+      <EmojiPicker.Search
+        className="emoji-search"
+        aria-label={t('picker.search')}
+        placeholder={t('picker.search')}
+        autoFocus
+      />
       <EmojiPicker.Viewport className="emoji-viewport">
         <EmojiPicker.Loading className="emoji-status">{t('picker.loading')}</EmojiPicker.Loading>
         <EmojiPicker.Empty className="emoji-status">{t('picker.empty')}</EmojiPicker.Empty>
-        <EmojiPicker.List
-          className="emoji-list"
-          aria-label={t('picker.title')}
-          components={LIST_COMPONENTS}
-        />
+        <EmojiPicker.List className="emoji-list" aria-label={t('picker.title')} components={LIST_COMPONENTS} />
       </EmojiPicker.Viewport>
     </EmojiPicker.Root>
   );

@@ -14,7 +14,8 @@ export function withGroupChanges<E extends { kind: string }>(
   let i = 0;
   for (const e of entries) {
     const seq = seqOf(e);
-    for (; seq !== null && i < changes.length && changes[i]!.afterSeq < seq; i++) out.push({ kind: 'change', change: changes[i]! });
+    for (; seq !== null && i < changes.length && changes[i]!.afterSeq < seq; i++)
+      out.push({ kind: 'change', change: changes[i]! });
     out.push(e);
   }
   for (; i < changes.length; i++) out.push({ kind: 'change', change: changes[i]! });
@@ -22,8 +23,14 @@ export function withGroupChanges<E extends { kind: string }>(
 }
 
 /** "Ada added Bob and you", "You renamed the group to “Crew”": names as members have them now, else as they were. */
-export function describeGroupChange(change: GroupChange, c: Conversation, me: string, t: (key: string, opts?: Record<string, unknown>) => string) {
-  const name = (id: string) => c.members.find((m) => m.id === id)?.displayName ?? change.names[id] ?? t('common:someone');
+export function describeGroupChange(
+  change: GroupChange,
+  c: Conversation,
+  me: string,
+  t: (key: string, opts?: Record<string, unknown>) => string,
+) {
+  const name = (id: string) =>
+    c.members.find((m) => m.id === id)?.displayName ?? change.names[id] ?? t('common:someone');
   const you = change.actorId === me ? 'You' : '';
   const actor = name(change.actorId);
   const title = change.title ?? '';
@@ -33,7 +40,10 @@ export function describeGroupChange(change: GroupChange, c: Conversation, me: st
     case 'renamed':
       return t(`timeline.renamed${you}`, { actor, title });
     case 'added':
-      return t(`timeline.added${you}`, { actor, names: formatList(change.userIds.map((id) => (id === me ? t('timeline.youObject') : name(id)))) });
+      return t(`timeline.added${you}`, {
+        actor,
+        names: formatList(change.userIds.map((id) => (id === me ? t('timeline.youObject') : name(id)))),
+      });
     case 'left':
       return t(`timeline.left${you}`, { actor });
   }
@@ -46,7 +56,9 @@ export function GroupChangeEntry({ change, c, me }: { change: GroupChange; c: Co
     <div className="group-change" data-group-change={change.kind}>
       <span className="group-change-pill">
         <span>{describeGroupChange(change, c, me, (k, o) => t(k, o ?? {}))}</span>
-        <time dateTime={change.createdAt} title={formatFull(change.createdAt)}>{formatTime(change.createdAt)}</time>
+        <time dateTime={change.createdAt} title={formatFull(change.createdAt)}>
+          {formatTime(change.createdAt)}
+        </time>
       </span>
     </div>
   );

@@ -20,7 +20,10 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
   const { t } = useTranslation('common');
   useEffect(() => {
     const d = ref.current;
-    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
+    const opener =
+      document.activeElement instanceof HTMLElement && document.activeElement !== document.body
+        ? document.activeElement
+        : null;
     if (d && !d.open) d.showModal();
     return () => {
       d?.close();
@@ -73,7 +76,10 @@ export function MemberPicker({
   const [query, setQuery] = useState('');
   const { t } = useTranslation('chat');
   const q = useDebounced(query.trim(), 200);
-  const search = trpc.users.search.useQuery({ query: q, limit: 10 }, { enabled: q.length > 0, placeholderData: (p) => p });
+  const search = trpc.users.search.useQuery(
+    { query: q, limit: 10 },
+    { enabled: q.length > 0, placeholderData: (p) => p },
+  );
   const inputId = useId();
   const results = (search.data ?? []).filter((u) => !exclude.includes(u.id));
 
@@ -116,7 +122,13 @@ export function MemberPicker({
                   type="button"
                   className="person-row compact"
                   aria-pressed={chosen}
-                  onClick={() => setPicked(chosen ? picked.filter((p) => p.id !== u.id) : [...picked, { id: u.id, displayName: u.displayName }])}
+                  onClick={() =>
+                    setPicked(
+                      chosen
+                        ? picked.filter((p) => p.id !== u.id)
+                        : [...picked, { id: u.id, displayName: u.displayName }],
+                    )
+                  }
                 >
                   <Avatar name={u.displayName} seed={u.id} url={u.avatarUrl} size={30} />
                   <span className="person-name">{u.displayName}</span>
@@ -157,7 +169,8 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
     e.preventDefault();
     const next: Record<string, string> = {};
     const parsedTitle = groupTitle.safeParse(title);
-    if (!parsedTitle.success) next.title = translateIssue(parsedTitle.error.issues[0]?.message ?? t('group.checkTitle'));
+    if (!parsedTitle.success)
+      next.title = translateIssue(parsedTitle.error.issues[0]?.message ?? t('group.checkTitle'));
     if (picked.length === 0) next.memberIds = t('group.addAtLeastOne');
     setClientErrors(next);
     if (Object.keys(next).length) return;
@@ -182,7 +195,11 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
           // biome-ignore lint/a11y/noAutofocus: the dialog was just opened; its first field takes the focus
           autoFocus
         />
-        {errors.title && <p className="field-error" id={`${titleId}-err`}>{errors.title}</p>}
+        {errors.title && (
+          <p className="field-error" id={`${titleId}-err`}>
+            {errors.title}
+          </p>
+        )}
         <MemberPicker
           picked={picked}
           setPicked={(p) => {
@@ -193,12 +210,20 @@ export function NewGroupDialog({ store, onClose }: { store: ChatStore; onClose: 
         />
         {errors.memberIds && <p className="field-error">{errors.memberIds}</p>}
         {create.error && !Object.keys(fieldErrorsOf(create.error)).length && (
-          <p className="form-error" role="alert">{humanError(create.error)}</p>
+          <p className="form-error" role="alert">
+            {humanError(create.error)}
+          </p>
         )}
         <div className="button-row end">
-          <button type="button" className="ghost" onClick={onClose}>{t('common:cancel')}</button>
+          <button type="button" className="ghost" onClick={onClose}>
+            {t('common:cancel')}
+          </button>
           <button type="submit" className="primary" disabled={create.isPending}>
-            {create.isPending ? t('group.creating') : picked.length ? t('group.createCount', { count: picked.length + 1 }) : t('group.create')}
+            {create.isPending
+              ? t('group.creating')
+              : picked.length
+                ? t('group.createCount', { count: picked.length + 1 })
+                : t('group.create')}
           </button>
         </div>
       </form>

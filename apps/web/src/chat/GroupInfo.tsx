@@ -56,8 +56,11 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
     setTitleError(null);
     if (parsed.data !== c.title) rename.mutate({ conversationId: c.id, title: parsed.data });
   };
-  const renameError = titleError ?? fieldErrorsOf(rename.error).title ?? (rename.error ? humanError(rename.error) : null);
-  const members = [...c.members].sort((a, b) => (a.id === me ? -1 : b.id === me ? 1 : a.displayName.localeCompare(b.displayName)));
+  const renameError =
+    titleError ?? fieldErrorsOf(rename.error).title ?? (rename.error ? humanError(rename.error) : null);
+  const members = [...c.members].sort((a, b) =>
+    a.id === me ? -1 : b.id === me ? 1 : a.displayName.localeCompare(b.displayName),
+  );
   const sharedNames = namesakes(c.members);
 
   return (
@@ -78,8 +81,16 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
             {rename.isPending ? t('group.saving') : t('group.rename')}
           </button>
         </div>
-        {renameError && <p className="field-error" id={`${titleId}-err`}>{renameError}</p>}
-        {rename.isSuccess && !rename.isPending && <p className="hint" role="status">{t('group.saved')}</p>}
+        {renameError && (
+          <p className="field-error" id={`${titleId}-err`}>
+            {renameError}
+          </p>
+        )}
+        {rename.isSuccess && !rename.isPending && (
+          <p className="hint" role="status">
+            {t('group.saved')}
+          </p>
+        )}
       </form>
 
       <h3 className="section-label">{t('members', { count: c.members.length })}</h3>
@@ -100,7 +111,13 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
                   {m.id === me ? t('group.you', { name: m.displayName }) : m.displayName}
                   {sharedNames.has(m.id) && <NamesakeMark />}
                 </span>
-                <span className="muted small">{online ? t('common:online') : seen ? t('view.lastSeen', { when: formatRelative(seen) }) : t('common:offline')}</span>
+                <span className="muted small">
+                  {online
+                    ? t('common:online')
+                    : seen
+                      ? t('view.lastSeen', { when: formatRelative(seen) })
+                      : t('common:offline')}
+                </span>
               </span>
             </li>
           );
@@ -108,8 +125,18 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
       </ul>
 
       <div className="add-members">
-        <MemberPicker key={pickerKey} picked={adding} setPicked={setAdding} exclude={c.members.map((m) => m.id)} label={t('group.addMembers')} />
-        {add.error && <p className="form-error small" role="alert">{humanError(add.error)}</p>}
+        <MemberPicker
+          key={pickerKey}
+          picked={adding}
+          setPicked={setAdding}
+          exclude={c.members.map((m) => m.id)}
+          label={t('group.addMembers')}
+        />
+        {add.error && (
+          <p className="form-error small" role="alert">
+            {humanError(add.error)}
+          </p>
+        )}
         {adding.length > 0 && (
           <button
             type="button"
@@ -123,13 +150,24 @@ export function GroupInfo({ store, c, onClose }: { store: ChatStore; c: Conversa
       </div>
 
       <div className="leave-zone">
-        {leave.error && <p className="form-error small" role="alert">{humanError(leave.error)}</p>}
+        {leave.error && (
+          <p className="form-error small" role="alert">
+            {humanError(leave.error)}
+          </p>
+        )}
         {confirmLeave ? (
           <div className="button-row">
-            <button type="button" className="danger" disabled={leave.isPending} onClick={() => leave.mutate({ conversationId: c.id })}>
+            <button
+              type="button"
+              className="danger"
+              disabled={leave.isPending}
+              onClick={() => leave.mutate({ conversationId: c.id })}
+            >
               {leave.isPending ? t('group.leaving') : t('group.confirmLeave')}
             </button>
-            <button type="button" className="ghost" onClick={() => setConfirmLeave(false)}>{t('common:cancel')}</button>
+            <button type="button" className="ghost" onClick={() => setConfirmLeave(false)}>
+              {t('common:cancel')}
+            </button>
           </div>
         ) : (
           <button type="button" className="danger-outline" onClick={() => setConfirmLeave(true)}>

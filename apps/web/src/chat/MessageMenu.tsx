@@ -55,17 +55,37 @@ export function MessageMenu({ actions, onClose }: { actions: MenuActions; onClos
     <div ref={ref} className="message-menu" role="menu" aria-label={t('menu.label')} onKeyDown={onKeyDown}>
       <div className="menu-reactions" role="group" aria-label={t('menu.quick')}>
         {QUICK_REACTIONS.map((emoji) => (
-          <button key={emoji} type="button" role="menuitem" tabIndex={-1} className="menu-emoji" aria-label={t('menu.reactWith', { emoji })} onClick={run(() => actions.react(emoji))}>
+          <button
+            key={emoji}
+            type="button"
+            role="menuitem"
+            tabIndex={-1}
+            className="menu-emoji"
+            aria-label={t('menu.reactWith', { emoji })}
+            onClick={run(() => actions.react(emoji))}
+          >
             {emoji}
           </button>
         ))}
       </div>
-      <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.reply)}>{t('menu.reply')}</button>
-      <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.more)}>{t('menu.react')}</button>
-      <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.copy)}>{t('menu.copy')}</button>
-      {actions.edit && <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.edit)}>{t('menu.edit')}</button>}
+      <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.reply)}>
+        {t('menu.reply')}
+      </button>
+      <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.more)}>
+        {t('menu.react')}
+      </button>
+      <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.copy)}>
+        {t('menu.copy')}
+      </button>
+      {actions.edit && (
+        <button type="button" role="menuitem" tabIndex={-1} onClick={run(actions.edit)}>
+          {t('menu.edit')}
+        </button>
+      )}
       {actions.delete && (
-        <button type="button" role="menuitem" tabIndex={-1} className="danger-item" onClick={run(actions.delete)}>{t('menu.delete')}</button>
+        <button type="button" role="menuitem" tabIndex={-1} className="danger-item" onClick={run(actions.delete)}>
+          {t('menu.delete')}
+        </button>
       )}
     </div>
   );

@@ -98,7 +98,11 @@ export function MessageRow({
   const cancelPress = () => clearTimeout(press.current);
 
   const quoteName = m.replyTo ? nameOf(m.replyTo.senderId) : '';
-  const quoteText = !m.replyTo ? '' : m.replyTo.excerpt === null ? t('deleted') : plainText(parseRich(m.replyTo.excerpt));
+  const quoteText = !m.replyTo
+    ? ''
+    : m.replyTo.excerpt === null
+      ? t('deleted')
+      : plainText(parseRich(m.replyTo.excerpt));
   return (
     // biome-ignore lint/a11y/noStaticElementInteractions: right-click and long press open the message menu, which the row's keys (Shift+F10, ContextMenu) open too
     <div
@@ -127,11 +131,7 @@ export function MessageRow({
             </span>
           )}
           {m.replyTo && !deleted && (
-            <button
-              type="button"
-              className="quote"
-              onClick={() => onJump(m.replyTo!.seq)}
-            >
+            <button type="button" className="quote" onClick={() => onJump(m.replyTo!.seq)}>
               {/* Named by what it shows, then what it does (WCAG 2.5.3, label in name). */}
               <span className="quote-name">{quoteName}</span>
               <span className="quote-text">{quoteText}</span>
@@ -141,8 +141,14 @@ export function MessageRow({
           {!deleted && m.attachments.length > 0 && <MessageAttachments items={m.attachments} />}
           {deleted ? <span className="body deleted-mark">{t('deleted')}</span> : m.body && <RichText body={m.body} />}
           <span className="stamp">
-            {m.editedAt && !deleted && <span className="edited" title={formatFull(m.editedAt)}>{t('edited')} · </span>}
-            <time dateTime={m.createdAt} title={formatFull(m.createdAt)}>{formatTime(m.createdAt)}</time>
+            {m.editedAt && !deleted && (
+              <span className="edited" title={formatFull(m.editedAt)}>
+                {t('edited')} ·{' '}
+              </span>
+            )}
+            <time dateTime={m.createdAt} title={formatFull(m.createdAt)}>
+              {formatTime(m.createdAt)}
+            </time>
             {!deleted && tick}
           </span>
         </div>
@@ -156,7 +162,12 @@ export function MessageRow({
             aria-expanded={menu}
             onClick={() => (menu ? setMenu(false) : open())}
           >
-            <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" d="M6 10.5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3Zm6 0a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3Zm6 0a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3Z" /></svg>
+            <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+              <path
+                fill="currentColor"
+                d="M6 10.5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3Zm6 0a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3Zm6 0a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3Z"
+              />
+            </svg>
           </button>
         )}
       </div>
@@ -181,12 +192,18 @@ export function MessageRow({
       )}
       {picker && <EmojiPicker onPick={react} onClose={closePicker} />}
       {!deleted && <Reactions m={m} me={me} nameOf={nameOf} onToggle={react} />}
-      {error && <p className="rich-error" role="alert">{error}</p>}
+      {error && (
+        <p className="rich-error" role="alert">
+          {error}
+        </p>
+      )}
       {confirming && (
         <Modal title={t('confirmDelete.title')} onClose={() => setConfirming(false)}>
           <p>{t('confirmDelete.text')}</p>
           <div className="button-row">
-            <button type="button" className="secondary" onClick={() => setConfirming(false)}>{t('confirmDelete.cancel')}</button>
+            <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+              {t('confirmDelete.cancel')}
+            </button>
             <button
               type="button"
               className="danger"

@@ -78,8 +78,15 @@ export function Messenger() {
         <Notifier store={store} calls={calls} />
         <div className="sidebar-tools">
           <div className="search-box">
-            <label htmlFor={searchId} className="visually-hidden">{t('sidebar.searchPeople')}</label>
-            <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M10 2a8 8 0 0 1 6.3 12.9l5.4 5.4-1.4 1.4-5.4-5.4A8 8 0 1 1 10 2Zm0 2a6 6 0 1 0 0 12 6 6 0 0 0 0-12Z" /></svg>
+            <label htmlFor={searchId} className="visually-hidden">
+              {t('sidebar.searchPeople')}
+            </label>
+            <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+              <path
+                fill="currentColor"
+                d="M10 2a8 8 0 0 1 6.3 12.9l5.4 5.4-1.4 1.4-5.4-5.4A8 8 0 1 1 10 2Zm0 2a6 6 0 1 0 0 12 6 6 0 0 0 0-12Z"
+              />
+            </svg>
             <input
               ref={searchRef}
               id={searchId}
@@ -93,7 +100,12 @@ export function Messenger() {
               autoComplete="off"
             />
           </div>
-          <button type="button" className="secondary small-btn" onClick={() => setNewGroup(true)} aria-haspopup="dialog">
+          <button
+            type="button"
+            className="secondary small-btn"
+            onClick={() => setNewGroup(true)}
+            aria-haspopup="dialog"
+          >
             {t('sidebar.newGroup')}
           </button>
           <MessageSearchLauncher store={store} open={messageSearch} onOpenChange={setMessageSearch} />
@@ -108,7 +120,15 @@ export function Messenger() {
       </aside>
       <main className="main">
         <ConnectionBanner live={live} />
-        {chatId ? <ChatView store={store} calls={calls} id={chatId} /> : onSessions ? <SessionsPage /> : onSettings ? <SettingsPage /> : <HomePage />}
+        {chatId ? (
+          <ChatView store={store} calls={calls} id={chatId} />
+        ) : onSessions ? (
+          <SessionsPage />
+        ) : onSettings ? (
+          <SettingsPage />
+        ) : (
+          <HomePage />
+        )}
       </main>
       <CallLayer store={calls} />
       {shortcuts.help && <ShortcutsDialog onClose={shortcuts.closeHelp} />}

@@ -15,7 +15,10 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
   const q = useDebounced(query.trim(), 200);
   const { t } = useTranslation('chat');
   const presence = useChat(store, (s) => s.presence);
-  const search = trpc.users.search.useQuery({ query: q, limit: 20 }, { enabled: q.length > 0, placeholderData: (p) => p });
+  const search = trpc.users.search.useQuery(
+    { query: q, limit: 20 },
+    { enabled: q.length > 0, placeholderData: (p) => p },
+  );
   const open = trpc.conversations.openDirect.useMutation({
     onSuccess: (c) => {
       store.adopt(c);
@@ -27,14 +30,26 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
 
   return (
     <section className="people-results" aria-labelledby={headingId}>
-      <h2 id={headingId} className="section-label">{t('people.heading')}</h2>
-      {open.error && <p className="form-error small" role="alert">{humanError(open.error)}</p>}
+      <h2 id={headingId} className="section-label">
+        {t('people.heading')}
+      </h2>
+      {open.error && (
+        <p className="form-error small" role="alert">
+          {humanError(open.error)}
+        </p>
+      )}
       {q.length === 0 ? null : search.isPending ? (
-        <p className="list-note muted" role="status">{t('people.searching')}</p>
+        <p className="list-note muted" role="status">
+          {t('people.searching')}
+        </p>
       ) : search.error ? (
-        <p className="list-note form-error" role="alert">{humanError(search.error)}</p>
+        <p className="list-note form-error" role="alert">
+          {humanError(search.error)}
+        </p>
       ) : search.data.length === 0 ? (
-        <p className="list-note muted" role="status">{t('people.noMatch', { query: q })}</p>
+        <p className="list-note muted" role="status">
+          {t('people.noMatch', { query: q })}
+        </p>
       ) : (
         <ul className="people-list">
           {search.data.map((u) => {
@@ -52,16 +67,24 @@ export function PeopleResults({ store, query, onDone }: { store: ChatStore; quer
                   <span className="person-text">
                     {/* The name says what the button does; the visible parts are its picture (axe: a label must hold the visible text, so no aria-label). */}
                     <span className="visually-hidden">{t('people.message', { name: u.displayName })}</span>
-                    <span className="person-name" aria-hidden="true">{u.displayName}</span>
+                    <span className="person-name" aria-hidden="true">
+                      {u.displayName}
+                    </span>
                     {/* Hidden from the name (which says what the button does), given as its description. */}
                     <span className="muted small" id={`${headingId}-${u.id}`} aria-hidden="true">
-                      {online ? t('common:online') : u.lastSeenAt ? t('view.lastSeen', { when: formatRelative(u.lastSeenAt) }) : t('common:offline')}
+                      {online
+                        ? t('common:online')
+                        : u.lastSeenAt
+                          ? t('view.lastSeen', { when: formatRelative(u.lastSeenAt) })
+                          : t('common:offline')}
                       {/* Tells two people of the same name apart: the verified address's domain, else a short handle. */}
                       {' · '}
                       {u.emailDomain ?? `#${u.handle}`}
                     </span>
                   </span>
-                  <span className="person-action" aria-hidden="true">{t('people.action')}</span>
+                  <span className="person-action" aria-hidden="true">
+                    {t('people.action')}
+                  </span>
                 </button>
               </li>
             );

@@ -17,7 +17,17 @@ export const replyToOf = (m: Message): NonNullable<Message['replyTo']> => ({
 });
 
 /** Above the composer: "Replying to Ada: …" or "Editing message", with a cancel button. */
-export function DraftBar({ draft, c, me, onCancel }: { draft: NonNullable<Draft>; c: Conversation; me: string; onCancel: () => void }) {
+export function DraftBar({
+  draft,
+  c,
+  me,
+  onCancel,
+}: {
+  draft: NonNullable<Draft>;
+  c: Conversation;
+  me: string;
+  onCancel: () => void;
+}) {
   const { t } = useTranslation('rich');
   const reply = draft.kind === 'reply';
   return (
@@ -28,7 +38,12 @@ export function DraftBar({ draft, c, me, onCancel }: { draft: NonNullable<Draft>
         </span>
         <span className="draft-excerpt">{excerpt(plainText(parseRich(draft.m.body)), 120)}</span>
       </div>
-      <button type="button" className="icon-button" aria-label={reply ? t('composer.cancelReply') : t('composer.cancelEdit')} onClick={onCancel}>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label={reply ? t('composer.cancelReply') : t('composer.cancelEdit')}
+        onClick={onCancel}
+      >
         ✕
       </button>
     </div>
@@ -78,16 +93,27 @@ export function useMessageJump(store: ChatStore, conversationId: string, scrolle
 }
 
 /** At the bottom of a window around an older message: loads newer pages as it comes into view. */
-export function NewerSentinel({ store, conversationId, root }: { store: ChatStore; conversationId: string; root: RefObject<HTMLDivElement | null> }) {
+export function NewerSentinel({
+  store,
+  conversationId,
+  root,
+}: {
+  store: ChatStore;
+  conversationId: string;
+  root: RefObject<HTMLDivElement | null>;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const count = useChat(store, (s) => s.threads[conversationId]?.length ?? 0);
   // biome-ignore lint/correctness/useExhaustiveDependencies: count: observed afresh after each page, so a sentinel still in view asks for the next one
   useEffect(() => {
     const el = ref.current;
     if (!el || !root.current) return;
-    const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) void store.loadNewer(conversationId);
-    }, { root: root.current, rootMargin: '0px 0px 200px 0px' });
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) void store.loadNewer(conversationId);
+      },
+      { root: root.current, rootMargin: '0px 0px 200px 0px' },
+    );
     io.observe(el);
     return () => io.disconnect();
   }, [store, conversationId, root, count]);

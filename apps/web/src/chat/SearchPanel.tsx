@@ -17,7 +17,15 @@ type Hit = RouterOutputs['messages']['search']['items'][number];
  * The "Search messages" button of the sidebar; Messenger opens it for Ctrl/Cmd+K too (the
  * shortcut lives in Shortcuts.tsx).
  */
-export function MessageSearchLauncher({ store, open, onOpenChange }: { store: ChatStore; open: boolean; onOpenChange: (open: boolean) => void }) {
+export function MessageSearchLauncher({
+  store,
+  open,
+  onOpenChange,
+}: {
+  store: ChatStore;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+}) {
   const { t } = useTranslation('rich');
   const setOpen = onOpenChange;
   return (
@@ -31,7 +39,12 @@ export function MessageSearchLauncher({ store, open, onOpenChange }: { store: Ch
         aria-keyshortcuts="Control+K Meta+K"
         title={t('search.shortcut')}
       >
-        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M4 5h16v2H4V5Zm0 6h7v2H4v-2Zm0 6h7v2H4v-2Zm12.5-6a4.5 4.5 0 0 1 3.7 7.06l2.37 2.37-1.41 1.41-2.37-2.37A4.5 4.5 0 1 1 16.5 11Zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5Z" /></svg>
+        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+          <path
+            fill="currentColor"
+            d="M4 5h16v2H4V5Zm0 6h7v2H4v-2Zm0 6h7v2H4v-2Zm12.5-6a4.5 4.5 0 0 1 3.7 7.06l2.37 2.37-1.41 1.41-2.37-2.37A4.5 4.5 0 1 1 16.5 11Zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5Z"
+          />
+        </svg>
       </button>
       {/* Outside the sidebar, which phones hide while a chat is open. */}
       {open && createPortal(<SearchPanel store={store} onClose={() => setOpen(false)} />, document.body)}
@@ -76,7 +89,9 @@ function SearchPanel({ store, onClose }: { store: ChatStore; onClose: () => void
   return (
     <Modal title={t('search.title')} onClose={onClose}>
       <div className="search-panel">
-        <label htmlFor={inputId} className="visually-hidden">{t('search.label')}</label>
+        <label htmlFor={inputId} className="visually-hidden">
+          {t('search.label')}
+        </label>
         <input
           id={inputId}
           type="search"
@@ -90,7 +105,11 @@ function SearchPanel({ store, onClose }: { store: ChatStore; onClose: () => void
         />
         <p className="muted small search-hint">{t('search.hint')}</p>
         <div className="search-results" aria-live="polite" aria-busy={search.isFetching}>
-          {search.isError && <p className="form-error small" role="alert">{t('search.error')}</p>}
+          {search.isError && (
+            <p className="form-error small" role="alert">
+              {t('search.error')}
+            </p>
+          )}
           {q && search.isSuccess && hits.length === 0 && <p className="muted">{t('search.empty')}</p>}
           {groups.map(([conversationId, list]) => (
             <section key={conversationId} className="search-group" aria-label={titleOf(conversationId)}>
@@ -99,8 +118,12 @@ function SearchPanel({ store, onClose }: { store: ChatStore; onClose: () => void
                 {list.map((h) => (
                   <li key={h.message.id}>
                     <button type="button" className="search-hit" onClick={() => openHit(h)}>
-                      <span className="search-snippet"><MarkedText text={h.snippet} marks={h.marks} /></span>
-                      <time className="muted small" dateTime={h.message.createdAt}>{formatListStamp(h.message.createdAt)}</time>
+                      <span className="search-snippet">
+                        <MarkedText text={h.snippet} marks={h.marks} />
+                      </span>
+                      <time className="muted small" dateTime={h.message.createdAt}>
+                        {formatListStamp(h.message.createdAt)}
+                      </time>
                     </button>
                   </li>
                 ))}
@@ -108,7 +131,12 @@ function SearchPanel({ store, onClose }: { store: ChatStore; onClose: () => void
             </section>
           ))}
           {search.hasNextPage && (
-            <button type="button" className="ghost small" disabled={search.isFetchingNextPage} onClick={() => void search.fetchNextPage()}>
+            <button
+              type="button"
+              className="ghost small"
+              disabled={search.isFetchingNextPage}
+              onClick={() => void search.fetchNextPage()}
+            >
               {t('search.more')}
             </button>
           )}

@@ -32,7 +32,15 @@ const typingInField = (e: KeyboardEvent) => {
  * The keyboard: Ctrl/⌘+K to search, Alt+↑/↓ to the previous/next chat of the list, ? for the
  * list of shortcuts. Escape is the dialogs' own (and clears the search box).
  */
-export function useShortcuts({ store, chatId, focusSearch }: { store: ChatStore; chatId: string | null; focusSearch: () => void }) {
+export function useShortcuts({
+  store,
+  chatId,
+  focusSearch,
+}: {
+  store: ChatStore;
+  chatId: string | null;
+  focusSearch: () => void;
+}) {
   const [help, setHelp] = useState(false);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {

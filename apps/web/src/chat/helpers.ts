@@ -16,7 +16,14 @@ export function otherMembers(c: Conversation, me: string) {
 }
 
 export function conversationTitle(c: Conversation, me: string) {
-  if (c.kind === 'group') return c.title?.trim() || otherMembers(c, me).map((m) => m.displayName).join(', ') || i18n.t('chat:title.group');
+  if (c.kind === 'group')
+    return (
+      c.title?.trim() ||
+      otherMembers(c, me)
+        .map((m) => m.displayName)
+        .join(', ') ||
+      i18n.t('chat:title.group')
+    );
   return otherMembers(c, me)[0]?.displayName ?? i18n.t('chat:title.justYou');
 }
 

@@ -151,7 +151,5 @@ export function isEmojiOnly(body: string): boolean {
 
 /** The text a reader sees, without the formatting marks (for quotes and previews). */
 export function plainText(nodes: RichNode[]): string {
-  return nodes
-    .map((n) => (typeof n === 'string' ? n : 'children' in n ? plainText(n.children) : n.text))
-    .join('');
+  return nodes.map((n) => (typeof n === 'string' ? n : 'children' in n ? plainText(n.children) : n.text)).join('');
 }

@@ -69,7 +69,8 @@ const messageOf = (err: unknown) => {
   if (code === 'FORBIDDEN') return i18n.t('chat:pending.forbidden');
   if (code === 'PAYLOAD_TOO_LARGE') return i18n.t('chat:pending.tooLong');
   if (code === 'BAD_REQUEST') {
-    const issue = (err as { data?: { zodError?: { fieldErrors?: Record<string, string[]> } } }).data?.zodError?.fieldErrors?.body?.[0];
+    const issue = (err as { data?: { zodError?: { fieldErrors?: Record<string, string[]> } } }).data?.zodError
+      ?.fieldErrors?.body?.[0];
     return issue ? translateIssue(issue) : i18n.t('chat:pending.invalid');
   }
   return i18n.t('chat:pending.notSentDot');
@@ -139,7 +140,8 @@ export class ChatStore {
   /** Messages written before a reload or while offline: sent again with their own clientId (never twice). */
   private async restoreOutbox() {
     for (const item of await outbox.of(this.state.me)) {
-      if (this.stopped || this.state.views[item.conversationId]?.pending.some((p) => p.clientId === item.clientId)) continue;
+      if (this.stopped || this.state.views[item.conversationId]?.pending.some((p) => p.clientId === item.clientId))
+        continue;
       const pending: PendingMessage = { ...item, status: 'sending' };
       this.setView(item.conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
       this.enqueue(pending);
@@ -259,13 +261,15 @@ export class ChatStore {
     const id = m.conversationId;
     const held = before.threads[id];
     if (held && !before.windows[id]) {
-      if (m.senderId === me) this.setView(id, (v) => ({ ...v, pending: v.pending.filter((p) => p.clientId !== m.clientId) }));
+      if (m.senderId === me)
+        this.setView(id, (v) => ({ ...v, pending: v.pending.filter((p) => p.clientId !== m.clientId) }));
       // Events we missed lie between: catch up.
       const last = held.at(-1);
       if (last !== undefined && m.seq > last.seq + 1) void this.loadLatest(id);
     }
     if (!this.state.conversations[id]) void this.fetchConversation(id);
-    else if (m.senderId !== me && this.focused === id && (before.conversations[id]?.lastMessage?.seq ?? 0) < m.seq) this.markRead(id);
+    else if (m.senderId !== me && this.focused === id && (before.conversations[id]?.lastMessage?.seq ?? 0) < m.seq)
+      this.markRead(id);
   }
 
   // ---- loading ----
@@ -331,7 +335,9 @@ export class ChatStore {
       const fromWindow = this.state.windows[id] === true;
       const heldBefore = this.state.threads[id]?.length ?? 0;
       const changes = page.groupChanges;
-      this.move((s) => putHistory(s, id, page.items, fromWindow ? { replace: true, window: false, changes } : { changes }));
+      this.move((s) =>
+        putHistory(s, id, page.items, fromWindow ? { replace: true, window: false, changes } : { changes }),
+      );
       const confirmed = new Set(this.state.threads[id]!.map((m) => m.clientId));
       this.setView(id, (v) => ({
         ...v,
@@ -377,7 +383,8 @@ export class ChatStore {
    * (messages.list with beforeSeq and afterSeq). False when there is no such message.
    */
   async showMessage(conversationId: string, seq: number): Promise<boolean> {
-    if (this.state.views[conversationId]?.loaded && this.state.threads[conversationId]?.some((m) => m.seq === seq)) return true;
+    if (this.state.views[conversationId]?.loaded && this.state.threads[conversationId]?.some((m) => m.seq === seq))
+      return true;
     this.windowGenerations.set(conversationId, (this.windowGenerations.get(conversationId) ?? 0) + 1);
     try {
       const [before, after] = await Promise.all([
@@ -386,7 +393,13 @@ export class ChatStore {
       ]);
       if (!before.items.some((m) => m.seq === seq)) return false;
       const changes = [...before.groupChanges, ...after.groupChanges];
-      this.move((s) => putHistory(s, conversationId, [...before.items, ...after.items], { replace: true, window: after.hasMore, changes }));
+      this.move((s) =>
+        putHistory(s, conversationId, [...before.items, ...after.items], {
+          replace: true,
+          window: after.hasMore,
+          changes,
+        }),
+      );
       this.setView(conversationId, (x) => ({ ...x, hasMore: before.hasMore, loaded: true, error: null }));
       return true;
     } catch {
@@ -429,7 +442,9 @@ export class ChatStore {
   async toggleReaction(m: Message, emoji: string) {
     const mine = m.reactions.some((r) => r.emoji === emoji && r.userIds.includes(this.state.me));
     const input = { messageId: m.id, emoji };
-    this.patchMessage(await (mine ? parley.api.messages.unreact.mutate(input) : parley.api.messages.react.mutate(input)));
+    this.patchMessage(
+      await (mine ? parley.api.messages.unreact.mutate(input) : parley.api.messages.react.mutate(input)),
+    );
   }
 
   // ---- actions ----
@@ -469,7 +484,13 @@ export class ChatStore {
       status: 'sending',
     };
     this.setView(conversationId, (t) => ({ ...t, pending: [...t.pending, pending] }));
-    void outbox.put({ clientId: pending.clientId, userId: this.state.me, conversationId, body, createdAt: pending.createdAt });
+    void outbox.put({
+      clientId: pending.clientId,
+      userId: this.state.me,
+      conversationId,
+      body,
+      createdAt: pending.createdAt,
+    });
     // Writing from a window around an older message: back to the newest, where this one goes.
     if (this.state.windows[conversationId]) void this.loadLatest(conversationId);
     this.lastTypingSent.delete(conversationId);
@@ -481,7 +502,10 @@ export class ChatStore {
     if (!p) return;
     const again: PendingMessage = { ...p, status: 'sending' };
     delete again.error;
-    this.setView(conversationId, (t) => ({ ...t, pending: t.pending.map((x) => (x.clientId === clientId ? again : x)) }));
+    this.setView(conversationId, (t) => ({
+      ...t,
+      pending: t.pending.map((x) => (x.clientId === clientId ? again : x)),
+    }));
     this.enqueue(again);
   }
 
@@ -505,7 +529,8 @@ export class ChatStore {
     const MAX_ATTEMPTS = 8;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.stopped; attempt++) {
       // Offline, attempts only fail: wait for the network instead (the outbox keeps it meanwhile).
-      while (!navigator.onLine && !this.stopped) await new Promise((r) => window.addEventListener('online', r, { once: true }));
+      while (!navigator.onLine && !this.stopped)
+        await new Promise((r) => window.addEventListener('online', r, { once: true }));
       if (!this.state.views[p.conversationId]?.pending.some((x) => x.clientId === p.clientId)) return; // discarded or delivered
       try {
         const m = await parley.api.messages.send.mutate({

@@ -32,10 +32,19 @@ export function Avatar({
   return (
     <span
       className={`avatar${group ? ' group' : ''}`}
-      style={{ width: size, height: size, fontSize: Math.round(size * 0.38), background: PALETTE[hash(seed) % PALETTE.length] }}
+      style={{
+        width: size,
+        height: size,
+        fontSize: Math.round(size * 0.38),
+        background: PALETTE[hash(seed) % PALETTE.length],
+      }}
       aria-hidden="true"
     >
-      {picture ? <img className="avatar-picture" src={picture} alt="" onError={() => setFailed(picture)} /> : initials(name, currentLanguage())}
+      {picture ? (
+        <img className="avatar-picture" src={picture} alt="" onError={() => setFailed(picture)} />
+      ) : (
+        initials(name, currentLanguage())
+      )}
       {online !== undefined && <span className={`presence-dot${online ? ' online' : ''}`} />}
     </span>
   );

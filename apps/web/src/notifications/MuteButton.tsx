@@ -55,7 +55,11 @@ export function MuteButton({ store, c }: { store: ChatStore; c: Conversation }) 
     }
   };
 
-  const label = muted ? (forever ? t('mute.mutedForever') : t('mute.mutedUntil', { time: formatFull(c.mutedUntil!) })) : t('mute.button');
+  const label = muted
+    ? forever
+      ? t('mute.mutedForever')
+      : t('mute.mutedUntil', { time: formatFull(c.mutedUntil!) })
+    : t('mute.button');
   return (
     <div className="mute" ref={root}>
       <button
@@ -69,7 +73,10 @@ export function MuteButton({ store, c }: { store: ChatStore; c: Conversation }) 
         onClick={() => setOpen((o) => !o)}
       >
         <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-          <path fill="currentColor" d="M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6V11a6 6 0 0 0-5-5.9V4a1 1 0 0 0-2 0v1.1A6 6 0 0 0 6 11v5l-2 2v1h16v-1z" />
+          <path
+            fill="currentColor"
+            d="M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6V11a6 6 0 0 0-5-5.9V4a1 1 0 0 0-2 0v1.1A6 6 0 0 0 6 11v5l-2 2v1h16v-1z"
+          />
           {muted && <path stroke="currentColor" strokeWidth="2" d="M3 3l18 18" />}
         </svg>
       </button>
@@ -87,7 +94,11 @@ export function MuteButton({ store, c }: { store: ChatStore; c: Conversation }) 
           ))}
         </div>
       )}
-      {error && <p className="field-error mute-error" role="alert">{error}</p>}
+      {error && (
+        <p className="field-error mute-error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

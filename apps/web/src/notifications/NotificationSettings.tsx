@@ -62,14 +62,26 @@ export function NotificationSettings() {
         {t('settings.showText')}
       </label>
       <label>
-        <input type="checkbox" checked={prefs.messageSound} onChange={(e) => setAlertPrefs({ messageSound: e.target.checked })} />
+        <input
+          type="checkbox"
+          checked={prefs.messageSound}
+          onChange={(e) => setAlertPrefs({ messageSound: e.target.checked })}
+        />
         {t('settings.messageSound')}
       </label>
       <label>
-        <input type="checkbox" checked={prefs.ringtone} onChange={(e) => setAlertPrefs({ ringtone: e.target.checked })} />
+        <input
+          type="checkbox"
+          checked={prefs.ringtone}
+          onChange={(e) => setAlertPrefs({ ringtone: e.target.checked })}
+        />
         {t('settings.ringtone')}
       </label>
-      {error && <p className="field-error" role="alert">{error}</p>}
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -7,7 +7,13 @@ import { navigate } from '../router';
 import { onConnectionChange, parley } from '../trpc';
 import { setFaviconBadge } from './favicon';
 import { getAlertPrefs, setAlertPrefs, useAlertPrefs } from './prefs';
-import { enableNotifications, notificationPermission, registerServiceWorker, syncPushSubscription, useNotificationPermission } from './push';
+import {
+  enableNotifications,
+  notificationPermission,
+  registerServiceWorker,
+  syncPushSubscription,
+  useNotificationPermission,
+} from './push';
 import { playMessageSound, startRinging, stopRinging } from './sounds';
 import './notifications.css';
 
@@ -30,7 +36,10 @@ async function showSystem(payload: Record<string, unknown>) {
     return;
   }
   if (payload.type === 'message') {
-    const n = new Notification(String(payload.title), { body: String(payload.body), tag: `conversation:${String(payload.conversationId)}` });
+    const n = new Notification(String(payload.title), {
+      body: String(payload.body),
+      tag: `conversation:${String(payload.conversationId)}`,
+    });
     n.onclick = () => {
       window.focus();
       navigate(`/c/${String(payload.conversationId)}`);
@@ -96,7 +105,10 @@ export function Notifier({ store, calls }: { store: ChatStore; calls: CallStore 
   // The worker, this session's push subscription, the setting, and where clicks lead.
   useEffect(() => {
     void registerServiceWorker().then(() => syncPushSubscription());
-    void parley.api.notifications.settings.query().then((s) => setShowMessageText(s.showMessageText), () => undefined);
+    void parley.api.notifications.settings.query().then(
+      (s) => setShowMessageText(s.showMessageText),
+      () => undefined,
+    );
     const onMessage = (e: MessageEvent<{ type?: string; url?: string }>) => {
       if (e.data?.type === 'parley:navigate' && typeof e.data.url === 'string') openUrl(e.data.url);
     };
@@ -137,7 +149,13 @@ export function Notifier({ store, calls }: { store: ChatStore; calls: CallStore 
         ringingFor = incoming.id;
         if (getAlertPrefs().ringtone) startRinging();
         if (hidden()) {
-          void showSystem({ type: 'call', callId: incoming.id, conversationId: incoming.conversationId, media: incoming.media, callerName: peerName });
+          void showSystem({
+            type: 'call',
+            callId: incoming.id,
+            conversationId: incoming.conversationId,
+            media: incoming.media,
+            callerName: peerName,
+          });
         }
         answerIfAsked(calls);
       } else if (!incoming && ringingFor) {
@@ -156,7 +174,8 @@ export function Notifier({ store, calls }: { store: ChatStore; calls: CallStore 
 
   // The unread count on the favicon (the title has it already).
   useEffect(() => {
-    const total = () => Object.values(store.getState().conversations).reduce((n, c) => n + (isMuted(c) ? 0 : c.unreadCount), 0);
+    const total = () =>
+      Object.values(store.getState().conversations).reduce((n, c) => n + (isMuted(c) ? 0 : c.unreadCount), 0);
     let last = -1;
     const update = () => {
       const n = total();

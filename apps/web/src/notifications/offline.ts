@@ -34,7 +34,11 @@ function db(): Promise<IDBDatabase | null> {
   return opening;
 }
 
-async function run<T>(store: string, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T> | undefined): Promise<T | undefined> {
+async function run<T>(
+  store: string,
+  mode: IDBTransactionMode,
+  op: (s: IDBObjectStore) => IDBRequest<T> | undefined,
+): Promise<T | undefined> {
   const d = await db();
   if (!d) return undefined;
   return new Promise((resolve) => {
@@ -74,7 +78,8 @@ class Drafts {
         req.onsuccess = () => {
           const cursor = req.result;
           if (!cursor) return;
-          if (typeof cursor.value === 'string' && !this.memory.has(String(cursor.key))) this.memory.set(String(cursor.key), cursor.value);
+          if (typeof cursor.value === 'string' && !this.memory.has(String(cursor.key)))
+            this.memory.set(String(cursor.key), cursor.value);
           cursor.continue();
         };
         tx.oncomplete = () => resolve();
@@ -115,7 +120,10 @@ type RememberedUser = { id: string; email: string; displayName: string; createdA
 /** The signed-in account, so that the app opens offline (with the offline banner) instead of the sign-in page. */
 export function rememberUser(user: RememberedUser) {
   try {
-    localStorage.setItem(LAST_USER, JSON.stringify({ id: user.id, email: user.email, displayName: user.displayName, createdAt: user.createdAt }));
+    localStorage.setItem(
+      LAST_USER,
+      JSON.stringify({ id: user.id, email: user.email, displayName: user.displayName, createdAt: user.createdAt }),
+    );
   } catch {
     // storage off
   }

@@ -30,13 +30,10 @@ export const notificationPermission = (): PermissionState =>
   typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
 
 export function useNotificationPermission(): PermissionState {
-  return useSyncExternalStore(
-    (l) => {
-      listeners.add(l);
-      return () => void listeners.delete(l);
-    },
-    notificationPermission,
-  );
+  return useSyncExternalStore((l) => {
+    listeners.add(l);
+    return () => void listeners.delete(l);
+  }, notificationPermission);
 }
 
 const base64urlToBytes = (s: string) => {
@@ -65,7 +62,10 @@ export async function syncPushSubscription(): Promise<boolean> {
     sub ??= await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
     const json = sub.toJSON();
     if (!json.endpoint || !json.keys?.p256dh || !json.keys.auth) return false;
-    await parley.api.notifications.subscribe.mutate({ endpoint: json.endpoint, keys: { p256dh: json.keys.p256dh, auth: json.keys.auth } });
+    await parley.api.notifications.subscribe.mutate({
+      endpoint: json.endpoint,
+      keys: { p256dh: json.keys.p256dh, auth: json.keys.auth },
+    });
     return true;
   } catch {
     // Headless browsers and some privacy modes refuse push: in-tab notifications still work.

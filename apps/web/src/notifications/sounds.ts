@@ -12,7 +12,10 @@ function audio(): AudioContext | null {
 }
 
 if (typeof window !== 'undefined') {
-  const unlock = () => void audio()?.resume().catch(() => undefined);
+  const unlock = () =>
+    void audio()
+      ?.resume()
+      .catch(() => undefined);
   window.addEventListener('pointerdown', unlock, { capture: true });
   window.addEventListener('keydown', unlock, { capture: true });
 }

@@ -29,11 +29,14 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
   const active = mode === 'signIn' ? login : register;
   const serverErrors = fieldErrorsOf(active.error);
   const errors: FieldErrors = { ...serverErrors, ...clientErrors };
-  const formError = active.error && Object.keys(serverErrors).length === 0
-    ? needsCode
-      ? totp ? t('totpWrong') : null
-      : humanError(active.error, mode === 'signIn' ? 'login' : 'register')
-    : null;
+  const formError =
+    active.error && Object.keys(serverErrors).length === 0
+      ? needsCode
+        ? totp
+          ? t('totpWrong')
+          : null
+        : humanError(active.error, mode === 'signIn' ? 'login' : 'register')
+      : null;
 
   const switchMode = (m: Mode) => {
     setMode(m);
@@ -87,9 +90,7 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
           <span>{t('common:appName')}</span>
         </div>
         <h1>{mode === 'signIn' ? t('welcomeBack') : t('createTitle')}</h1>
-        <p className="muted">
-          {mode === 'signIn' ? t('signInLead') : t('registerLead')}
-        </p>
+        <p className="muted">{mode === 'signIn' ? t('signInLead') : t('registerLead')}</p>
 
         <div className="segmented" role="tablist" aria-label={t('tabs')}>
           <button type="button" role="tab" aria-selected={mode === 'signIn'} onClick={() => switchMode('signIn')}>
@@ -168,7 +169,9 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
           {mode === 'register' && !errors.password && <p className="hint">{t('passwordHint')}</p>}
           {mode === 'signIn' && (
             <p className="hint">
-              <a href="/reset-password" onClick={linkHandler('/reset-password')}>{t('forgot')}</a>
+              <a href="/reset-password" onClick={linkHandler('/reset-password')}>
+                {t('forgot')}
+              </a>
             </p>
           )}
           {errorFor('password')}
@@ -186,12 +189,20 @@ export function AuthPage({ notice }: { notice?: string | undefined }) {
                 autoFocus
                 aria-describedby={`${baseId}-totp-hint`}
               />
-              <p className="hint" id={`${baseId}-totp-hint`}>{t('totpHint')}</p>
+              <p className="hint" id={`${baseId}-totp-hint`}>
+                {t('totpHint')}
+              </p>
             </>
           )}
 
           <button type="submit" className="primary wide" disabled={active.isPending}>
-            {active.isPending ? (mode === 'signIn' ? t('signingIn') : t('creating')) : mode === 'signIn' ? t('signIn') : t('createAccount')}
+            {active.isPending
+              ? mode === 'signIn'
+                ? t('signingIn')
+                : t('creating')
+              : mode === 'signIn'
+                ? t('signIn')
+                : t('createAccount')}
           </button>
         </form>
         {mode === 'signIn' && <PasskeySignIn />}

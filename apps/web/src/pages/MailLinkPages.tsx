@@ -42,11 +42,27 @@ export function VerifyEmailPage() {
   }, [verify]);
   return (
     <Card title={t('verifyEmail.title')}>
-      {!tokenFromHash() && <p className="form-error" role="alert">{t('verifyEmail.incomplete')}</p>}
+      {!tokenFromHash() && (
+        <p className="form-error" role="alert">
+          {t('verifyEmail.incomplete')}
+        </p>
+      )}
       {verify.isPending && <p role="status">{t('verifyEmail.pending')}</p>}
-      {verify.isSuccess && <p className="notice" role="status">{t('verifyEmail.done', { email: verify.data.email })}</p>}
-      {verify.error && <p className="form-error" role="alert">{verify.error.data?.code === 'BAD_REQUEST' ? t('verifyEmail.invalid') : humanError(verify.error)}</p>}
-      <p><a href="/" onClick={linkHandler('/')}>{t('verifyEmail.home')}</a></p>
+      {verify.isSuccess && (
+        <p className="notice" role="status">
+          {t('verifyEmail.done', { email: verify.data.email })}
+        </p>
+      )}
+      {verify.error && (
+        <p className="form-error" role="alert">
+          {verify.error.data?.code === 'BAD_REQUEST' ? t('verifyEmail.invalid') : humanError(verify.error)}
+        </p>
+      )}
+      <p>
+        <a href="/" onClick={linkHandler('/')}>
+          {t('verifyEmail.home')}
+        </a>
+      </p>
     </Card>
   );
 }
@@ -66,7 +82,8 @@ function RequestResetForm() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const parsed = emailSchema.safeParse(email);
-    if (!parsed.success) return setError(translateIssue(parsed.error.issues[0]?.message ?? t('resetPassword.enterEmail')));
+    if (!parsed.success)
+      return setError(translateIssue(parsed.error.issues[0]?.message ?? t('resetPassword.enterEmail')));
     setError(null);
     request.mutate({ email: parsed.data });
   };
@@ -91,12 +108,26 @@ function RequestResetForm() {
             // biome-ignore lint/a11y/noAutofocus: a one-field page reached from a link, for this field
             autoFocus
           />
-          {error && <p className="field-error" id={`${id}-err`}>{error}</p>}
-          {request.error && <p className="form-error" role="alert">{humanError(request.error)}</p>}
-          <button type="submit" className="primary wide" disabled={request.isPending}>{request.isPending ? t('resetPassword.sending') : t('resetPassword.send')}</button>
+          {error && (
+            <p className="field-error" id={`${id}-err`}>
+              {error}
+            </p>
+          )}
+          {request.error && (
+            <p className="form-error" role="alert">
+              {humanError(request.error)}
+            </p>
+          )}
+          <button type="submit" className="primary wide" disabled={request.isPending}>
+            {request.isPending ? t('resetPassword.sending') : t('resetPassword.send')}
+          </button>
         </form>
       )}
-      <p><a href="/" onClick={linkHandler('/')}>{t('resetPassword.backToSignIn')}</a></p>
+      <p>
+        <a href="/" onClick={linkHandler('/')}>
+          {t('resetPassword.backToSignIn')}
+        </a>
+      </p>
     </Card>
   );
 }
@@ -124,8 +155,12 @@ function NewPasswordForm({ token }: { token: string }) {
     <Card title={t('resetPassword.newTitle')}>
       {reset.isSuccess ? (
         <>
-          <p className="notice" role="status">{t('resetPassword.changed')}</p>
-          <button type="button" className="primary wide" onClick={() => navigate('/')}>{t('resetPassword.signIn')}</button>
+          <p className="notice" role="status">
+            {t('resetPassword.changed')}
+          </p>
+          <button type="button" className="primary wide" onClick={() => navigate('/')}>
+            {t('resetPassword.signIn')}
+          </button>
         </>
       ) : (
         <form onSubmit={submit} noValidate>
@@ -141,9 +176,23 @@ function NewPasswordForm({ token }: { token: string }) {
             // biome-ignore lint/a11y/noAutofocus: a one-field page reached from the mail, for this field
             autoFocus
           />
-          {error ? <p className="field-error" id={`${id}-err`}>{error}</p> : <p className="hint">{t('resetPassword.hint')}</p>}
-          {reset.error && <p className="form-error" role="alert">{reset.error.data?.code === 'BAD_REQUEST' && !reset.error.data.zodError ? t('resetPassword.invalid') : humanError(reset.error)}</p>}
-          <button type="submit" className="primary wide" disabled={reset.isPending}>{reset.isPending ? t('resetPassword.saving') : t('resetPassword.set')}</button>
+          {error ? (
+            <p className="field-error" id={`${id}-err`}>
+              {error}
+            </p>
+          ) : (
+            <p className="hint">{t('resetPassword.hint')}</p>
+          )}
+          {reset.error && (
+            <p className="form-error" role="alert">
+              {reset.error.data?.code === 'BAD_REQUEST' && !reset.error.data.zodError
+                ? t('resetPassword.invalid')
+                : humanError(reset.error)}
+            </p>
+          )}
+          <button type="submit" className="primary wide" disabled={reset.isPending}>
+            {reset.isPending ? t('resetPassword.saving') : t('resetPassword.set')}
+          </button>
         </form>
       )}
     </Card>

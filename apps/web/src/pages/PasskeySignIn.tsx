@@ -1,4 +1,8 @@
-import { browserSupportsWebAuthn, startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import {
+  browserSupportsWebAuthn,
+  startAuthentication,
+  type PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/browser';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { humanError } from '../errors';
@@ -29,10 +33,19 @@ export function PasskeySignIn() {
   return (
     <div className="passkey-signin">
       <p className="muted small">{t('passkey.or')}</p>
-      <button type="button" className="secondary wide" disabled={options.isPending || login.isPending} onClick={() => void go()}>
+      <button
+        type="button"
+        className="secondary wide"
+        disabled={options.isPending || login.isPending}
+        onClick={() => void go()}
+      >
         {t('passkey.signIn')}
       </button>
-      {(browserError || error) && <p className="form-error" role="alert">{browserError ?? (error?.data?.code === 'UNAUTHORIZED' ? t('passkey.refused') : humanError(error))}</p>}
+      {(browserError || error) && (
+        <p className="form-error" role="alert">
+          {browserError ?? (error?.data?.code === 'UNAUTHORIZED' ? t('passkey.refused') : humanError(error))}
+        </p>
+      )}
     </div>
   );
 }

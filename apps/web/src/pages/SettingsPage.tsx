@@ -25,11 +25,16 @@ export function SettingsPage() {
         <ul>
           {settingsSections.map((s) => (
             <li key={s.id}>
-              <a href={`#${s.id}`} onClick={(e) => {
-                e.preventDefault();
-                document.getElementById(`settings-${s.id}`)?.scrollIntoView({ behavior: 'smooth' });
-                window.history.replaceState(null, '', `#${s.id}`);
-              }}>{t(s.title)}</a>
+              <a
+                href={`#${s.id}`}
+                onClick={(e) => {
+                  e.preventDefault();
+                  document.getElementById(`settings-${s.id}`)?.scrollIntoView({ behavior: 'smooth' });
+                  window.history.replaceState(null, '', `#${s.id}`);
+                }}
+              >
+                {t(s.title)}
+              </a>
             </li>
           ))}
         </ul>

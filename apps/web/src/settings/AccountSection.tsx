@@ -31,8 +31,14 @@ export function SignOutButton({ className = 'secondary' }: { className?: string 
       <button type="button" className="danger" autoFocus disabled={logout.isPending} onClick={() => logout.mutate()}>
         {logout.isPending ? t('signOut.pending') : t('signOut.confirm')}
       </button>
-      <button type="button" className="ghost" onClick={() => setConfirming(false)}>{t('common:cancel')}</button>
-      {logout.error && logout.error.data?.code !== 'UNAUTHORIZED' && <p className="form-error" role="alert">{humanError(logout.error)}</p>}
+      <button type="button" className="ghost" onClick={() => setConfirming(false)}>
+        {t('common:cancel')}
+      </button>
+      {logout.error && logout.error.data?.code !== 'UNAUTHORIZED' && (
+        <p className="form-error" role="alert">
+          {humanError(logout.error)}
+        </p>
+      )}
     </div>
   );
 }
@@ -50,4 +56,9 @@ function AccountSettings() {
   );
 }
 
-export const section: SettingsSection = { id: 'account', title: 'accounts:settings.account', order: 90, Component: AccountSettings };
+export const section: SettingsSection = {
+  id: 'account',
+  title: 'accounts:settings.account',
+  order: 90,
+  Component: AccountSettings,
+};

@@ -37,17 +37,32 @@ export function DeleteAccount() {
           {user.totpEnabled && (
             <>
               <label htmlFor={`${id}-code`}>{t('deleteAccount.code')}</label>
-              <input id={`${id}-code`} autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} />
+              <input
+                id={`${id}-code`}
+                autoComplete="one-time-code"
+                value={code}
+                onChange={(e) => setCode(e.target.value)}
+              />
             </>
           )}
-          {del.error && <p className="form-error" role="alert">{del.error.data?.code === 'UNAUTHORIZED' ? t('deleteAccount.wrong') : humanError(del.error)}</p>}
+          {del.error && (
+            <p className="form-error" role="alert">
+              {del.error.data?.code === 'UNAUTHORIZED' ? t('deleteAccount.wrong') : humanError(del.error)}
+            </p>
+          )}
           <div className="button-row">
-            <button type="submit" className="danger" disabled={del.isPending || !password}>{del.isPending ? t('deleteAccount.deleting') : t('deleteAccount.delete')}</button>
-            <button type="button" className="ghost" onClick={() => setOpen(false)}>{t('common:cancel')}</button>
+            <button type="submit" className="danger" disabled={del.isPending || !password}>
+              {del.isPending ? t('deleteAccount.deleting') : t('deleteAccount.delete')}
+            </button>
+            <button type="button" className="ghost" onClick={() => setOpen(false)}>
+              {t('common:cancel')}
+            </button>
           </div>
         </form>
       ) : (
-        <button type="button" className="danger-outline" onClick={() => setOpen(true)}>{t('deleteAccount.open')}</button>
+        <button type="button" className="danger-outline" onClick={() => setOpen(true)}>
+          {t('deleteAccount.open')}
+        </button>
       )}
     </div>
   );

@@ -49,18 +49,42 @@ export function Passkeys() {
                     : t('passkeys.added', { when: formatRelative(p.createdAt) })}
                 </span>
               </span>
-              <button type="button" className="ghost small" aria-label={t('passkeys.removeName', { name: p.name })} disabled={remove.isPending} onClick={() => remove.mutate({ id: p.id })}>{t('passkeys.remove')}</button>
+              <button
+                type="button"
+                className="ghost small"
+                aria-label={t('passkeys.removeName', { name: p.name })}
+                disabled={remove.isPending}
+                onClick={() => remove.mutate({ id: p.id })}
+              >
+                {t('passkeys.remove')}
+              </button>
             </li>
           ))}
         </ul>
       )}
       <form onSubmit={(e) => void add(e)} noValidate>
         <label htmlFor={`${id}-name`}>{t('passkeys.nameLabel')}</label>
-        <input id={`${id}-name`} value={name} maxLength={64} placeholder={t('passkeys.namePlaceholder')} onChange={(e) => setName(e.target.value)} />
-        {(browserError || error) && <p className="form-error" role="alert">{browserError ?? humanError(error)}</p>}
-        {register.isSuccess && <p className="settings-ok" role="status">{t('passkeys.addedOk')}</p>}
+        <input
+          id={`${id}-name`}
+          value={name}
+          maxLength={64}
+          placeholder={t('passkeys.namePlaceholder')}
+          onChange={(e) => setName(e.target.value)}
+        />
+        {(browserError || error) && (
+          <p className="form-error" role="alert">
+            {browserError ?? humanError(error)}
+          </p>
+        )}
+        {register.isSuccess && (
+          <p className="settings-ok" role="status">
+            {t('passkeys.addedOk')}
+          </p>
+        )}
         <div className="button-row">
-          <button type="submit" className="secondary" disabled={options.isPending || register.isPending}>{t('passkeys.add')}</button>
+          <button type="submit" className="secondary" disabled={options.isPending || register.isPending}>
+            {t('passkeys.add')}
+          </button>
         </div>
       </form>
     </div>

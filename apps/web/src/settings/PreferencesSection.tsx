@@ -12,7 +12,12 @@ export function PreferencesSection() {
       <LanguageSelect />
       <ThemeSelect />
       <div className="setting-row">
-        <button type="button" className="secondary small" aria-haspopup="dialog" onClick={() => window.dispatchEvent(new Event(OPEN_SHORTCUTS))}>
+        <button
+          type="button"
+          className="secondary small"
+          aria-haspopup="dialog"
+          onClick={() => window.dispatchEvent(new Event(OPEN_SHORTCUTS))}
+        >
           {t('shortcuts.open')}
         </button>
       </div>
@@ -21,4 +26,9 @@ export function PreferencesSection() {
 }
 
 /** Placed on the settings page (accounts' settings/sections.ts finds every *Section.tsx exporting `section`). */
-export const section: SettingsSection = { id: 'preferences', title: 'settings:preferences.title', order: 20, Component: PreferencesSection };
+export const section: SettingsSection = {
+  id: 'preferences',
+  title: 'settings:preferences.title',
+  order: 20,
+  Component: PreferencesSection,
+};

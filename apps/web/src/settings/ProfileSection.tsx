@@ -44,26 +44,63 @@ function ProfileSettings() {
 
   return (
     <>
-    <ProfilePicture />
-    <form onSubmit={submit} noValidate>
-      <p className="muted small">
-        {t('profile.signedInAs', { email: user.email })}
-        {' · '}
-        {user.emailVerified ? <span className="settings-ok">{t('profile.verified')}</span> : <span>{t('profile.notVerified')}</span>}
-      </p>
-      {!user.emailVerified && <ResendVerification />}
-      <label htmlFor={`${id}-name`}>{t('profile.displayName')}</label>
-      <input id={`${id}-name`} value={displayName} maxLength={64} autoComplete="nickname" onChange={(e) => setDisplayName(e.target.value)} {...described('displayName')} />
-      {errors.displayName && <p className="field-error" id={`${id}-displayName-error`}>{errors.displayName}</p>}
-      <label htmlFor={`${id}-about`}>{t('profile.about')}</label>
-      <textarea id={`${id}-about`} value={about} maxLength={500} onChange={(e) => setAbout(e.target.value)} {...described('about')} />
-      {errors.about ? <p className="field-error" id={`${id}-about-error`}>{errors.about}</p> : <p className="hint">{t('profile.aboutHint', { max: formatNumber(500) })}</p>}
-      {update.error && !Object.keys(fieldErrorsOf(update.error)).length && <p className="form-error" role="alert">{humanError(update.error)}</p>}
-      <div className="button-row">
-        <button type="submit" className="primary" disabled={update.isPending}>{update.isPending ? t('profile.saving') : t('profile.save')}</button>
-        {saved && !update.isPending && <span role="status" className="settings-ok">{t('profile.saved')}</span>}
-      </div>
-    </form>
+      <ProfilePicture />
+      <form onSubmit={submit} noValidate>
+        <p className="muted small">
+          {t('profile.signedInAs', { email: user.email })}
+          {' · '}
+          {user.emailVerified ? (
+            <span className="settings-ok">{t('profile.verified')}</span>
+          ) : (
+            <span>{t('profile.notVerified')}</span>
+          )}
+        </p>
+        {!user.emailVerified && <ResendVerification />}
+        <label htmlFor={`${id}-name`}>{t('profile.displayName')}</label>
+        <input
+          id={`${id}-name`}
+          value={displayName}
+          maxLength={64}
+          autoComplete="nickname"
+          onChange={(e) => setDisplayName(e.target.value)}
+          {...described('displayName')}
+        />
+        {errors.displayName && (
+          <p className="field-error" id={`${id}-displayName-error`}>
+            {errors.displayName}
+          </p>
+        )}
+        <label htmlFor={`${id}-about`}>{t('profile.about')}</label>
+        <textarea
+          id={`${id}-about`}
+          value={about}
+          maxLength={500}
+          onChange={(e) => setAbout(e.target.value)}
+          {...described('about')}
+        />
+        {errors.about ? (
+          <p className="field-error" id={`${id}-about-error`}>
+            {errors.about}
+          </p>
+        ) : (
+          <p className="hint">{t('profile.aboutHint', { max: formatNumber(500) })}</p>
+        )}
+        {update.error && !Object.keys(fieldErrorsOf(update.error)).length && (
+          <p className="form-error" role="alert">
+            {humanError(update.error)}
+          </p>
+        )}
+        <div className="button-row">
+          <button type="submit" className="primary" disabled={update.isPending}>
+            {update.isPending ? t('profile.saving') : t('profile.save')}
+          </button>
+          {saved && !update.isPending && (
+            <span role="status" className="settings-ok">
+              {t('profile.saved')}
+            </span>
+          )}
+        </div>
+      </form>
     </>
   );
 }
@@ -160,7 +197,11 @@ function ProfilePicture() {
           </div>
         )}
         <p className="hint">{t('profile.picture.hint', { max: formatSize(MAX_UPLOAD_BYTES) })}</p>
-        {error && <p className="form-error" role="alert">{error}</p>}
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
         <p role="status" className="settings-ok small">
           {status === 'saved' ? t('profile.picture.saved') : status === 'removed' ? t('profile.picture.removed') : ''}
         </p>
@@ -181,9 +222,19 @@ function ResendVerification() {
           {t('profile.resend')}
         </button>
       )}
-      {resend.error && <span className="form-error" role="alert"> {humanError(resend.error)}</span>}
+      {resend.error && (
+        <span className="form-error" role="alert">
+          {' '}
+          {humanError(resend.error)}
+        </span>
+      )}
     </p>
   );
 }
 
-export const section: SettingsSection = { id: 'profile', title: 'accounts:settings.profile', order: 10, Component: ProfileSettings };
+export const section: SettingsSection = {
+  id: 'profile',
+  title: 'accounts:settings.profile',
+  order: 10,
+  Component: ProfileSettings,
+};

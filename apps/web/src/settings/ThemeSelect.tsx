@@ -12,7 +12,13 @@ export function ThemeSelect() {
         <legend>{t('theme.label')}</legend>
         {THEMES.map((th) => (
           <label key={th} className="choice">
-            <input type="radio" name={name} value={th} checked={theme === th} onChange={() => setPreferences({ theme: th })} />
+            <input
+              type="radio"
+              name={name}
+              value={th}
+              checked={theme === th}
+              onChange={() => setPreferences({ theme: th })}
+            />
             {t(`theme.${th}`)}
           </label>
         ))}

@@ -37,7 +37,12 @@ export function BlockButton({ userId, name }: { userId: string; name: string }) 
   const error = block.error ?? unblock.error;
   if (isBlocked) {
     return (
-      <button type="button" className="ghost small" disabled={unblock.isPending} onClick={() => unblock.mutate({ userId })}>
+      <button
+        type="button"
+        className="ghost small"
+        disabled={unblock.isPending}
+        onClick={() => unblock.mutate({ userId })}
+      >
         {t('blocking.unblock')}
       </button>
     );
@@ -54,8 +59,14 @@ export function BlockButton({ userId, name }: { userId: string; name: string }) 
       >
         {t('blocking.blockName', { name })}
       </button>
-      <button type="button" className="ghost small" onClick={() => setConfirming(false)}>{t('common:cancel')}</button>
-      {error && <span className="form-error small" role="alert">{humanError(error)}</span>}
+      <button type="button" className="ghost small" onClick={() => setConfirming(false)}>
+        {t('common:cancel')}
+      </button>
+      {error && (
+        <span className="form-error small" role="alert">
+          {humanError(error)}
+        </span>
+      )}
     </span>
   ) : (
     <button type="button" className="ghost small" onClick={() => setConfirming(true)} title={t('blocking.notTold')}>

@@ -32,7 +32,8 @@ function apply(p: Preferences) {
   if (p.theme === 'system') root.removeAttribute('data-theme');
   else root.dataset.theme = p.theme;
   // The browser bar follows the page.
-  const dark = p.theme === 'dark' || (p.theme === 'system' && window.matchMedia('(prefers-color-scheme: dark)').matches);
+  const dark =
+    p.theme === 'dark' || (p.theme === 'system' && window.matchMedia('(prefers-color-scheme: dark)').matches);
   document.querySelector('meta[name="theme-color"]')?.setAttribute('content', dark ? '#0f1218' : '#f6f7f9');
 }
 apply(current);

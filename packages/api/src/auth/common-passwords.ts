@@ -9,7 +9,11 @@ import { BadRequest } from '../errors.js';
 
 let list: Set<string> | null = null;
 const common = () =>
-  (list ??= new Set(readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8').split('\n').filter(Boolean)));
+  (list ??= new Set(
+    readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+      .split('\n')
+      .filter(Boolean),
+  ));
 
 export const COMMON_PASSWORD = 'This password is one of the most common ones. Please choose another.';
 

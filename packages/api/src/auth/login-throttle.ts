@@ -35,7 +35,8 @@ export class LoginThrottle {
       if (own.count >= LOGIN_FAILURES_KNOWN_DEVICE.limit) throw new RateLimited(own.retryAfterMs);
     } else {
       const wait = await this.kv.ttl(`login:gate:${e}`);
-      if (wait > 0) throw new RateLimited(wait, 'Too many attempts for this account. Please wait a moment and try again.');
+      if (wait > 0)
+        throw new RateLimited(wait, 'Too many attempts for this account. Please wait a moment and try again.');
     }
     return { known };
   }

@@ -79,7 +79,9 @@ export class PasswordHasher {
   private run(job: JobInput): Promise<string | boolean> {
     if (this.idle.length === 0 && this.queue.length >= this.maxQueued) {
       const waitMs = Math.ceil(((this.queue.length + 1) * this.averageMs) / this.workers.length);
-      return Promise.reject(new RateLimited(waitMs, 'Many people are signing in right now. Please try again in a moment.'));
+      return Promise.reject(
+        new RateLimited(waitMs, 'Many people are signing in right now. Please try again in a moment.'),
+      );
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -15,7 +15,10 @@ export interface AccessClaims {
 export class TokenService {
   private readonly key: Uint8Array;
 
-  constructor(secret: string, readonly accessTtlSeconds = 15 * 60) {
+  constructor(
+    secret: string,
+    readonly accessTtlSeconds = 15 * 60,
+  ) {
     this.key = new TextEncoder().encode(secret);
   }
 

@@ -28,7 +28,10 @@ type Emitted = { partition: number; recipients: string[]; event: StoredEvent };
 export function parseStored(payload: unknown, id: number, logger: Logger): StoredEvent | null {
   const parsed = storedEvent.safeParse(payload);
   if (parsed.success) return parsed.data;
-  logger.error({ eventId: id, issue: parsed.error.issues[0]?.message }, 'Stored event does not match the protocol; skipped');
+  logger.error(
+    { eventId: id, issue: parsed.error.issues[0]?.message },
+    'Stored event does not match the protocol; skipped',
+  );
   return null;
 }
 
@@ -127,7 +130,10 @@ export class EventLog {
       this.outboxes.set(tx, outbox);
       const value = await work(tx);
       this.outboxes.delete(tx);
-      const ids = await appendEvents(tx, outbox.map((e) => ({ partition: e.partition, recipients: e.recipients, payload: e.event })));
+      const ids = await appendEvents(
+        tx,
+        outbox.map((e) => ({ partition: e.partition, recipients: e.recipients, payload: e.event })),
+      );
       for (const [i, e] of outbox.entries()) appended.push({ ...e, id: ids[i]! });
       return value;
     });
@@ -188,7 +194,11 @@ export class EventLog {
   /** A user's logged events after `after` (a position per partition), parsed; see eventsForUserAfter. */
   async replay(userId: string, after: number[], limit: number) {
     const rows = await eventsForUserAfter(this.deps.db, userId, after, limit);
-    return rows.map((row) => ({ partition: row.partition, id: row.id, event: parseStored(row.payload, row.id, this.deps.logger) }));
+    return rows.map((row) => ({
+      partition: row.partition,
+      id: row.id,
+      event: parseStored(row.payload, row.id, this.deps.logger),
+    }));
   }
 
   /** Through which id retention has deleted each partition. */
@@ -269,7 +279,12 @@ export class EventLog {
           const rows = await eventsBetween(this.deps.db, p, head, to);
           if ((rows[0]?.id ?? to + 1) > head + 1) await this.skipPruned(p, head);
           for (const row of rows) {
-            this.ingest({ partition: p, id: row.id, recipients: row.recipients, event: parseStored(row.payload, row.id, this.deps.logger) });
+            this.ingest({
+              partition: p,
+              id: row.id,
+              recipients: row.recipients,
+              event: parseStored(row.payload, row.id, this.deps.logger),
+            });
           }
           if ((latest[p] ?? 0) > this.heads[p]!) this.catchUpAgain = true;
         }
@@ -285,7 +300,10 @@ export class EventLog {
   private async skipPruned(partition: number, head: number) {
     const pruned = (await prunedThrough(this.deps.db))[partition] ?? 0;
     if (pruned <= head) return;
-    this.deps.logger.warn({ partition, from: head, to: pruned }, 'Events were deleted before this instance read them; its subscribers resync');
+    this.deps.logger.warn(
+      { partition, from: head, to: pruned },
+      'Events were deleted before this instance read them; its subscribers resync',
+    );
     const pending = this.pending[partition]!;
     for (const id of pending.keys()) if (id <= pruned) pending.delete(id);
     this.heads[partition] = pruned;

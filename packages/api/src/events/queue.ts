@@ -8,7 +8,10 @@ export class SubscriptionQueue<T> {
   private wake: (() => void) | null = null;
   private failure: Error | null = null;
 
-  constructor(private readonly signal: AbortSignal | undefined, private readonly capacity = 10_000) {
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    private readonly capacity = 10_000,
+  ) {
     signal?.addEventListener('abort', () => this.wake?.(), { once: true });
   }
 

@@ -30,11 +30,7 @@ export const presenceChange = presenceState;
 export const revokedSessions = z.array(z.string());
 
 /** Parses a bus message, or null (and a warning) when it does not parse. */
-export function parseWire<T extends z.ZodType>(
-  schema: T,
-  raw: string,
-  warn: (msg: string) => void,
-): z.infer<T> | null {
+export function parseWire<T extends z.ZodType>(schema: T, raw: string, warn: (msg: string) => void): z.infer<T> | null {
   let json: unknown;
   try {
     json = JSON.parse(raw);

@@ -23,7 +23,10 @@ function clearCookies(ctx: Context) {
 
 /** As auth.login delivers a session: both cookies, and the AuthResult body. */
 function deliver(ctx: Context, issued: IssuedSession) {
-  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, { maxAgeSeconds: ctx.services.tokens.accessTtlSeconds, path: '/' });
+  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, {
+    maxAgeSeconds: ctx.services.tokens.accessTtlSeconds,
+    path: '/',
+  });
   ctx.cookies?.set(REFRESH_COOKIE, issued.refreshToken, { maxAgeSeconds: REFRESH_TOKEN_TTL_SECONDS, path: '/trpc' });
   return { user: issued.user, accessToken: issued.accessToken, accessTokenExpiresAt: issued.accessTokenExpiresAt };
 }
@@ -95,7 +98,12 @@ export const accountProcedures = {
     }),
 
   changePassword: authedProcedure.input(changePasswordInput).mutation(async ({ ctx, input }) => {
-    await ctx.services.accounts.changePassword(ctx.auth.userId, ctx.auth.sessionId, input.currentPassword, input.newPassword);
+    await ctx.services.accounts.changePassword(
+      ctx.auth.userId,
+      ctx.auth.sessionId,
+      input.currentPassword,
+      input.newPassword,
+    );
     return { ok: true as const };
   }),
 

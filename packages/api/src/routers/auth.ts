@@ -10,7 +10,10 @@ const REFRESH_PATH = '/trpc';
 
 /** Sets both cookies and answers with the body every client can use (AuthResult). */
 function deliver(ctx: Context, issued: IssuedSession) {
-  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, { maxAgeSeconds: ctx.services.tokens.accessTtlSeconds, path: '/' });
+  ctx.cookies?.set(ACCESS_COOKIE, issued.accessToken, {
+    maxAgeSeconds: ctx.services.tokens.accessTtlSeconds,
+    path: '/',
+  });
   ctx.cookies?.set(REFRESH_COOKIE, issued.refreshToken, {
     maxAgeSeconds: REFRESH_TOKEN_TTL_SECONDS,
     path: REFRESH_PATH,
@@ -33,7 +36,10 @@ export const authRouter = router({
     .use(limited('login', RATE_LIMITS.login, 'ip'))
     .input(loginInput)
     .mutation(async ({ ctx, input }) =>
-      deliver(ctx, await ctx.services.auth.login(input, ctx.req.ip, ctx.req.userAgent, ctx.cookies?.get(REFRESH_COOKIE))),
+      deliver(
+        ctx,
+        await ctx.services.auth.login(input, ctx.req.ip, ctx.req.userAgent, ctx.cookies?.get(REFRESH_COOKIE)),
+      ),
     ),
 
   refresh: publicProcedure.use(limited('refresh', RATE_LIMITS.refresh, 'ip')).mutation(async ({ ctx }) => {

@@ -29,7 +29,9 @@ export const conversationsRouter = router({
 
   createGroup: changing
     .input(createGroupInput)
-    .mutation(({ ctx, input }) => ctx.services.conversations.createGroup(ctx.auth.userId, input.title, input.memberIds)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.conversations.createGroup(ctx.auth.userId, input.title, input.memberIds),
+    ),
 
   addMembers: changing
     .input(addMembersInput)
@@ -39,7 +41,9 @@ export const conversationsRouter = router({
 
   rename: changing
     .input(renameInput)
-    .mutation(({ ctx, input }) => ctx.services.conversations.rename(ctx.auth.userId, input.conversationId, input.title)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.conversations.rename(ctx.auth.userId, input.conversationId, input.title),
+    ),
 
   /** Only the caller's pushes change; `until: null` mutes until `unmute`. */
   mute: changing

@@ -90,7 +90,10 @@ export class AccountService {
     const user = await this.checkPassword(userId, password);
     await this.secondFactor?.(user, code);
     // A password nobody knows, so the row cannot be signed in to even if its email were reused.
-    const passwordHash = await this.deps.hasher.hash(randomBytes(32).toString('base64url'), this.deps.config.bcryptCost);
+    const passwordHash = await this.deps.hasher.hash(
+      randomBytes(32).toString('base64url'),
+      this.deps.config.bcryptCost,
+    );
     const { revoked, after } = await this.deps.db.transaction(async (tx) => {
       const after: (() => Promise<void>)[] = [];
       for (const erase of this.erasers) {
@@ -105,7 +108,11 @@ export class AccountService {
 
   /** Queues the verification mail of a new (or changed) address. */
   sendVerification(user: Pick<UserRow, 'id' | 'email' | 'displayName'>) {
-    return this.deps.mail.enqueue<VerifyJob>('verify', { userId: user.id, email: user.email, displayName: user.displayName });
+    return this.deps.mail.enqueue<VerifyJob>('verify', {
+      userId: user.id,
+      email: user.email,
+      displayName: user.displayName,
+    });
   }
 
   /** Run by the mail queue: a link for the address, if the account still has it. */
@@ -117,7 +124,9 @@ export class AccountService {
       to: user.email,
       subject: 'Confirm your email address for Parley',
       greeting: `Hello ${user.displayName},`,
-      lines: ['Please confirm that this is your email address, so that you can reset your password if you ever forget it.'],
+      lines: [
+        'Please confirm that this is your email address, so that you can reset your password if you ever forget it.',
+      ],
       action: 'Confirm my address',
       url: `${this.deps.config.mail.publicUrl}/verify-email#token=${link}`,
       footer: 'The link works once and for 24 hours. If you did not create a Parley account, ignore this mail.',
@@ -167,7 +176,8 @@ export class AccountService {
       lines: ['Someone (hopefully you) asked to reset the password of your Parley account.'],
       action: 'Choose a new password',
       url: `${this.deps.config.mail.publicUrl}/reset-password#token=${link}`,
-      footer: 'The link works once and for one hour. Resetting signs you out everywhere. If you did not ask for this, ignore this mail: your password stays as it is.',
+      footer:
+        'The link works once and for one hour. Resetting signs you out everywhere. If you did not ask for this, ignore this mail: your password stays as it is.',
     });
   }
 

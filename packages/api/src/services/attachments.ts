@@ -44,7 +44,13 @@ sharp.cache(false);
 export class FileRouteError extends Error {
   constructor(
     readonly status: 400 | 403 | 404 | 409 | 413 | 415,
-    readonly code: 'BAD_REQUEST' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE',
+    readonly code:
+      | 'BAD_REQUEST'
+      | 'FORBIDDEN'
+      | 'NOT_FOUND'
+      | 'CONFLICT'
+      | 'PAYLOAD_TOO_LARGE'
+      | 'UNSUPPORTED_MEDIA_TYPE',
     message: string,
   ) {
     super(message);
@@ -101,9 +107,7 @@ export class AttachmentService {
   private readonly receiving = new Set<string>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly deps: { db: Db; config: Config; store: FileStore; logger: Logger },
-  ) {
+  constructor(private readonly deps: { db: Db; config: Config; store: FileStore; logger: Logger }) {
     // Its own key, derived from the server secret, so a file signature is never a valid JWT signature.
     this.key = createHmac('sha256', deps.config.jwtSecret).update('parley:file-urls').digest();
     this.tmpDir = join(deps.config.dataDir, 'uploads-tmp');
@@ -149,7 +153,10 @@ export class AttachmentService {
   /** The signed URL that takes one upload's bytes (a path on this server). */
   uploadUrl(id: string, ttlMs = UPLOAD_URL_TTL_MS) {
     const expires = Date.now() + ttlMs;
-    return { url: `/files/uploads/${id}?expires=${expires}&sig=${this.sign('put', id, expires)}`, expiresAt: new Date(expires).toISOString() };
+    return {
+      url: `/files/uploads/${id}?expires=${expires}&sig=${this.sign('put', id, expires)}`,
+      expiresAt: new Date(expires).toISOString(),
+    };
   }
 
   /**
@@ -157,8 +164,14 @@ export class AttachmentService {
    * counting: past MAX_UPLOAD_BYTES it stops reading and keeps nothing. Then decides the type
    * from the bytes and stores what people may download.
    */
-  async receive(id: string, query: { expires?: unknown; sig?: unknown }, body: Readable, declaredLength: number | null): Promise<Attachment> {
-    if (!this.verify('put', id, query)) throw new FileRouteError(403, 'FORBIDDEN', 'This upload link is invalid or has expired.');
+  async receive(
+    id: string,
+    query: { expires?: unknown; sig?: unknown },
+    body: Readable,
+    declaredLength: number | null,
+  ): Promise<Attachment> {
+    if (!this.verify('put', id, query))
+      throw new FileRouteError(403, 'FORBIDDEN', 'This upload link is invalid or has expired.');
     const row = await findAttachment(this.deps.db, id);
     if (!row) throw new FileRouteError(404, 'NOT_FOUND', 'No such upload.');
     if (row.state !== 'pending' || this.receiving.has(id)) {
@@ -211,7 +224,11 @@ export class AttachmentService {
   }
 
   private tooLarge() {
-    return new FileRouteError(413, 'PAYLOAD_TOO_LARGE', `This file is too large (at most ${formatBytes(this.maxBytes)}).`);
+    return new FileRouteError(
+      413,
+      'PAYLOAD_TOO_LARGE',
+      `This file is too large (at most ${formatBytes(this.maxBytes)}).`,
+    );
   }
 
   /** The type from the bytes; images re-encoded without metadata, with a thumbnail. */
@@ -226,7 +243,11 @@ export class AttachmentService {
     const base = { path: raw, thumbnailPath: null, width: null, height: null };
     if (sniffed && isMediaContainer(sniffed)) {
       // WebM, MP4 and Ogg hold audio or video alike: the declared kind picks between them.
-      const kind = declared.startsWith('audio/') ? 'audio' : declared.startsWith('video/') ? 'video' : sniffed.split('/')[0]!;
+      const kind = declared.startsWith('audio/')
+        ? 'audio'
+        : declared.startsWith('video/')
+          ? 'video'
+          : sniffed.split('/')[0]!;
       const contentType = `${kind}/${sniffed.split('/')[1]!}`.replace('audio/x-m4a', 'audio/mp4');
       return { ...base, kind: kind as 'audio' | 'video', contentType };
     }
@@ -240,7 +261,9 @@ export class AttachmentService {
     try {
       const meta = await input().metadata();
       // Formats a page cannot show (TIFF, BMP, HEIC, ...) become PNG; the others keep their format.
-      const format = INLINE_IMAGES.has(sniffed) ? (sniffed.split('/')[1] as 'jpeg' | 'png' | 'webp' | 'gif' | 'avif') : 'png';
+      const format = INLINE_IMAGES.has(sniffed)
+        ? (sniffed.split('/')[1] as 'jpeg' | 'png' | 'webp' | 'gif' | 'avif')
+        : 'png';
       const path = join(work, 'clean');
       // rotate() applies the EXIF orientation to the pixels; sharp writes no metadata unless asked.
       const info = await input().rotate().toFormat(format).toFile(path);
@@ -261,7 +284,11 @@ export class AttachmentService {
       };
     } catch (err) {
       this.deps.logger.info({ err: (err as Error).message }, 'Image refused');
-      throw new FileRouteError(415, 'UNSUPPORTED_MEDIA_TYPE', 'This image could not be read (damaged, too large, or an unsupported format).');
+      throw new FileRouteError(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'This image could not be read (damaged, too large, or an unsupported format).',
+      );
     }
   }
 
@@ -269,7 +296,11 @@ export class AttachmentService {
    * What `userId` (or a valid signed URL) may download, or null: NOT_FOUND for every case of
    * "no", whether the file does not exist, the caller is no member, or the signature is bad.
    */
-  async download(id: string, variant: Variant, who: { userId: string | null; query: { expires?: unknown; sig?: unknown } }): Promise<Download | null> {
+  async download(
+    id: string,
+    variant: Variant,
+    who: { userId: string | null; query: { expires?: unknown; sig?: unknown } },
+  ): Promise<Download | null> {
     let row: AttachmentRow | undefined;
     if (who.query.sig !== undefined) {
       if (!this.verify(`get:${variant}`, id, who.query)) return null;
@@ -293,7 +324,10 @@ export class AttachmentService {
     if (!ok) throw new NotFound('File not found.');
     const expires = Date.now() + ttlMs;
     const path = variant === 'thumbnail' ? `/files/${attachmentId}/thumbnail` : `/files/${attachmentId}`;
-    return { url: `${path}?expires=${expires}&sig=${this.sign(`get:${variant}`, attachmentId, expires)}`, expiresAt: new Date(expires).toISOString() };
+    return {
+      url: `${path}?expires=${expires}&sig=${this.sign(`get:${variant}`, attachmentId, expires)}`,
+      expiresAt: new Date(expires).toISOString(),
+    };
   }
 
   get store() {
@@ -380,7 +414,9 @@ export class AttachmentService {
 async function readDurationMs(path: string): Promise<number | null> {
   try {
     const { format } = await parseFile(path, { duration: false, skipCovers: true });
-    return format.duration !== undefined && Number.isFinite(format.duration) ? Math.round(format.duration * 1000) : null;
+    return format.duration !== undefined && Number.isFinite(format.duration)
+      ? Math.round(format.duration * 1000)
+      : null;
   } catch {
     return null;
   }

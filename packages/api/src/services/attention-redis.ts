@@ -33,7 +33,11 @@ export class RedisAttention implements Attention {
   async changed(userId: string, attending: boolean): Promise<void> {
     const key = this.deps.prefix + userId;
     const op = attending
-      ? this.deps.redis.multi().hset(key, this.deps.instanceId, String(Date.now() + LEASE_MS)).pexpire(key, LEASE_MS).exec()
+      ? this.deps.redis
+          .multi()
+          .hset(key, this.deps.instanceId, String(Date.now() + LEASE_MS))
+          .pexpire(key, LEASE_MS)
+          .exec()
       : this.deps.redis.hdel(key, this.deps.instanceId);
     if (attending) this.local.add(userId);
     else this.local.delete(userId);
@@ -67,12 +71,19 @@ export class RedisAttention implements Attention {
     const until = String(Date.now() + LEASE_MS);
     // Per user (each key may be on another shard of a cluster); the two commands of one key together.
     await Promise.all(
-      [...this.local].map((id) => this.deps.redis.multi().hset(this.deps.prefix + id, this.deps.instanceId, until).pexpire(this.deps.prefix + id, LEASE_MS).exec()),
+      [...this.local].map((id) =>
+        this.deps.redis
+          .multi()
+          .hset(this.deps.prefix + id, this.deps.instanceId, until)
+          .pexpire(this.deps.prefix + id, LEASE_MS)
+          .exec(),
+      ),
     ).catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'Renewing attention in Redis failed'));
   }
 
   close() {
     clearInterval(this.timer);
-    for (const id of this.local) void this.deps.redis.hdel(this.deps.prefix + id, this.deps.instanceId).catch(() => undefined);
+    for (const id of this.local)
+      void this.deps.redis.hdel(this.deps.prefix + id, this.deps.instanceId).catch(() => undefined);
   }
 }

@@ -93,7 +93,9 @@ export class AuthService {
   async login(input: LoginInput, ip: string, userAgent: string | null, refreshToken?: string): Promise<IssuedSession> {
     const user = await findUserByEmail(this.deps.db, input.email);
     const ownersCookie =
-      user !== undefined && refreshToken !== undefined && (await findRefreshTokenOwner(this.deps.db, hashRefreshToken(refreshToken))) === user.id;
+      user !== undefined &&
+      refreshToken !== undefined &&
+      (await findRefreshTokenOwner(this.deps.db, hashRefreshToken(refreshToken))) === user.id;
     const { known } = await this.throttle.before(input.email, ip, ownersCookie);
 
     const ok = await this.deps.hasher.compare(input.password, user?.passwordHash ?? (await this.dummyHash));

@@ -58,7 +58,11 @@ export class BlockService implements BlockRules {
   /** The people the caller blocked; their presence is not part of it (the caller sees it anyway elsewhere). */
   async list(userId: string) {
     const rows = await listBlocked(this.deps.db, userId);
-    return rows.map(({ user, blockedAt }) => ({ id: user.id, displayName: user.displayName, blockedAt: iso(blockedAt) }));
+    return rows.map(({ user, blockedAt }) => ({
+      id: user.id,
+      displayName: user.displayName,
+      blockedAt: iso(blockedAt),
+    }));
   }
 
   async guardDirect(userId: string, conversationId: string) {

@@ -355,7 +355,10 @@ export class CallService {
       throw new NotFound('Conversation not found.');
     }
     const rows = await callsInConversation(this.deps.db, input.conversationId, input.before, input.limit);
-    const participants = await participantsOf(this.deps.db, rows.map((r) => r.id));
+    const participants = await participantsOf(
+      this.deps.db,
+      rows.map((r) => r.id),
+    );
     return rows.map((r) => toCall(r, participants));
   }
 
@@ -374,7 +377,10 @@ export class CallService {
     try {
       const announced = new Set<string>();
       const ringing = await ringingCallsFor(this.deps.db, userId);
-      const participants = await participantsOf(this.deps.db, ringing.map((r) => r.id));
+      const participants = await participantsOf(
+        this.deps.db,
+        ringing.map((r) => r.id),
+      );
       for (const row of ringing) {
         announced.add(row.id);
         yield { type: 'call.incoming', call: toCall(row, participants) };
@@ -400,7 +406,9 @@ export class CallService {
   /** Ends ringing calls past their deadline as missed; a row is won by one instance only. */
   async sweep() {
     try {
-      const ended = await this.deps.events.transaction(async (tx) => this.logEnded(tx, await endOverdueRingingCalls(tx)));
+      const ended = await this.deps.events.transaction(async (tx) =>
+        this.logEnded(tx, await endOverdueRingingCalls(tx)),
+      );
       this.announceAll(ended);
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'Ring sweep failed; will retry');
@@ -411,11 +419,14 @@ export class CallService {
   private async endAbandonedCalls(userId: string) {
     try {
       if ((await this.deps.presence.onlineAmong([userId])).has(userId)) return;
-      const ended = await this.deps.events.transaction(async (tx) => this.logEnded(tx, await endCallsAbandonedBy(tx, userId)));
+      const ended = await this.deps.events.transaction(async (tx) =>
+        this.logEnded(tx, await endCallsAbandonedBy(tx, userId)),
+      );
       this.announceAll(ended);
-      for (const callId of await liveGroupCallsJoinedBy(this.deps.db, userId)) await this.leaveGroupCall(userId, callId);
+      for (const callId of await liveGroupCallsJoinedBy(this.deps.db, userId))
+        await this.leaveGroupCall(userId, callId);
     } catch (err) {
-      this.deps.logger.warn({ err: (err as Error).message, userId }, 'Ending an absent participant\'s calls failed');
+      this.deps.logger.warn({ err: (err as Error).message, userId }, "Ending an absent participant's calls failed");
     }
   }
 
@@ -439,8 +450,14 @@ export class CallService {
    * once the transaction commits. Emits go last (see EventLog.emit).
    */
   private async logEnded(tx: Tx, rows: CallRow[]) {
-    await closeParticipants(tx, rows.map((r) => r.id));
-    const participants = await participantsOf(tx, rows.map((r) => r.id));
+    await closeParticipants(
+      tx,
+      rows.map((r) => r.id),
+    );
+    const participants = await participantsOf(
+      tx,
+      rows.map((r) => r.id),
+    );
     const calls: { call: Call; recipients: string[]; members: string[] }[] = [];
     for (const row of rows) {
       const members = await memberIds(tx, row.conversationId);

@@ -63,7 +63,10 @@ export class ConversationService {
 
   async openDirect(userId: string, otherId: string): Promise<Conversation> {
     if (otherId === userId) throw new BadRequest('You cannot open a chat with yourself.');
-    if ((await countExistingUsers(this.deps.db, [otherId])) !== 1 || (await this.blockRules?.isBlockedBy(userId, otherId))) {
+    if (
+      (await countExistingUsers(this.deps.db, [otherId])) !== 1 ||
+      (await this.blockRules?.isBlockedBy(userId, otherId))
+    ) {
       throw new NotFound('No such user.');
     }
     const snapshot = await this.deps.events.transaction(async (tx) => {
@@ -101,7 +104,11 @@ export class ConversationService {
         throw new BadRequest(`A group has at most ${MAX_GROUP_MEMBERS} members.`);
       }
       await addMembers(tx, conversationId, fresh);
-      return { conversation, formerMembers: [], change: fresh.length > 0 ? { kind: 'added', userIds: fresh, title: null } : null };
+      return {
+        conversation,
+        formerMembers: [],
+        change: fresh.length > 0 ? { kind: 'added', userIds: fresh, title: null } : null,
+      };
     });
   }
 
@@ -154,7 +161,13 @@ export class ConversationService {
         // Placed after the last message: the conversation row is locked, no send slips in between.
         const named = await findUsersByIds(tx, [userId, ...change.userIds]);
         const names = Object.fromEntries(named.map((u) => [u.id, u.displayName]));
-        const row = await insertGroupChange(tx, { ...change, names, conversationId: fresh.id, actorId: userId, afterSeq: fresh.lastSeq });
+        const row = await insertGroupChange(tx, {
+          ...change,
+          names,
+          conversationId: fresh.id,
+          actorId: userId,
+          afterSeq: fresh.lastSeq,
+        });
         const recipients = snap.members.map((m) => m.id);
         await this.deps.events.emit(tx, recipients, { type: 'group.changed', change: toGroupChange(row) });
       }
@@ -199,7 +212,10 @@ export class ConversationService {
       db,
       rows.map((r) => r.conversation.id),
     );
-    const details = await messageDetails(db, rows.flatMap((r) => (r.lastMessage ? [r.lastMessage] : [])));
+    const details = await messageDetails(
+      db,
+      rows.flatMap((r) => (r.lastMessage ? [r.lastMessage] : [])),
+    );
     return rows.map(({ conversation, lastMessage }) => ({
       id: conversation.id,
       kind: conversation.kind,
@@ -238,7 +254,12 @@ function encodeCursor(updatedAt: string, id: string) {
 function decodeCursor(cursor: string) {
   try {
     const [updatedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (typeof updatedAt === 'string' && updatedAt.length < 64 && typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)) {
+    if (
+      typeof updatedAt === 'string' &&
+      updatedAt.length < 64 &&
+      typeof id === 'string' &&
+      /^[0-9a-f-]{36}$/.test(id)
+    ) {
       return { updatedAt, id };
     }
   } catch {

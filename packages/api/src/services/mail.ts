@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '@parley/config';
-import { claimMailJob, deleteMailJob, insertMailJob, markMailSending, retryMailJob, type Db, type MailJobRow } from '@parley/db';
+import {
+  claimMailJob,
+  deleteMailJob,
+  insertMailJob,
+  markMailSending,
+  retryMailJob,
+  type Db,
+  type MailJobRow,
+} from '@parley/db';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
@@ -60,7 +68,12 @@ export class MailService {
   constructor(private readonly deps: { db: Db; config: Config; logger: Logger }) {
     const { mail } = deps.config;
     this.transport = mail.smtpUrl
-      ? nodemailer.createTransport({ url: mail.smtpUrl, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 })
+      ? nodemailer.createTransport({
+          url: mail.smtpUrl,
+          connectionTimeout: 30_000,
+          greetingTimeout: 30_000,
+          socketTimeout: 60_000,
+        })
       : null;
     this.delivers = this.transport !== null || !deps.config.isProduction;
     this.owner = `${deps.config.instanceId}:${randomUUID()}`;
@@ -154,7 +167,10 @@ export class MailService {
   private async run(job: MailJobRow) {
     const { db, logger } = this.deps;
     if (job.sendingAt !== null) {
-      logger.warn({ job: job.id, kind: job.kind }, 'A mail job was interrupted while sending; it may have been sent, so it is not sent again');
+      logger.warn(
+        { job: job.id, kind: job.kind },
+        'A mail job was interrupted while sending; it may have been sent, so it is not sent again',
+      );
       return deleteMailJob(db, job.id);
     }
     const kind = this.kinds.get(job.kind);
@@ -184,11 +200,17 @@ export class MailService {
   private async failed(job: MailJobRow, err: unknown) {
     const message = err instanceof Error ? err.message : String(err);
     if (job.attempts >= MAX_ATTEMPTS) {
-      this.deps.logger.error({ err, job: job.id, kind: job.kind, attempts: job.attempts }, 'A mail could not be sent; giving up');
+      this.deps.logger.error(
+        { err, job: job.id, kind: job.kind, attempts: job.attempts },
+        'A mail could not be sent; giving up',
+      );
       return deleteMailJob(this.deps.db, job.id);
     }
     const delay = backoffMs(job.attempts);
-    this.deps.logger.warn({ err: message, job: job.id, kind: job.kind, attempts: job.attempts, retryInMs: delay }, 'A mail could not be sent; retrying later');
+    this.deps.logger.warn(
+      { err: message, job: job.id, kind: job.kind, attempts: job.attempts, retryInMs: delay },
+      'A mail could not be sent; retrying later',
+    );
     await retryMailJob(this.deps.db, job.id, delay, message.slice(0, 500));
   }
 
@@ -203,7 +225,10 @@ export class MailService {
     // Development: the developer reads the mail (and its link) in the log or at /dev/mail.
     this.outbox.unshift({ ...mail, at: new Date().toISOString() });
     this.outbox.length = Math.min(this.outbox.length, OUTBOX_SIZE);
-    this.deps.logger.info({ mail: { to: mail.to, subject: mail.subject, text: mail.text } }, 'Mail (no SMTP_URL: not sent; see /dev/mail)');
+    this.deps.logger.info(
+      { mail: { to: mail.to, subject: mail.subject, text: mail.text } },
+      'Mail (no SMTP_URL: not sent; see /dev/mail)',
+    );
   }
 
   close() {
@@ -215,8 +240,26 @@ const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A mail with one link, as plain text and as simple HTML. */
-export function linkMail(opts: { to: string; subject: string; greeting: string; lines: string[]; action: string; url: string; footer: string }): Mail {
-  const text = [opts.greeting, '', ...opts.lines, '', `${opts.action}: ${opts.url}`, '', opts.footer, '', '— Parley'].join('\n');
+export function linkMail(opts: {
+  to: string;
+  subject: string;
+  greeting: string;
+  lines: string[];
+  action: string;
+  url: string;
+  footer: string;
+}): Mail {
+  const text = [
+    opts.greeting,
+    '',
+    ...opts.lines,
+    '',
+    `${opts.action}: ${opts.url}`,
+    '',
+    opts.footer,
+    '',
+    '— Parley',
+  ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1d2330">
 <p>${escapeHtml(opts.greeting)}</p>
 ${opts.lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('\n')}

@@ -72,7 +72,9 @@ export class MessageChangeService {
 
   /** Members only; removing a reaction that is not there changes nothing. */
   unreact(userId: string, messageId: string, emoji: string): Promise<Message> {
-    return this.change(userId, messageId, async (tx, row) => ((await removeReaction(tx, messageId, userId, emoji)) ? row : null));
+    return this.change(userId, messageId, async (tx, row) =>
+      (await removeReaction(tx, messageId, userId, emoji)) ? row : null,
+    );
   }
 
   private mustBeSender(row: MessageRow, userId: string, what: 'edit' | 'delete') {

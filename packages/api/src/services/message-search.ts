@@ -37,7 +37,11 @@ type Lexemes = Map<string, { english: string[]; simple: string[] }>;
  * it. A word matches when it shares a lexeme with a query term in either search configuration,
  * which is how the search itself matched it. No markup is produced or parsed.
  */
-export function highlight(body: string, terms: string[], lexemes: Lexemes): { snippet: string; marks: [number, number][] } {
+export function highlight(
+  body: string,
+  terms: string[],
+  lexemes: Lexemes,
+): { snippet: string; marks: [number, number][] } {
   const english = new Set(terms.flatMap((t) => lexemes.get(t.toLowerCase())?.english ?? []));
   const simple = new Set(terms.flatMap((t) => lexemes.get(t.toLowerCase())?.simple ?? []));
   const hits: [number, number][] = [];

@@ -51,7 +51,10 @@ export class MessageStore {
 
   private async run(batch: Pending[]) {
     try {
-      const results = await storeMessages(this.db, batch.map((p) => p.message));
+      const results = await storeMessages(
+        this.db,
+        batch.map((p) => p.message),
+      );
       for (const [i, p] of batch.entries()) p.resolve(results[i]!);
     } catch (err) {
       // A retry of one of these racing on another instance (unique index), or a deadlock with

@@ -12,7 +12,15 @@ import {
   type StoreResult,
   listGroupChanges,
 } from '@parley/db';
-import { decodeCursor, encodeCursor, type Message, type MessageNew, type StoredEvent, type Typing, type UserEvent } from '@parley/protocol';
+import {
+  decodeCursor,
+  encodeCursor,
+  type Message,
+  type MessageNew,
+  type StoredEvent,
+  type Typing,
+  type UserEvent,
+} from '@parley/protocol';
 import { Conflict, NotFound } from '../errors.js';
 import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog, LoggedEvent } from '../events/event-log.js';
@@ -111,10 +119,14 @@ export class MessageService {
         // A retry of a send that already carried them answers the original.
         const existing = await findMessageByClientId(this.deps.db, input.conversationId, senderId, input.clientId);
         if (existing) return presentMessage(this.deps.db, existing);
-        throw new NotFound('A file was not found: not uploaded by you to this conversation, not finished uploading, or already sent.');
+        throw new NotFound(
+          'A file was not found: not uploaded by you to this conversation, not finished uploading, or already sent.',
+        );
       }
       // In upload order, as messages.list answers them.
-      const ordered = [...rows].sort((a, b) => +new Date(a.createdAt) - +new Date(b.createdAt) || a.id.localeCompare(b.id));
+      const ordered = [...rows].sort(
+        (a, b) => +new Date(a.createdAt) - +new Date(b.createdAt) || a.id.localeCompare(b.id),
+      );
       claimed = ordered.map(toAttachment);
     }
     const message = {
@@ -147,7 +159,12 @@ export class MessageService {
         }
         stored = { kind: 'duplicate' };
       }
-      if (stored.kind === 'duplicate' || stored.kind === 'not-member' || stored.kind === 'blocked' || stored.kind === 'bad-reply') {
+      if (
+        stored.kind === 'duplicate' ||
+        stored.kind === 'not-member' ||
+        stored.kind === 'blocked' ||
+        stored.kind === 'bad-reply'
+      ) {
         if (claimed.length > 0) await releaseAttachments(this.deps.db, id);
       }
       switch (stored.kind) {
@@ -195,8 +212,18 @@ export class MessageService {
     const newest = forward ? !page.hasMore : input.beforeSeq === undefined;
     const first = page.items[0]?.seq ?? (forward ? input.afterSeq! + 1 : null);
     const last = page.items.at(-1)?.seq ?? (input.beforeSeq !== undefined ? input.beforeSeq - 1 : null);
-    const changes = await listGroupChanges(this.deps.db, input.conversationId, oldest ? null : first, newest ? null : last, MAX_CHANGES_PER_PAGE);
-    return { items: await presentMessages(this.deps.db, page.items), hasMore: page.hasMore, groupChanges: changes.map(toGroupChange) };
+    const changes = await listGroupChanges(
+      this.deps.db,
+      input.conversationId,
+      oldest ? null : first,
+      newest ? null : last,
+      MAX_CHANGES_PER_PAGE,
+    );
+    return {
+      items: await presentMessages(this.deps.db, page.items),
+      hasMore: page.hasMore,
+      groupChanges: changes.map(toGroupChange),
+    };
   }
 
   async markRead(userId: string, conversationId: string, seq: number) {
@@ -227,7 +254,11 @@ export class MessageService {
    * order would lose what arrives in between. A cursor it cannot resume from (another version's,
    * another log shape's, or older than retention kept) is answered with `resync`.
    */
-  async *events(userId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined): AsyncGenerator<StreamItem> {
+  async *events(
+    userId: string,
+    lastEventId: string | null | undefined,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<StreamItem> {
     type Item = { logged: LoggedEvent } | { typing: Typing } | { gap: { partition: number; head: number } };
     const log = this.deps.events;
     const queue = new SubscriptionQueue<Item>(signal);

@@ -29,8 +29,13 @@ import { iso } from '../presenters.js';
 const CHALLENGE_TTL_MS = 5 * 60_000;
 const MAX_PASSKEYS = 20;
 
-const refused = (what: string) => new TRPCError({ code: 'BAD_REQUEST', message: `The passkey ${what} could not be verified. Please try again.` });
-const signInFailed = () => new TRPCError({ code: 'UNAUTHORIZED', message: 'That passkey did not sign you in. Try again, or use your password.' });
+const refused = (what: string) =>
+  new TRPCError({ code: 'BAD_REQUEST', message: `The passkey ${what} could not be verified. Please try again.` });
+const signInFailed = () =>
+  new TRPCError({
+    code: 'UNAUTHORIZED',
+    message: 'That passkey did not sign you in. Try again, or use your password.',
+  });
 
 const toB64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 const fromB64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
@@ -55,7 +60,8 @@ export class PasskeyService {
   async registerOptions(userId: string) {
     const user = await this.user(userId);
     const existing = await listPasskeys(this.deps.db, userId);
-    if (existing.length >= MAX_PASSKEYS) throw new TRPCError({ code: 'BAD_REQUEST', message: `At most ${MAX_PASSKEYS} passkeys. Remove one first.` });
+    if (existing.length >= MAX_PASSKEYS)
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `At most ${MAX_PASSKEYS} passkeys. Remove one first.` });
     const options = await generateRegistrationOptions({
       rpName: this.deps.config.webauthn.rpName,
       rpID: this.deps.config.webauthn.rpId,
@@ -63,7 +69,10 @@ export class PasskeyService {
       userDisplayName: user.displayName,
       userID: userHandle(user.id),
       attestationType: 'none',
-      excludeCredentials: existing.map((p) => ({ id: p.credentialId, transports: p.transports as AuthenticatorTransport[] })),
+      excludeCredentials: existing.map((p) => ({
+        id: p.credentialId,
+        transports: p.transports as AuthenticatorTransport[],
+      })),
       authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
     });
     await this.remember(options.challenge, userId, 'register');
@@ -75,7 +84,8 @@ export class PasskeyService {
     try {
       verification = await verifyRegistrationResponse({
         response: response as RegistrationResponseJSON, // shape checked by zod; contents by the library
-        expectedChallenge: async (challenge) => (await takeChallenge(this.deps.db, challenge, 'register'))?.userId === userId,
+        expectedChallenge: async (challenge) =>
+          (await takeChallenge(this.deps.db, challenge, 'register'))?.userId === userId,
         expectedOrigin: this.deps.config.webauthn.origins,
         expectedRPID: this.deps.config.webauthn.rpId,
         requireUserVerification: false,
@@ -96,14 +106,18 @@ export class PasskeyService {
       });
       return summary(row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new TRPCError({ code: 'CONFLICT', message: 'This passkey is already registered.' });
+      if (isUniqueViolation(err))
+        throw new TRPCError({ code: 'CONFLICT', message: 'This passkey is already registered.' });
       throw err;
     }
   }
 
   /** Options for a discoverable sign-in: no allowCredentials, so no email is needed first. */
   async loginOptions() {
-    const options = await generateAuthenticationOptions({ rpID: this.deps.config.webauthn.rpId, userVerification: 'preferred' });
+    const options = await generateAuthenticationOptions({
+      rpID: this.deps.config.webauthn.rpId,
+      userVerification: 'preferred',
+    });
     await this.remember(options.challenge, null, 'login');
     return options;
   }
@@ -142,11 +156,17 @@ export class PasskeyService {
   }
 
   async remove(userId: string, id: string) {
-    if (!(await deletePasskey(this.deps.db, userId, id))) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such passkey.' });
+    if (!(await deletePasskey(this.deps.db, userId, id)))
+      throw new TRPCError({ code: 'NOT_FOUND', message: 'No such passkey.' });
   }
 
   private async remember(challenge: string, userId: string | null, purpose: 'register' | 'login') {
-    await insertChallenge(this.deps.db, { challenge, userId, purpose, expiresAt: new Date(Date.now() + CHALLENGE_TTL_MS).toISOString() });
+    await insertChallenge(this.deps.db, {
+      challenge,
+      userId,
+      purpose,
+      expiresAt: new Date(Date.now() + CHALLENGE_TTL_MS).toISOString(),
+    });
   }
 
   private async user(userId: string) {
@@ -157,5 +177,10 @@ export class PasskeyService {
 }
 
 function summary(row: { id: string; name: string; createdAt: string; lastUsedAt: string | null }): PasskeySummary {
-  return { id: row.id, name: row.name, createdAt: iso(row.createdAt), lastUsedAt: row.lastUsedAt ? iso(row.lastUsedAt) : null };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: iso(row.createdAt),
+    lastUsedAt: row.lastUsedAt ? iso(row.lastUsedAt) : null,
+  };
 }

@@ -15,7 +15,9 @@ import type { Presence, PresenceChange } from './presence.js';
  * never seen, as after a reconnect; an unblock takes them back with their current state.
  */
 export class PresenceFeed {
-  constructor(private readonly deps: { db: Db; presence: Presence; events: EventLog; blockNotices: EphemeralHub<BlockChanged> }) {}
+  constructor(
+    private readonly deps: { db: Db; presence: Presence; events: EventLog; blockNotices: EphemeralHub<BlockChanged> },
+  ) {}
 
   async *changes(viewerId: string, signal: AbortSignal | undefined): AsyncGenerator<PresenceEvent> {
     type Item = { change: PresenceChange } | { joined: string[] } | { block: BlockChanged };
@@ -52,7 +54,12 @@ export class PresenceFeed {
             if (!contact) continue;
             watched.add(blockerId);
             const now = await this.deps.presence.onlineAmong([blockerId]);
-            yield { type: 'update', userId: blockerId, online: now.has(blockerId), lastSeenAt: isoOrNull(contact.lastSeenAt) };
+            yield {
+              type: 'update',
+              userId: blockerId,
+              online: now.has(blockerId),
+              lastSeenAt: isoOrNull(contact.lastSeenAt),
+            };
           }
           continue;
         }

@@ -195,7 +195,10 @@ export class RedisPresence implements Presence {
         if (!offline) throw new Error('Redis did not answer');
         await this.wentOffline(offline);
       } catch (err) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'Presence goodbye failed; peers will sweep this instance');
+        this.opts.logger.warn(
+          { err: (err as Error).message },
+          'Presence goodbye failed; peers will sweep this instance',
+        );
       }
     }
     this.unsubscribe();

@@ -32,7 +32,14 @@ export type PushPayload =
       body: string;
       senderName: string;
     }
-  | { type: 'call'; callId: string; conversationId: string; media: 'audio' | 'video'; callerName: string; expiresAt: string };
+  | {
+      type: 'call';
+      callId: string;
+      conversationId: string;
+      media: 'audio' | 'video';
+      callerName: string;
+      expiresAt: string;
+    };
 
 /** Who currently looks at Parley (a visible tab, on any instance): they hear of news in the tab, not by push. */
 export interface Attention {
@@ -40,7 +47,10 @@ export interface Attention {
 }
 
 /** How one push request travels: fetch by default; a test may watch it. */
-export type PushFetch = (url: string, init: { method: string; headers: Record<string, string>; body: Uint8Array<ArrayBuffer> | null; signal: AbortSignal }) => Promise<{ status: number; headers: { get(name: string): string | null } }>;
+export type PushFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: Uint8Array<ArrayBuffer> | null; signal: AbortSignal },
+) => Promise<{ status: number; headers: { get(name: string): string | null } }>;
 
 interface Job {
   target: PushTarget;
@@ -97,7 +107,11 @@ export class PushService {
     return this.deps.config.push.vapidPublicKey;
   }
 
-  async subscribe(userId: string, sessionId: string, input: { endpoint: string; keys: { p256dh: string; auth: string } }) {
+  async subscribe(
+    userId: string,
+    sessionId: string,
+    input: { endpoint: string; keys: { p256dh: string; auth: string } },
+  ) {
     this.checkEndpoint(input.endpoint);
     // The session may have ended since its access token was issued.
     if (!(await findActiveSession(this.deps.db, sessionId))) {
@@ -125,7 +139,7 @@ export class PushService {
       await deletePushSubscriptionsOfSessions(this.deps.db, sessionIds);
     } catch (err) {
       // Pushes already skip ended sessions (pushTargets); the rows only linger.
-      this.deps.logger.warn({ err: (err as Error).message }, 'Deleting ended sessions\' push subscriptions failed');
+      this.deps.logger.warn({ err: (err as Error).message }, "Deleting ended sessions' push subscriptions failed");
     }
   }
 
@@ -177,7 +191,12 @@ export class PushService {
     const title = context.kind === 'group' && context.title ? context.title : context.senderName;
     // Cut by code points (never half a surrogate pair); a message of attachments only has no text.
     const chars = [...message.body];
-    const text = chars.length === 0 ? 'Sent an attachment' : chars.length > MAX_BODY_CHARS ? `${chars.slice(0, MAX_BODY_CHARS).join('')}…` : message.body;
+    const text =
+      chars.length === 0
+        ? 'Sent an attachment'
+        : chars.length > MAX_BODY_CHARS
+          ? `${chars.slice(0, MAX_BODY_CHARS).join('')}…`
+          : message.body;
     const preview = context.kind === 'group' ? `${context.senderName}: ${text}` : text;
     for (const target of targets) {
       const payload: PushPayload = {
@@ -355,10 +374,13 @@ export class PushService {
     this.stats.retried++;
     const backoff = (this.deps.backoffMs ?? defaultBackoff)(job.attempt + 1);
     const asked = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.enqueue({ ...job, attempt: job.attempt + 1 });
-    }, Math.min(Math.max(backoff, asked), 5 * 60_000));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.enqueue({ ...job, attempt: job.attempt + 1 });
+      },
+      Math.min(Math.max(backoff, asked), 5 * 60_000),
+    );
     timer.unref();
     this.timers.add(timer);
   }

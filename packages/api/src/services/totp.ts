@@ -41,12 +41,25 @@ function newRecoveryCode() {
 }
 
 function totpFor(user: Pick<UserRow, 'email'>, secret: string) {
-  return new TOTP({ issuer: 'Parley', label: user.email, algorithm: 'SHA1', digits: 6, period: PERIOD_S, secret: Secret.fromBase32(secret) });
+  return new TOTP({
+    issuer: 'Parley',
+    label: user.email,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: PERIOD_S,
+    secret: Secret.fromBase32(secret),
+  });
 }
 
 /** RFC 6238 two-factor sign-in with single-use recovery codes. */
 export class TotpService {
-  constructor(private readonly deps: { db: Db; limiter: RateLimiter; checkPassword: (userId: string, password: string) => Promise<UserRow> }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      limiter: RateLimiter;
+      checkPassword: (userId: string, password: string) => Promise<UserRow>;
+    },
+  ) {}
 
   /** A fresh secret, pending until `enable` proves the app has it. */
   async setup(userId: string) {
@@ -121,7 +134,8 @@ export class TotpService {
 
   private async throttle(userId: string) {
     const { count, retryAfterMs } = await this.deps.limiter.count(`totp:user:${userId}`, FAILURES);
-    if (count >= FAILURES.limit) throw new RateLimited(retryAfterMs, 'Too many wrong codes. Please wait and try again.');
+    if (count >= FAILURES.limit)
+      throw new RateLimited(retryAfterMs, 'Too many wrong codes. Please wait and try again.');
   }
 
   private async failed(userId: string) {

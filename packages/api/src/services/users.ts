@@ -39,7 +39,11 @@ export class UserService {
 
   async updateProfile(
     userId: string,
-    values: { displayName?: string | undefined; about?: string | undefined; avatarAttachmentId?: string | null | undefined },
+    values: {
+      displayName?: string | undefined;
+      about?: string | undefined;
+      avatarAttachmentId?: string | null | undefined;
+    },
   ) {
     if (values.avatarAttachmentId !== undefined) {
       const set = await setAvatar(this.deps.db, userId, values.avatarAttachmentId);
@@ -51,7 +55,9 @@ export class UserService {
       ...(values.about === undefined ? {} : { about: values.about }),
     };
     const row =
-      Object.keys(changes).length > 0 ? await updateUser(this.deps.db, userId, changes) : await findUserById(this.deps.db, userId);
+      Object.keys(changes).length > 0
+        ? await updateUser(this.deps.db, userId, changes)
+        : await findUserById(this.deps.db, userId);
     if (!row) throw new Unauthorized('Please sign in.');
     return toUser(row);
   }
@@ -59,10 +65,15 @@ export class UserService {
   /** Blocking's rules (set by createServices): who blocked the viewer shows them no presence. */
   blockRules: BlockRules | null = null;
 
-  async withPresence<R extends Parameters<typeof toPublicUser>[0]>(rows: R[], viewerId?: string): Promise<PublicUser[]> {
+  async withPresence<R extends Parameters<typeof toPublicUser>[0]>(
+    rows: R[],
+    viewerId?: string,
+  ): Promise<PublicUser[]> {
     const ids = rows.map((r) => r.id);
     const online = await this.deps.presence.onlineAmong(ids);
     const hidden = viewerId && this.blockRules ? await this.blockRules.hiddenFrom(viewerId, ids) : new Set<string>();
-    return rows.map((r) => (hidden.has(r.id) ? toPublicUser({ ...r, lastSeenAt: null }, false) : toPublicUser(r, online.has(r.id))));
+    return rows.map((r) =>
+      hidden.has(r.id) ? toPublicUser({ ...r, lastSeenAt: null }, false) : toPublicUser(r, online.has(r.id)),
+    );
   }
 }

@@ -67,7 +67,10 @@ export async function enableTotp(db: Executor, userId: string, secret: string, s
 }
 
 export async function disableTotp(db: Executor, userId: string) {
-  await db.update(users).set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null }).where(eq(users.id, userId));
+  await db
+    .update(users)
+    .set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null })
+    .where(eq(users.id, userId));
   await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
 }
 
@@ -102,14 +105,25 @@ export async function claimRecoveryCode(db: Executor, userId: string, codeHash: 
 
 export async function insertPasskey(
   db: Executor,
-  values: { userId: string; credentialId: string; publicKey: string; counter: number; transports: string[]; name: string },
+  values: {
+    userId: string;
+    credentialId: string;
+    publicKey: string;
+    counter: number;
+    transports: string[];
+    name: string;
+  },
 ) {
   const [row] = await db.insert(passkeys).values(values).returning();
   return row!;
 }
 
 export async function listPasskeys(db: Executor, userId: string) {
-  return db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(asc(passkeys.createdAt), asc(passkeys.id));
+  return db
+    .select()
+    .from(passkeys)
+    .where(eq(passkeys.userId, userId))
+    .orderBy(asc(passkeys.createdAt), asc(passkeys.id));
 }
 
 export async function findPasskeyByCredentialId(db: Executor, credentialId: string) {

@@ -37,28 +37,30 @@ export async function claimAttachments(
   ids: string[],
   claim: { uploaderId: string; conversationId: string; messageId: string },
 ): Promise<AttachmentRow[] | null> {
-  return db.transaction(async (tx) => {
-    const rows = await tx
-      .update(attachments)
-      .set({ messageId: claim.messageId })
-      .where(
-        and(
-          inArray(attachments.id, ids),
-          eq(attachments.uploaderId, claim.uploaderId),
-          eq(attachments.conversationId, claim.conversationId),
-          eq(attachments.purpose, 'message'),
-          eq(attachments.state, 'ready'),
-          isNull(attachments.messageId),
-        ),
-      )
-      .returning();
-    // Thrown to roll the claim back: not every id qualified.
-    if (rows.length !== new Set(ids).size) throw new NotAllClaimed();
-    return rows;
-  }).catch((err: unknown) => {
-    if (err instanceof NotAllClaimed) return null;
-    throw err;
-  });
+  return db
+    .transaction(async (tx) => {
+      const rows = await tx
+        .update(attachments)
+        .set({ messageId: claim.messageId })
+        .where(
+          and(
+            inArray(attachments.id, ids),
+            eq(attachments.uploaderId, claim.uploaderId),
+            eq(attachments.conversationId, claim.conversationId),
+            eq(attachments.purpose, 'message'),
+            eq(attachments.state, 'ready'),
+            isNull(attachments.messageId),
+          ),
+        )
+        .returning();
+      // Thrown to roll the claim back: not every id qualified.
+      if (rows.length !== new Set(ids).size) throw new NotAllClaimed();
+      return rows;
+    })
+    .catch((err: unknown) => {
+      if (err instanceof NotAllClaimed) return null;
+      throw err;
+    });
 }
 
 class NotAllClaimed extends Error {}

@@ -26,7 +26,9 @@ export async function blocksBetween(db: Executor, a: string, b: string) {
   const rows = await db
     .select({ blockerId: blocks.blockerId })
     .from(blocks)
-    .where(or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))));
+    .where(
+      or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))),
+    );
   return { aBlockedB: rows.some((r) => r.blockerId === a), bBlockedA: rows.some((r) => r.blockerId === b) };
 }
 
@@ -68,7 +70,12 @@ export async function directBlocks(db: Executor, conversationId: string, userId:
         eq(members.conversationId, conversationId),
         ne(members.userId, userId),
         // Only for a member: a stranger learns nothing about someone else's conversation.
-        exists(db.select().from(mine).where(and(eq(mine.conversationId, conversationId), eq(mine.userId, userId)))),
+        exists(
+          db
+            .select()
+            .from(mine)
+            .where(and(eq(mine.conversationId, conversationId), eq(mine.userId, userId))),
+        ),
       ),
     );
   return { blockedMe: rows.some((r) => r.blockerId !== userId), iBlocked: rows.some((r) => r.blockerId === userId) };

@@ -108,7 +108,13 @@ export async function lockCall(tx: Tx, callId: string) {
 
 export async function insertGroupCall(
   db: Executor,
-  values: { conversationId: string; callerId: string; media: 'audio' | 'video'; busyUserIds: string[]; ringTimeoutMs: number },
+  values: {
+    conversationId: string;
+    callerId: string;
+    media: 'audio' | 'video';
+    busyUserIds: string[];
+    ringTimeoutMs: number;
+  },
 ) {
   const [row] = await db
     .insert(calls)
@@ -142,7 +148,9 @@ export async function leaveParticipant(db: Executor, callId: string, userId: str
   const rows = await db
     .update(callParticipants)
     .set({ leftAt: sql`now()` })
-    .where(and(eq(callParticipants.callId, callId), eq(callParticipants.userId, userId), isNull(callParticipants.leftAt)))
+    .where(
+      and(eq(callParticipants.callId, callId), eq(callParticipants.userId, userId), isNull(callParticipants.leftAt)),
+    )
     .returning({ userId: callParticipants.userId });
   return rows.length > 0;
 }
@@ -201,12 +209,24 @@ export async function liveGroupCallsJoinedBy(db: Executor, userId: string) {
     .select({ id: calls.id })
     .from(callParticipants)
     .innerJoin(calls, eq(calls.id, callParticipants.callId))
-    .where(and(eq(callParticipants.userId, userId), isNull(callParticipants.leftAt), eq(calls.kind, 'group'), ne(calls.state, 'ended')));
+    .where(
+      and(
+        eq(callParticipants.userId, userId),
+        isNull(callParticipants.leftAt),
+        eq(calls.kind, 'group'),
+        ne(calls.state, 'ended'),
+      ),
+    );
   return rows.map((r) => r.id);
 }
 
 /** A conversation's calls, newest first (its call history). */
-export async function callsInConversation(db: Executor, conversationId: string, before: string | undefined, limit: number) {
+export async function callsInConversation(
+  db: Executor,
+  conversationId: string,
+  before: string | undefined,
+  limit: number,
+) {
   return db
     .select()
     .from(calls)
@@ -217,7 +237,13 @@ export async function callsInConversation(db: Executor, conversationId: string, 
 
 export async function insertRingingCall(
   db: Executor,
-  values: { conversationId: string; callerId: string; calleeId: string; media: 'audio' | 'video'; ringTimeoutMs: number },
+  values: {
+    conversationId: string;
+    callerId: string;
+    calleeId: string;
+    media: 'audio' | 'video';
+    ringTimeoutMs: number;
+  },
 ) {
   const [row] = await db
     .insert(calls)
@@ -251,7 +277,12 @@ export async function acceptCall(db: Executor, callId: string, calleeId: string)
     .update(calls)
     .set({ state: 'active', answeredAt: sql`now()` })
     .where(
-      and(eq(calls.id, callId), eq(calls.calleeId, calleeId), eq(calls.state, 'ringing'), sql`${calls.ringDeadline} > now()`),
+      and(
+        eq(calls.id, callId),
+        eq(calls.calleeId, calleeId),
+        eq(calls.state, 'ringing'),
+        sql`${calls.ringDeadline} > now()`,
+      ),
     )
     .returning();
   return row;
@@ -282,7 +313,9 @@ export async function hangupCall(db: Executor, callId: string, userId: string) {
                           when ${calls.callerId} = ${userId} then 'missed'
                           else 'declined' end`,
     })
-    .where(and(eq(calls.id, callId), ne(calls.state, 'ended'), or(eq(calls.callerId, userId), eq(calls.calleeId, userId))))
+    .where(
+      and(eq(calls.id, callId), ne(calls.state, 'ended'), or(eq(calls.callerId, userId), eq(calls.calleeId, userId))),
+    )
     .returning();
   return row;
 }

@@ -36,7 +36,10 @@ export async function isMember(db: Executor, conversationId: string, userId: str
 }
 
 export async function memberIds(db: Executor, conversationId: string): Promise<string[]> {
-  const rows = await db.select({ userId: members.userId }).from(members).where(eq(members.conversationId, conversationId));
+  const rows = await db
+    .select({ userId: members.userId })
+    .from(members)
+    .where(eq(members.conversationId, conversationId));
   return rows.map((r) => r.userId);
 }
 

@@ -35,7 +35,11 @@ export async function appendEvents(tx: Tx, batch: NewEvent[]): Promise<number[]>
     return id;
   });
   if (batch.length > 0) {
-    await tx.insert(events).values(batch.map((e, i) => ({ partition: e.partition, id: ids[i]!, recipients: e.recipients, payload: e.payload })));
+    await tx
+      .insert(events)
+      .values(
+        batch.map((e, i) => ({ partition: e.partition, id: ids[i]!, recipients: e.recipients, payload: e.payload })),
+      );
   }
   return ids;
 }
@@ -85,7 +89,9 @@ export async function prunedThrough(db: Executor): Promise<number[]> {
  * positions of its last rows are where the next page starts.
  */
 export async function eventsForUserAfter(db: Executor, userId: string, after: number[], limit: number) {
-  const beyond: SQL[] = after.map((id, partition) => sql`(${events.partition} = ${partition} and ${events.id} > ${id})`);
+  const beyond: SQL[] = after.map(
+    (id, partition) => sql`(${events.partition} = ${partition} and ${events.id} > ${id})`,
+  );
   return db
     .select({ partition: events.partition, id: events.id, payload: events.payload })
     .from(events)

@@ -17,7 +17,12 @@ export async function claimMailJob(db: Executor, owner: string, leaseMs: number)
   const due = db
     .select({ id: mailOutbox.id })
     .from(mailOutbox)
-    .where(and(lte(mailOutbox.runAt, sql`now()`), or(isNull(mailOutbox.claimedUntil), lt(mailOutbox.claimedUntil, sql`now()`))))
+    .where(
+      and(
+        lte(mailOutbox.runAt, sql`now()`),
+        or(isNull(mailOutbox.claimedUntil), lt(mailOutbox.claimedUntil, sql`now()`)),
+      ),
+    )
     .orderBy(asc(mailOutbox.runAt))
     .limit(1)
     .for('update', { skipLocked: true });

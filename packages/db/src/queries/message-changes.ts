@@ -71,7 +71,13 @@ export async function addReaction(
 export async function removeReaction(tx: Tx, messageId: string, userId: string, emoji: string) {
   const removed = await tx
     .delete(messageReactions)
-    .where(and(eq(messageReactions.messageId, messageId), eq(messageReactions.userId, userId), eq(messageReactions.emoji, emoji)))
+    .where(
+      and(
+        eq(messageReactions.messageId, messageId),
+        eq(messageReactions.userId, userId),
+        eq(messageReactions.emoji, emoji),
+      ),
+    )
     .returning({ emoji: messageReactions.emoji });
   return removed.length > 0;
 }
@@ -101,7 +107,9 @@ export async function messageDetails(
           id: messages.id,
           seq: messages.seq,
           senderId: messages.senderId,
-          excerpt: sql<string | null>`case when ${messages.deletedAt} is null then left(${messages.body}, ${sql.raw(String(EXCERPT_LENGTH))}) end`,
+          excerpt: sql<
+            string | null
+          >`case when ${messages.deletedAt} is null then left(${messages.body}, ${sql.raw(String(EXCERPT_LENGTH))}) end`,
         })
         .from(messages)
         .where(inArray(messages.id, replyIds))
@@ -110,11 +118,23 @@ export async function messageDetails(
   const reactions = await db
     .select({ messageId: messageReactions.messageId, emoji: messageReactions.emoji, userId: messageReactions.userId })
     .from(messageReactions)
-    .where(inArray(messageReactions.messageId, rows.map((r) => r.id)))
+    .where(
+      inArray(
+        messageReactions.messageId,
+        rows.map((r) => r.id),
+      ),
+    )
     .orderBy(asc(messageReactions.createdAt), asc(messageReactions.userId));
-  const files = await attachmentsOfMessages(db, rows.map((r) => r.id));
+  const files = await attachmentsOfMessages(
+    db,
+    rows.map((r) => r.id),
+  );
   for (const r of rows) {
-    out.set(r.id, { replyTo: (r.replyToId && byId.get(r.replyToId)) || null, reactions: [], attachments: files.filter((f) => f.messageId === r.id) });
+    out.set(r.id, {
+      replyTo: (r.replyToId && byId.get(r.replyToId)) || null,
+      reactions: [],
+      attachments: files.filter((f) => f.messageId === r.id),
+    });
   }
   for (const r of reactions) {
     const list = out.get(r.messageId)!.reactions;

@@ -37,7 +37,14 @@ export interface NewMessage {
 }
 
 export type StoreResult =
-  | { kind: 'stored'; seq: number; partition: number; eventId: number; recipients: string[]; replyTo: StoredReplyTo | null }
+  | {
+      kind: 'stored';
+      seq: number;
+      partition: number;
+      eventId: number;
+      recipients: string[];
+      replyTo: StoredReplyTo | null;
+    }
   | { kind: 'duplicate' }
   | { kind: 'not-member' }
   /** A direct chat whose other member blocked the sender (`by: 'other'`), or whom the sender blocked. */
@@ -63,7 +70,9 @@ export type StoreResult =
  */
 export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
   const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord })));
-  const result = await executePrepared(db, sql`
+  const result = await executePrepared(
+    db,
+    sql`
     with
       input as (
         select * from jsonb_to_recordset(${input}::text::jsonb) as t(
@@ -162,7 +171,8 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
     select c.ord, c.is_member, c.sender_blocked, c.is_duplicate, c.reply_to, c."replyToId" as reply_to_id, a.seq, a.partition, a.event_id, a.recipients
     from checked c left join appended a on a.ord = c.ord
     order by c.ord
-  `);
+  `,
+  );
   // postgres.js answers the rows, PGlite an object holding them.
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
     is_member: boolean;
@@ -179,7 +189,14 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
     if (row.seq !== null && row.event_id !== null) {
       // PGlite hands jsonb back parsed, postgres.js in a raw statement as text.
       const replyTo = typeof row.reply_to === 'string' ? (JSON.parse(row.reply_to) as StoredReplyTo) : row.reply_to;
-      return { kind: 'stored', seq: Number(row.seq), partition: Number(row.partition), eventId: Number(row.event_id), recipients: uuidArray(row.recipients), replyTo };
+      return {
+        kind: 'stored',
+        seq: Number(row.seq),
+        partition: Number(row.partition),
+        eventId: Number(row.event_id),
+        recipients: uuidArray(row.recipients),
+        replyTo,
+      };
     }
     if (!row.is_member) return { kind: 'not-member' };
     if (row.sender_blocked !== null) return { kind: 'blocked', by: row.sender_blocked ? 'sender' : 'other' };
@@ -193,7 +210,10 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
 function uuidArray(value: string[] | string | null): string[] {
   if (value === null) return [];
   if (Array.isArray(value)) return value;
-  return value.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
+  return value
+    .replace(/^\{|\}$/g, '')
+    .split(',')
+    .filter(Boolean);
 }
 
 export async function findMessageByClientId(tx: Executor, conversationId: string, senderId: string, clientId: string) {
@@ -201,7 +221,11 @@ export async function findMessageByClientId(tx: Executor, conversationId: string
     .select(messageColumns)
     .from(messages)
     .where(
-      and(eq(messages.conversationId, conversationId), eq(messages.senderId, senderId), eq(messages.clientId, clientId)),
+      and(
+        eq(messages.conversationId, conversationId),
+        eq(messages.senderId, senderId),
+        eq(messages.clientId, clientId),
+      ),
     );
   return row;
 }

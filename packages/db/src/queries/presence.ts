@@ -15,9 +15,13 @@ export async function contactsOf(db: Executor, userId: string): Promise<{ id: st
       and(
         eq(mine.userId, userId),
         // Someone who blocked this user hides their presence from them.
-        notExists(db.select().from(blocks).where(and(eq(blocks.blockerId, users.id), eq(blocks.blockedId, userId)))),
+        notExists(
+          db
+            .select()
+            .from(blocks)
+            .where(and(eq(blocks.blockerId, users.id), eq(blocks.blockedId, userId))),
+        ),
       ),
     )
     .orderBy(users.id);
 }
-

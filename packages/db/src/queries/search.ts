@@ -24,10 +24,19 @@ const tsquery = (query: string) =>
  */
 export async function searchMessages(
   db: Executor,
-  opts: { userId: string; query: string; conversationId?: string | undefined; limit: number; cursor: SearchCursor | null },
+  opts: {
+    userId: string;
+    query: string;
+    conversationId?: string | undefined;
+    limit: number;
+    cursor: SearchCursor | null;
+  },
 ) {
   const rows = await db
-    .select({ ...messageColumns, createdAtText: sql<string>`to_char(${messages.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` })
+    .select({
+      ...messageColumns,
+      createdAtText: sql<string>`to_char(${messages.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
     .from(messages)
     .where(
       and(
@@ -51,7 +60,10 @@ export async function searchMessages(
 }
 
 /** Each word's lexemes in both search configurations ([] for an English stop word, say). */
-export async function lexemesOf(db: Executor, words: string[]): Promise<Map<string, { english: string[]; simple: string[] }>> {
+export async function lexemesOf(
+  db: Executor,
+  words: string[],
+): Promise<Map<string, { english: string[]; simple: string[] }>> {
   const out = new Map<string, { english: string[]; simple: string[] }>();
   if (words.length === 0) return out;
   const result = await db.execute(sql`
@@ -73,5 +85,7 @@ function textArray(value: string[] | string): string[] {
   if (Array.isArray(value)) return value;
   const inner = value.replace(/^\{|\}$/g, '');
   if (!inner) return [];
-  return [...inner.matchAll(/"((?:[^"\\]|\\.)*)"|([^,]+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!));
+  return [...inner.matchAll(/"((?:[^"\\]|\\.)*)"|([^,]+)/g)].map((m) =>
+    m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!,
+  );
 }

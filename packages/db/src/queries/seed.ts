@@ -16,7 +16,13 @@ function* chunks<T>(items: T[]) {
  */
 export async function seedUsersWithSessions(
   db: Db,
-  rows: { email: string; displayName: string; passwordHash: string; sessionExpiresAt: string; refreshTokenHash: string }[],
+  rows: {
+    email: string;
+    displayName: string;
+    passwordHash: string;
+    sessionExpiresAt: string;
+    refreshTokenHash: string;
+  }[],
 ) {
   const seeded: { userId: string; sessionId: string; email: string }[] = [];
   for (const chunk of chunks(rows)) {
@@ -29,12 +35,20 @@ export async function seedUsersWithSessions(
       const idByEmail = new Map(inserted.map((u) => [u.email, u.id]));
       const opened = await tx
         .insert(sessions)
-        .values(chunk.map((r) => ({ userId: idByEmail.get(r.email)!, userAgent: 'bench seed', expiresAt: r.sessionExpiresAt })))
+        .values(
+          chunk.map((r) => ({
+            userId: idByEmail.get(r.email)!,
+            userAgent: 'bench seed',
+            expiresAt: r.sessionExpiresAt,
+          })),
+        )
         .returning({ id: sessions.id, userId: sessions.userId });
       const sessionByUser = new Map(opened.map((s) => [s.userId, s.id]));
-      await tx.insert(refreshTokens).values(
-        chunk.map((r) => ({ tokenHash: r.refreshTokenHash, sessionId: sessionByUser.get(idByEmail.get(r.email)!)! })),
-      );
+      await tx
+        .insert(refreshTokens)
+        .values(
+          chunk.map((r) => ({ tokenHash: r.refreshTokenHash, sessionId: sessionByUser.get(idByEmail.get(r.email)!)! })),
+        );
       for (const r of chunk) {
         const userId = idByEmail.get(r.email)!;
         seeded.push({ userId, sessionId: sessionByUser.get(userId)!, email: r.email });
@@ -55,7 +69,9 @@ export async function seedGroups(db: Db, groups: { title: string; memberIds: str
         .returning({ id: conversations.id, title: conversations.title });
       // RETURNING's order is not promised: match by title (the caller makes them unique).
       const idByTitle = new Map(created.map((c) => [c.title, c.id]));
-      const rows = chunk.flatMap((g) => g.memberIds.map((userId) => ({ conversationId: idByTitle.get(g.title)!, userId })));
+      const rows = chunk.flatMap((g) =>
+        g.memberIds.map((userId) => ({ conversationId: idByTitle.get(g.title)!, userId })),
+      );
       await tx.insert(members).values(rows);
       ids.push(...chunk.map((g) => idByTitle.get(g.title)!));
     });

@@ -2,20 +2,13 @@ import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { users } from '../schema.js';
 
-export async function insertUser(
-  db: Executor,
-  values: { email: string; displayName: string; passwordHash: string },
-) {
+export async function insertUser(db: Executor, values: { email: string; displayName: string; passwordHash: string }) {
   const [row] = await db.insert(users).values(values).returning();
   return row!;
 }
 
 export async function findUserByEmail(db: Executor, email: string) {
-  const [row] = await db
-    .select()
-    .from(users)
-    .where(sql`lower(${users.email}) = lower(${email})`)
-    .limit(1);
+  const [row] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).limit(1);
   return row;
 }
 
@@ -50,7 +43,11 @@ export async function searchUsers(db: Executor, query: string, excludeUserId: st
         or(sql`lower(${users.displayName}) like ${anywhere}`, sql`lower(${users.email}) = lower(${query})`),
       ),
     )
-    .orderBy(sql`nullif(strpos(lower(${users.displayName}), ${q}), 0) asc nulls last`, sql`lower(${users.displayName})`, users.id)
+    .orderBy(
+      sql`nullif(strpos(lower(${users.displayName}), ${q}), 0) asc nulls last`,
+      sql`lower(${users.displayName})`,
+      users.id,
+    )
     .limit(limit);
 }
 

@@ -25,7 +25,10 @@ export function formatSize(bytes: number) {
 function FileIcon({ className }: { className: string }) {
   return (
     <svg className={className} viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
-      <path fill="currentColor" d="M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5zM8 13h8v1.5H8zm0 3h8v1.5H8z" />
+      <path
+        fill="currentColor"
+        d="M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5zM8 13h8v1.5H8zm0 3h8v1.5H8z"
+      />
     </svg>
   );
 }
@@ -64,13 +67,17 @@ export function uploadFile(
   onXhr: (xhr: XMLHttpRequest) => void,
   t: TFunction<'files'>,
 ): Promise<Attachment> {
-  if (file.size > MAX_UPLOAD_BYTES) return Promise.reject(new UploadRefused(t('errors.tooLarge', { name: file.name, max: formatSize(MAX_UPLOAD_BYTES) })));
+  if (file.size > MAX_UPLOAD_BYTES)
+    return Promise.reject(
+      new UploadRefused(t('errors.tooLarge', { name: file.name, max: formatSize(MAX_UPLOAD_BYTES) })),
+    );
   if (file.size === 0) return Promise.reject(new UploadRefused(t('errors.empty', { name: file.name })));
   const contentType = file.type || 'application/octet-stream';
   return parley.api.attachments.createUpload
     .mutate({ ...(conversationId ? { conversationId } : {}), name: file.name || 'file', size: file.size, contentType })
     .catch((err: { data?: { code?: string }; message?: string }) => {
-      if (err.data?.code === 'PAYLOAD_TOO_LARGE') throw new UploadRefused(t('errors.tooLarge', { name: file.name, max: formatSize(MAX_UPLOAD_BYTES) }));
+      if (err.data?.code === 'PAYLOAD_TOO_LARGE')
+        throw new UploadRefused(t('errors.tooLarge', { name: file.name, max: formatSize(MAX_UPLOAD_BYTES) }));
       throw new UploadRefused(err.message ?? t('errors.failed', { name: file.name }));
     })
     .then(
@@ -82,8 +89,12 @@ export function uploadFile(
           for (const [k, v] of Object.entries(slot.headers)) xhr.setRequestHeader(k, v);
           xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
           xhr.onload = () => {
-            if (xhr.status === 200) return resolve((JSON.parse(xhr.responseText) as { attachment: Attachment }).attachment);
-            if (xhr.status === 413) return reject(new UploadRefused(t('errors.tooLarge', { name: file.name, max: formatSize(MAX_UPLOAD_BYTES) })));
+            if (xhr.status === 200)
+              return resolve((JSON.parse(xhr.responseText) as { attachment: Attachment }).attachment);
+            if (xhr.status === 413)
+              return reject(
+                new UploadRefused(t('errors.tooLarge', { name: file.name, max: formatSize(MAX_UPLOAD_BYTES) })),
+              );
             if (xhr.status === 415) return reject(new UploadRefused(t('errors.refused', { name: file.name })));
             reject(new UploadRefused(t('errors.failed', { name: file.name })));
           };
@@ -99,7 +110,8 @@ export function useUploads(conversationId: string) {
   const { t } = useTranslation('files');
   const [items, setItems] = useState<UploadItem[]>([]);
   const update = useCallback(
-    (key: string, change: Partial<UploadItem>) => setItems((all) => all.map((i) => (i.key === key ? { ...i, ...change } : i))),
+    (key: string, change: Partial<UploadItem>) =>
+      setItems((all) => all.map((i) => (i.key === key ? { ...i, ...change } : i))),
     [],
   );
 
@@ -123,7 +135,13 @@ export function useUploads(conversationId: string) {
         },
       };
       setItems((all) => [...all, item]);
-      return uploadFile(file, conversationId, (progress) => update(key, { progress }), (x) => (xhr = x), t).then(
+      return uploadFile(
+        file,
+        conversationId,
+        (progress) => update(key, { progress }),
+        (x) => (xhr = x),
+        t,
+      ).then(
         (attachment) => {
           update(key, { status: 'done', progress: 1, attachment });
           return attachment;
@@ -145,7 +163,15 @@ export function useUploads(conversationId: string) {
         const key = crypto.randomUUID();
         setItems((all) => [
           ...all,
-          { key, name: '', size: 0, progress: 0, status: 'error', error: t('errors.tooMany', { max: MAX_FILES }), cancel: () => setItems((a) => a.filter((i) => i.key !== key)) },
+          {
+            key,
+            name: '',
+            size: 0,
+            progress: 0,
+            status: 'error',
+            error: t('errors.tooMany', { max: MAX_FILES }),
+            cancel: () => setItems((a) => a.filter((i) => i.key !== key)),
+          },
         ]);
       }
     },
@@ -179,7 +205,12 @@ export function UploadTray({ items }: { items: UploadItem[] }) {
               {i.error}
             </span>
           )}
-          <button type="button" className="ghost small" onClick={i.cancel} aria-label={t(i.status === 'uploading' ? 'cancel' : 'remove', { name: i.name })}>
+          <button
+            type="button"
+            className="ghost small"
+            onClick={i.cancel}
+            aria-label={t(i.status === 'uploading' ? 'cancel' : 'remove', { name: i.name })}
+          >
             ✕
           </button>
         </li>
@@ -193,9 +224,18 @@ export function AttachButton({ onFiles }: { onFiles: (files: File[]) => void }) 
   const input = useRef<HTMLInputElement>(null);
   return (
     <>
-      <button type="button" className="ghost attach" aria-label={t('attach')} title={t('attach')} onClick={() => input.current?.click()}>
+      <button
+        type="button"
+        className="ghost attach"
+        aria-label={t('attach')}
+        title={t('attach')}
+        onClick={() => input.current?.click()}
+      >
         <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-          <path fill="currentColor" d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z" />
+          <path
+            fill="currentColor"
+            d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"
+          />
         </svg>
       </button>
       <input
@@ -230,7 +270,9 @@ export function VoiceRecorder({ onRecorded }: { onRecorded: (file: File) => void
     setError(null);
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      const type = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4'].find((m) => MediaRecorder.isTypeSupported(m));
+      const type = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4'].find((m) =>
+        MediaRecorder.isTypeSupported(m),
+      );
       const recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
       const chunks: Blob[] = [];
       recorder.ondataavailable = (e) => e.data.size > 0 && chunks.push(e.data);
@@ -239,7 +281,13 @@ export function VoiceRecorder({ onRecorded }: { onRecorded: (file: File) => void
         if (!keep.current || chunks.length === 0) return;
         const mime = (recorder.mimeType || 'audio/webm').split(';')[0]!;
         const ext = mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'm4a' : 'webm';
-        onRecorded(new File(chunks, `${t('voice.fileName')}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.${ext}`, { type: mime }));
+        onRecorded(
+          new File(
+            chunks,
+            `${t('voice.fileName')}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.${ext}`,
+            { type: mime },
+          ),
+        );
       };
       recorder.start(250);
       setElapsed(0);
@@ -257,12 +305,25 @@ export function VoiceRecorder({ onRecorded }: { onRecorded: (file: File) => void
   if (!state) {
     return (
       <>
-        <button type="button" className="ghost voice" aria-label={t('voice.record')} title={t('voice.record')} onClick={() => void start()}>
+        <button
+          type="button"
+          className="ghost voice"
+          aria-label={t('voice.record')}
+          title={t('voice.record')}
+          onClick={() => void start()}
+        >
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-            <path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 6-6.9z" />
+            <path
+              fill="currentColor"
+              d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 6-6.9z"
+            />
           </svg>
         </button>
-        {error && <span className="field-error voice-error" role="alert">{error}</span>}
+        {error && (
+          <span className="field-error voice-error" role="alert">
+            {error}
+          </span>
+        )}
       </>
     );
   }
@@ -271,8 +332,12 @@ export function VoiceRecorder({ onRecorded }: { onRecorded: (file: File) => void
     <div className="voice-recording" role="group" aria-label={t('voice.recording')}>
       <span className="rec-dot" aria-hidden="true" />
       <span aria-live="off">{`${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`}</span>
-      <button type="button" className="ghost small" onClick={() => stop(false)}>{t('voice.cancel')}</button>
-      <button type="button" className="primary small" onClick={() => stop(true)}>{t('voice.send')}</button>
+      <button type="button" className="ghost small" onClick={() => stop(false)}>
+        {t('voice.cancel')}
+      </button>
+      <button type="button" className="primary small" onClick={() => stop(true)}>
+        {t('voice.send')}
+      </button>
     </div>
   );
 }
@@ -299,7 +364,13 @@ export function MessageAttachments({ items }: { items: Attachment[] }) {
                 setOpen(i);
               }}
             >
-              <img src={a.thumbnailUrl ?? a.url} alt={a.name} width={a.width ?? undefined} height={a.height ?? undefined} loading="lazy" />
+              <img
+                src={a.thumbnailUrl ?? a.url}
+                alt={a.name}
+                width={a.width ?? undefined}
+                height={a.height ?? undefined}
+                loading="lazy"
+              />
             </button>
           ))}
         </div>
@@ -338,7 +409,17 @@ export function MessageAttachments({ items }: { items: Attachment[] }) {
   );
 }
 
-function Lightbox({ images, index, onIndex, onClose }: { images: Attachment[]; index: number; onIndex: (i: number) => void; onClose: () => void }) {
+function Lightbox({
+  images,
+  index,
+  onIndex,
+  onClose,
+}: {
+  images: Attachment[];
+  index: number;
+  onIndex: (i: number) => void;
+  onClose: () => void;
+}) {
   const { t } = useTranslation('files');
   const close = useRef<HTMLButtonElement>(null);
   useEffect(() => close.current?.focus(), []);
@@ -353,17 +434,38 @@ function Lightbox({ images, index, onIndex, onClose }: { images: Attachment[]; i
     e.stopPropagation();
   };
   return (
-    <div className="lightbox" role="dialog" aria-modal="true" aria-label={t('lightbox.label', { name: a.name, n: index + 1, total: images.length })} onKeyDown={onKeyDown}>
+    <div
+      className="lightbox"
+      role="dialog"
+      aria-modal="true"
+      aria-label={t('lightbox.label', { name: a.name, n: index + 1, total: images.length })}
+      onKeyDown={onKeyDown}
+    >
       <div className="lightbox-bar">
-        <span className="lightbox-title">{t('lightbox.position', { n: index + 1, total: images.length, name: a.name })}</span>
-        <a className="button ghost" href={a.url} download={a.name}>{t('lightbox.download')}</a>
-        <button ref={close} type="button" className="ghost" onClick={onClose}>{t('lightbox.close')}</button>
+        <span className="lightbox-title">
+          {t('lightbox.position', { n: index + 1, total: images.length, name: a.name })}
+        </span>
+        <a className="button ghost" href={a.url} download={a.name}>
+          {t('lightbox.download')}
+        </a>
+        <button ref={close} type="button" className="ghost" onClick={onClose}>
+          {t('lightbox.close')}
+        </button>
       </div>
       <img className="lightbox-image" src={a.url} alt={a.name} />
       {images.length > 1 && (
         <>
-          <button type="button" className="lightbox-nav prev" onClick={() => go(-1)} aria-label={t('lightbox.previous')}>‹</button>
-          <button type="button" className="lightbox-nav next" onClick={() => go(1)} aria-label={t('lightbox.next')}>›</button>
+          <button
+            type="button"
+            className="lightbox-nav prev"
+            onClick={() => go(-1)}
+            aria-label={t('lightbox.previous')}
+          >
+            ‹
+          </button>
+          <button type="button" className="lightbox-nav next" onClick={() => go(1)} aria-label={t('lightbox.next')}>
+            ›
+          </button>
         </>
       )}
     </div>
