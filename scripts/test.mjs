@@ -45,8 +45,8 @@ if (args.length > 0) {
   run('pnpm', ['exec', 'vitest', 'run', ...args]);
 } else {
   env.TURBO_TELEMETRY_DISABLED = '1';
-  // Lint findings (warnings too) fail the run before anything is built.
-  run('pnpm', ['exec', 'biome', 'ci', '--formatter-enabled=false', '--error-on-warnings', '.']);
+  // Lint findings (warnings too) and unformatted files fail the run before anything is built.
+  run('pnpm', ['exec', 'biome', 'ci', '--error-on-warnings', '.']);
   // Each package's type check and tests are turbo tasks: what did not change since the last
   // run (its files and those of the packages it depends on) is replayed from the cache.
   run('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--concurrency=2']);
