@@ -5,10 +5,21 @@
  * not queued behind it. (The read rate limit is in limits.test.ts; memory under non-reading clients in
  * memory.test.ts.)
  */
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { MAX_FRAME_CALLS, MAX_HTTP_BATCH } from '@parley/api';
 import { MAX_CALLS_IN_FLIGHT, MAX_ERRORS } from '../src/drain.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawSocket, signUp, startTestServer, TEST_PG_URL, type Frame, type TestServer } from './helpers.js';
+import {
+  rawSocket,
+  signUp,
+  sleep,
+  startTestServer,
+  TEST_PG_URL,
+  type Frame,
+  type TestServer,
+  waitFor,
+} from './helpers.js';
 
 describe('batch caps', () => {
   let t: TestServer;
@@ -53,6 +64,43 @@ describe('batch caps', () => {
     // The socket stays usable.
     expect((await s.me(9999))?.result?.type).toBe('data');
     s.ws.close();
+  });
+
+  it('runs pipelined HTTP requests one at a time: a later one waits until the answer before it is taken', async () => {
+    const u = await signUp(t, 'Piper');
+    const o = await signUp(t);
+    const direct = await u.client.api.conversations.openDirect.mutate({ userId: o.user.id });
+    for (let i = 0; i < 100; i++) {
+      await u.client.api.messages.send.mutate({
+        conversationId: direct.id,
+        clientId: randomUUID(),
+        body: `${i} ${'x'.repeat(3990)}`,
+      });
+    }
+    // Four batches of ten 400 KB pages (16 MB, more than the kernel's socket buffers hold), then a
+    // rename, pipelined in one write by a client that reads nothing.
+    const list = { conversationId: direct.id, limit: 100 };
+    const input = encodeURIComponent(
+      JSON.stringify(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [i, list]))),
+    );
+    const auth = `Host: 127.0.0.1\r\nAuthorization: Bearer ${u.accessToken}\r\n`;
+    const pages = `GET /trpc/${Array(10).fill('messages.list').join(',')}?batch=1&input=${input} HTTP/1.1\r\n${auth}\r\n`;
+    const body = JSON.stringify({ displayName: 'Piped' });
+    const rename = `POST /trpc/users.updateProfile HTTP/1.1\r\n${auth}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(t.url).port) });
+    socket.pause();
+    socket.on('error', () => {});
+    socket.write(pages.repeat(4) + rename);
+    try {
+      // Run at once, the rename would be done long before its turn to answer.
+      await sleep(2000);
+      expect((await u.client.api.auth.me.query()).displayName).toBe('Piper');
+      socket.on('data', () => {});
+      socket.resume();
+      await waitFor(async () => (await u.client.api.auth.me.query()).displayName === 'Piped', { timeoutMs: 30_000 });
+    } finally {
+      socket.destroy();
+    }
   });
 
   it(`closes a socket whose calls keep failing (over ${MAX_ERRORS} errors in a row) instead of answering each one`, async () => {
