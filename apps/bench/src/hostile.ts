@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createParleyClient } from '@parley/client';
-import { startHostileReaders } from '@parley/test-helpers/hostile-readers';
+import { serverWebSockets, startHostileReaders } from '@parley/test-helpers/hostile-readers';
 import { cleanup, createDatabase, freePort, rssBytes, sleep, startChild, stopChild } from './procs.js';
 import { round, summarize } from './stats.js';
 
@@ -108,10 +108,7 @@ async function oneRound(r: number) {
     const me = () => bystander.api.auth.me.query();
     await bystanderLatencies(me, 1000); // warm-up
     const calm = await bystanderLatencies(me, 3000);
-    const webSockets = async () => {
-      const text = await (await fetch(`${child.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-      return Number(text.match(/^parley_websocket_connections(?:\{[^}]*\})? (\d+)/m)?.[1] ?? Number.NaN);
-    };
+    const webSockets = () => serverWebSockets(child.url, { timeoutMs: 2000 });
     const socketsBefore = await webSockets();
     const rssBefore = rssBytes(child.pid) ?? NaN;
     let rssPeak = rssBefore;

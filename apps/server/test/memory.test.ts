@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParleyClient, type ParleyClient } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHostileReaders } from '@parley/test-helpers/hostile-readers';
+import { serverWebSockets, startHostileReaders } from '@parley/test-helpers/hostile-readers';
 import { createTestDatabase, sleep, TEST_PG_URL, uniqueEmail, waitFor } from './helpers.js';
 import { freePort, ServerProcess } from './process-helpers.js';
 
@@ -136,10 +136,7 @@ describe.skipIf(!TEST_PG_URL)('hostile readers', () => {
       // The server closes a WebSocket that does not read (send buffer over the limit, no progress).
       // The others' calls wait behind it in the user's fair share, holding no answers.
       // (A client whose socket is paused does not see the close: ask the server how many it holds.)
-      const serverSockets = async () => {
-        const text = await (await fetch(`${server.url}/metrics`, { headers: METRICS_HEADERS })).text();
-        return Number(text.match(/^parley_websocket_connections(?:\{[^}]*\})? (\d+)/m)?.[1] ?? NaN);
-      };
+      const serverSockets = () => serverWebSockets(server.url, { headers: METRICS_HEADERS });
       expect(await serverSockets()).toBeGreaterThanOrEqual(HOSTILE_SOCKETS);
       await waitFor(async () => (await serverSockets()) < HOSTILE_SOCKETS, { timeoutMs: 40_000, intervalMs: 250 });
       expect(over, `RSS ${peak.toFixed(0)} MB, started at ${before.toFixed(0)} MB`).toBe(false);

@@ -76,3 +76,16 @@ export function startHostileReaders(o: HostileReadersOptions): HostileReaders {
     },
   };
 }
+
+/**
+ * The WebSockets the server holds, from its /metrics: a paused client never sees its socket close,
+ * so only the server can say whether it closed the hostile ones.
+ */
+export async function serverWebSockets(
+  url: string,
+  { headers = {}, timeoutMs }: { headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<number> {
+  const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const text = await (await fetch(`${url}/metrics`, { headers, signal })).text();
+  return Number(text.match(/^parley_websocket_connections(?:\{[^}]*\})? (\d+)/m)?.[1] ?? Number.NaN);
+}
