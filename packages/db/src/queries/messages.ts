@@ -79,30 +79,39 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
           ord int, id uuid, "conversationId" uuid, "senderId" uuid, "clientId" uuid, body text, "createdAt" timestamptz,
           "replyToId" uuid, event jsonb, partition int)
       ),
+      -- Each check probes an index once per input row (lateral, limit 1). As plain subqueries the
+      -- planner may hash them instead, scanning the whole table on every send: jsonb_to_recordset
+      -- is estimated at 100 rows, and against fewer than ~30,000 messages a scan then looks cheaper.
       checked as (
-        select i.*,
-          exists (
-            select 1 from conversation_members m where m.conversation_id = i."conversationId" and m.user_id = i."senderId"
-          ) as is_member,
-          exists (
-            select 1 from messages x
-            where x.conversation_id = i."conversationId" and x.sender_id = i."senderId" and x.client_id = i."clientId"
-          ) as is_duplicate,
-          (select jsonb_build_object('id', r.id, 'seq', r.seq, 'senderId', r.sender_id, 'excerpt', left(r.body, ${EXCERPT_LENGTH}))
-            from messages r
-            where r.id = i."replyToId" and r.conversation_id = i."conversationId" and r.deleted_at is null
-          ) as reply_to,
-          -- A direct chat with a block between the two: null when there is none, else whether the
-          -- sender is the blocker (false first: being blocked answers as a missing conversation).
-          (select b.blocker_id = i."senderId"
-            from conversations dc
-            join conversation_members o on o.conversation_id = dc.id and o.user_id <> i."senderId"
-            join blocks b on (b.blocker_id = o.user_id and b.blocked_id = i."senderId")
-              or (b.blocker_id = i."senderId" and b.blocked_id = o.user_id)
-            where dc.id = i."conversationId" and dc.kind = 'direct'
-            order by 1 limit 1
-          ) as sender_blocked
+        select i.*, member.ok is not null as is_member, duplicate.ok is not null as is_duplicate,
+          quoted.reply_to, block.sender_blocked
         from input i
+        left join lateral (
+          select true as ok from conversation_members m
+          where m.conversation_id = i."conversationId" and m.user_id = i."senderId" limit 1
+        ) member on true
+        left join lateral (
+          select true as ok from messages x
+          where x.conversation_id = i."conversationId" and x.sender_id = i."senderId" and x.client_id = i."clientId"
+          limit 1
+        ) duplicate on true
+        left join lateral (
+          select jsonb_build_object('id', r.id, 'seq', r.seq, 'senderId', r.sender_id, 'excerpt', left(r.body, ${EXCERPT_LENGTH})) as reply_to
+          from messages r
+          where r.id = i."replyToId" and r.conversation_id = i."conversationId" and r.deleted_at is null
+          limit 1
+        ) quoted on true
+        -- A direct chat with a block between the two: null when there is none, else whether the
+        -- sender is the blocker (false first: being blocked answers as a missing conversation).
+        left join lateral (
+          select b.blocker_id = i."senderId" as sender_blocked
+          from conversations dc
+          join conversation_members o on o.conversation_id = dc.id and o.user_id <> i."senderId"
+          join blocks b on (b.blocker_id = o.user_id and b.blocked_id = i."senderId")
+            or (b.blocker_id = i."senderId" and b.blocked_id = o.user_id)
+          where dc.id = i."conversationId" and dc.kind = 'direct'
+          order by 1 limit 1
+        ) block on true
       ),
       valid as (
         select * from checked
