@@ -21,7 +21,7 @@ import {
   type Child,
 } from './procs.js';
 import { latencySvg, markdownTable, medianRows, terminalTable, type Row } from './report.js';
-import { round, summarize, type Summary } from './stats.js';
+import { round, slope, summarize, type Summary } from './stats.js';
 import { FloorTarget, ParleyTarget, PeerTarget, type Target, type TargetName } from './targets.js';
 
 const { values: args } = parseArgs({
@@ -154,6 +154,7 @@ async function startTarget(
   name: TargetName,
   round: number,
   parleyEnv: { key: string; env: Record<string, string> } | null = null,
+  inspect = false,
 ): Promise<{ target: Target; child: Child | null; pid: number | null }> {
   if (name === 'parley') {
     if (args.url && !parleyEnv) {
@@ -172,6 +173,7 @@ async function startTarget(
         cwd: repoRoot,
         port,
         logFile: join(outDir, 'parley-server.log'),
+        inspect,
         env: {
           NODE_ENV: 'production',
           HOST: '127.0.0.1',
@@ -214,6 +216,7 @@ async function startTarget(
     cwd: repoRoot,
     port,
     logFile: join(outDir, `${name}-server.log`),
+    inspect,
     env,
   });
   return { target: name === 'floor' ? new FloorTarget(child.url) : new PeerTarget(child.url), child, pid: child.pid };
@@ -327,6 +330,56 @@ async function benchPartitions(partitions: number, round: number): Promise<Parti
   return result;
 }
 
+/**
+ * RSS per socket, on a fresh server of its own: after the other phases a server's RSS moves with
+ * the garbage they left (it fell while sockets were being added, a negative cost per socket).
+ * Users are set up, then `--sockets` more sockets open in four steps, each holding what a client
+ * holds. Before each reading a full garbage collection runs in the server (through its
+ * inspector), so what is read is what the sockets retain; the cost per socket is the
+ * least-squares slope of RSS over the sockets open.
+ */
+async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult['memory']>> {
+  const { target, child, pid } = await startTarget(name, opts.rounds, null, true);
+  try {
+    await target.setup(opts.users, opts.group, (done, total, what) =>
+      progressLine(`  memory setup: ${what} ${done}/${total}`),
+    );
+    await sleep(2_000);
+    const points: { sockets: number; rss: number }[] = [];
+    const read = async () => {
+      await child?.collectGarbage?.();
+      await sleep(500);
+      const rss = rssBytes(pid);
+      if (rss !== null) points.push({ sockets: open, rss });
+    };
+    let open = 0;
+    await read();
+    for (let step = 1; step <= 4; step++) {
+      const count = Math.round((opts.sockets * step) / 4) - open;
+      await target.openSockets(count, (done) => {
+        if ((open + done) % 50 === 0) progressLine(`  memory: ${open + done}/${opts.sockets} sockets open`);
+      });
+      open += count;
+      await sleep(1_000);
+      await read();
+    }
+    const perSocketBytes = points.length === 5 ? slope(points.map((p) => [p.sockets, p.rss])) : null;
+    const rssBefore = points[0]?.rss ?? null;
+    const rssAfter = points.at(-1)?.rss ?? null;
+    statusDone(
+      `  memory (fresh server): ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
+        (perSocketBytes !== null
+          ? `, ${(perSocketBytes / 1024).toFixed(1)} KiB per socket (slope over 5 readings, each after a full GC)`
+          : ''),
+    );
+    await target.closeSockets();
+    return { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes };
+  } finally {
+    await target.close().catch(() => {});
+    await stopChild(child);
+  }
+}
+
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const median = (values: number[]) => {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -353,7 +406,7 @@ function partitionLines(results: PartitionResult[]): string[] {
 
 /**
  * One round of one target on a fresh server: setup, warm-up, the fixed rate and the throughput
- * search; in the last round also the login storm, calls and memory (each run once).
+ * search; in the last round also the login storm and calls, then memory on a fresh server (each run once).
  */
 async function benchTarget(name: TargetName, round: number, last: boolean): Promise<TargetResult> {
   const result: TargetResult = {
@@ -455,40 +508,20 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
           (c.failed ? `; ${c.failed} failed, first: ${c.firstError}` : ''),
       );
     }
-
-    // Memory (last, so that tearing the sockets down disturbs no other phase): extra authenticated sockets, each holding the message subscription.
-    // Two halves: the first may only reuse heap that earlier phases freed but the process kept
-    // (no RSS growth), so the cost per socket is read off the second half.
-    await sleep(1_000);
-    const rssBefore = rssBytes(pid);
-    const firstHalf = Math.floor(opts.sockets / 2);
-    const openSockets = (count: number, offset: number) =>
-      target.openSockets(count, (done) => {
-        if ((offset + done) % 50 === 0)
-          progressLine(
-            `  memory: ${offset + done}/${opts.sockets} sockets open, RSS ${((rssBytes(pid) ?? 0) / MiB).toFixed(0)} MiB`,
-          );
-      });
-    await openSockets(firstHalf, 0);
-    await sleep(2_000);
-    const rssMid = rssBytes(pid);
-    await openSockets(opts.sockets - firstHalf, firstHalf);
-    await sleep(2_000);
-    const rssAfter = rssBytes(pid);
-    const perSocketBytes =
-      rssMid !== null && rssAfter !== null ? (rssAfter - rssMid) / (opts.sockets - firstHalf) : null;
-    result.memory = { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes };
-    statusDone(
-      `  memory: ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
-        (perSocketBytes !== null ? `, ${(perSocketBytes / 1024).toFixed(1)} KiB per socket` : ''),
-    );
-    await target.closeSockets();
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     statusDone(`  ${name} failed: ${result.error}`);
   } finally {
     await target.close().catch(() => {});
     await stopChild(child);
+  }
+  if (last && !result.error) {
+    try {
+      result.memory = await measureMemory(name);
+    } catch (err) {
+      result.error = err instanceof Error ? err.message : String(err);
+      statusDone(`  ${name} memory failed: ${result.error}`);
+    }
   }
   return result;
 }
@@ -571,6 +604,8 @@ function targetsCheck(table: Row[], last: TargetResult | undefined): string[] {
   const vsPeer = (key: string, limit: number, atLeast = false) => {
     const r = row(key)?.ratios?.peer;
     if (!r) return `? (no peer figure)`;
+    // Every figure here is positive; a ratio at or below zero means a reading that was not one.
+    if (r.min <= 0) return `${r.median.toFixed(2)}× → ? (not a measurement)`;
     return `${r.median.toFixed(2)}× (rounds ${r.min.toFixed(2)}–${r.max.toFixed(2)}) → ${mark(atLeast ? r.median >= limit : r.median <= limit)}`;
   };
   const lines = [

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { freePort, sleep } from '@parley/test-helpers';
 import pg from 'pg';
+import WebSocket from 'ws';
 
 export const ADMIN_PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -35,6 +36,8 @@ export interface Child {
   pid: number;
   url: string;
   proc: ChildProcess;
+  /** A full garbage collection in the child, through its inspector (started with `inspect`). */
+  collectGarbage: (() => Promise<void>) | null;
 }
 
 /** Runs a TypeScript entry point with `node --import tsx` (one process, so its pid is the server's). */
@@ -45,10 +48,14 @@ export async function startChild(opts: {
   env: Record<string, string>;
   port: number;
   logFile: string;
+  /** Open the inspector on a loopback port, for `collectGarbage` (the memory phase only). */
+  inspect?: boolean;
 }): Promise<Child> {
   const log = createWriteStream(opts.logFile);
   // BENCH_CPU_PROF=<dir>: every server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const inspectPort = opts.inspect ? await freePort() : null;
+  if (inspectPort) profile.push(`--inspect=127.0.0.1:${inspectPort}`);
   const proc = spawn(process.execPath, [...profile, '--import', 'tsx', opts.entry], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, PORT: String(opts.port) },
@@ -75,7 +82,39 @@ export async function startChild(opts: {
     if (Date.now() > deadline) throw new Error(`${opts.name} did not start within 90 s; see ${opts.logFile}`);
     await sleep(200);
   }
-  return { pid: proc.pid!, url, proc };
+  return { pid: proc.pid!, url, proc, collectGarbage: inspectPort ? await inspectorGc(inspectPort, proc) : null };
+}
+
+/**
+ * Connects to a child's inspector and answers a function that runs a full garbage collection
+ * there (HeapProfiler.collectGarbage) and resolves when it is done: what the process retains,
+ * without the garbage that happens to be uncollected at the moment of reading.
+ */
+async function inspectorGc(port: number, proc: ChildProcess): Promise<() => Promise<void>> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const ws = new WebSocket(target!.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  proc.once('exit', () => ws.terminate());
+  const waiting = new Map<number, () => void>();
+  ws.on('message', (raw) => {
+    const { id } = JSON.parse(String(raw)) as { id?: number };
+    if (id !== undefined) waiting.get(id)?.();
+  });
+  let nextId = 1;
+  return () =>
+    new Promise<void>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, () => {
+        waiting.delete(id);
+        resolve();
+      });
+      ws.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
+    });
 }
 
 export async function stopChild(child: Child | null) {
@@ -127,7 +166,9 @@ export function machineTicks(): { busy: number; total: number } | null {
 let cleaning: Promise<void> | null = null;
 export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
-    await Promise.all([...children].map((proc) => stopChild({ pid: proc.pid ?? 0, url: '', proc })));
+    await Promise.all(
+      [...children].map((proc) => stopChild({ pid: proc.pid ?? 0, url: '', proc, collectGarbage: null })),
+    );
     for (const name of databases) {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`)).catch((err) =>
         console.error(`could not drop database ${name}: ${String(err)}`),
