@@ -134,7 +134,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface TargetResult {
   name: TargetName;
   setupMs: number;
-  memory: { sockets: number; rssBefore: number | null; rssAfter: number | null; perSocketBytes: number | null } | null;
+  memory: {
+    sockets: number;
+    rssBefore: number | null;
+    rssAfter: number | null;
+    perSocketBytes: number | null;
+    /** JavaScript heap in use per socket (the same slope), when the inspector could tell. */
+    heapPerSocketBytes: number | null;
+  } | null;
   fixed: RateRun | null;
   steps: RateRun[];
   best: RateRun | null;
@@ -345,12 +352,13 @@ async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult
       progressLine(`  memory setup: ${what} ${done}/${total}`),
     );
     await sleep(2_000);
-    const points: { sockets: number; rss: number }[] = [];
+    const points: { sockets: number; rss: number; heap: number | null }[] = [];
     const read = async () => {
-      await child?.collectGarbage?.();
+      await child?.inspector?.collectGarbage();
       await sleep(500);
       const rss = rssBytes(pid);
-      if (rss !== null) points.push({ sockets: open, rss });
+      const heap = (await child?.inspector?.heapUsed()) ?? null;
+      if (rss !== null) points.push({ sockets: open, rss, heap });
     };
     let open = 0;
     await read();
@@ -364,6 +372,9 @@ async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult
       await read();
     }
     const perSocketBytes = points.length === 5 ? slope(points.map((p) => [p.sockets, p.rss])) : null;
+    const heapPerSocketBytes = points.every((p) => p.heap !== null)
+      ? slope(points.map((p) => [p.sockets, p.heap!]))
+      : null;
     const rssBefore = points[0]?.rss ?? null;
     const rssAfter = points.at(-1)?.rss ?? null;
     statusDone(
@@ -373,7 +384,7 @@ async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult
           : ''),
     );
     await target.closeSockets();
-    return { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes };
+    return { sockets: opts.sockets, rssBefore, rssAfter, perSocketBytes, heapPerSocketBytes };
   } finally {
     await target.close().catch(() => {});
     await stopChild(child);
@@ -565,9 +576,14 @@ function rows(results: Partial<Record<TargetName, TargetResult>>): Row[] {
     },
     {
       key: 'perSocket',
-      metric: 'server RSS per extra socket',
+      metric: 'server RSS per extra socket (after GC)',
       unit: 'KiB',
       values: v((r) => (r.memory?.perSocketBytes ?? NaN) / 1024),
+    },
+    {
+      metric: 'server JS heap per extra socket (after GC)',
+      unit: 'KiB',
+      values: v((r) => (r.memory?.heapPerSocketBytes ?? NaN) / 1024),
     },
     { metric: 'call: calls.start → call.accepted p50', unit: 'ms', values: v((r) => r.calls?.setup.p50) },
     { metric: 'call: calls.start → call.accepted p99', unit: 'ms', values: v((r) => r.calls?.setup.p99) },

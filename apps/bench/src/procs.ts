@@ -36,8 +36,8 @@ export interface Child {
   pid: number;
   url: string;
   proc: ChildProcess;
-  /** A full garbage collection in the child, through its inspector (started with `inspect`). */
-  collectGarbage: (() => Promise<void>) | null;
+  /** The child's inspector (started with `inspect`): a full garbage collection, then its heap in use. */
+  inspector: Inspector | null;
 }
 
 /** Runs a TypeScript entry point with `node --import tsx` (one process, so its pid is the server's). */
@@ -82,15 +82,21 @@ export async function startChild(opts: {
     if (Date.now() > deadline) throw new Error(`${opts.name} did not start within 90 s; see ${opts.logFile}`);
     await sleep(200);
   }
-  return { pid: proc.pid!, url, proc, collectGarbage: inspectPort ? await inspectorGc(inspectPort, proc) : null };
+  return { pid: proc.pid!, url, proc, inspector: inspectPort ? await connectInspector(inspectPort, proc) : null };
+}
+
+export interface Inspector {
+  /** Runs a full garbage collection and resolves when it is done. */
+  collectGarbage(): Promise<void>;
+  /** Bytes of JavaScript heap in use. */
+  heapUsed(): Promise<number>;
 }
 
 /**
- * Connects to a child's inspector and answers a function that runs a full garbage collection
- * there (HeapProfiler.collectGarbage) and resolves when it is done: what the process retains,
- * without the garbage that happens to be uncollected at the moment of reading.
+ * Connects to a child's inspector (Chrome DevTools Protocol over its WebSocket): what the process
+ * retains can then be read without the garbage that happens to be uncollected at that moment.
  */
-async function inspectorGc(port: number, proc: ChildProcess): Promise<() => Promise<void>> {
+async function connectInspector(port: number, proc: ChildProcess): Promise<Inspector> {
   const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
     webSocketDebuggerUrl: string;
   }[];
@@ -100,21 +106,25 @@ async function inspectorGc(port: number, proc: ChildProcess): Promise<() => Prom
     ws.once('error', reject);
   });
   proc.once('exit', () => ws.terminate());
-  const waiting = new Map<number, () => void>();
+  const waiting = new Map<number, (result: Record<string, unknown>) => void>();
   ws.on('message', (raw) => {
-    const { id } = JSON.parse(String(raw)) as { id?: number };
-    if (id !== undefined) waiting.get(id)?.();
+    const { id, result } = JSON.parse(String(raw)) as { id?: number; result?: Record<string, unknown> };
+    if (id !== undefined) waiting.get(id)?.(result ?? {});
   });
   let nextId = 1;
-  return () =>
-    new Promise<void>((resolve) => {
+  const call = (method: string) =>
+    new Promise<Record<string, unknown>>((resolve) => {
       const id = nextId++;
-      waiting.set(id, () => {
+      waiting.set(id, (result) => {
         waiting.delete(id);
-        resolve();
+        resolve(result);
       });
-      ws.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
+      ws.send(JSON.stringify({ id, method }));
     });
+  return {
+    collectGarbage: async () => void (await call('HeapProfiler.collectGarbage')),
+    heapUsed: async () => Number((await call('Runtime.getHeapUsage')).usedSize),
+  };
 }
 
 export async function stopChild(child: Child | null) {
@@ -166,9 +176,7 @@ export function machineTicks(): { busy: number; total: number } | null {
 let cleaning: Promise<void> | null = null;
 export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
-    await Promise.all(
-      [...children].map((proc) => stopChild({ pid: proc.pid ?? 0, url: '', proc, collectGarbage: null })),
-    );
+    await Promise.all([...children].map((proc) => stopChild({ pid: proc.pid ?? 0, url: '', proc, inspector: null })));
     for (const name of databases) {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`)).catch((err) =>
         console.error(`could not drop database ${name}: ${String(err)}`),

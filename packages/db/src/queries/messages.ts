@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
-import { executePrepared, type Executor } from '../client.js';
+import { hotStatement, type Executor } from '../client.js';
 import { conversations, members, messages } from '../schema.js';
 
 /** A message's columns without the search vector (only the database reads that). */
@@ -54,25 +54,9 @@ export type StoreResult =
   /** Members joined or left while this waited for the conversation: run it again. */
   | { kind: 'members-changed' };
 
-/**
- * Stores messages and their `message.new` events in ONE statement (one round trip, no transaction
- * held open across the network, so the conversation and partition-counter row locks are held
- * only while PostgreSQL executes it; several messages share one statement, one commit and one turn
- * of each event partition's lock). For each message the statement checks membership, a block between the two of a direct chat, and the clientId;
- * locks the conversations in id order (two batches never deadlock on them); takes the next seqs
- * from each conversation row (its lock orders senders, and a waiting statement re-reads the row,
- * so seqs are dense and follow the input order); inserts the messages; moves the senders' read
- * positions; appends the events with the next ids of their partitions (locked in partition order). Everything but the row
- * updates reads the snapshot taken when the statement began, so a conversation's seq update also
- * requires the member version seen in that snapshot: if members changed meanwhile, none of its
- * messages is written and the caller runs them again. The same clientId twice in one batch, or
- * racing another statement, fails the statement on the unique index.
- */
-export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
-  const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord })));
-  const result = await executePrepared(
-    db,
-    sql`
+/** The statement of storeMessages (below), its text built once. */
+const storeStatement = hotStatement<[string]>(
+  (input) => sql`
     with
       input as (
         select * from jsonb_to_recordset(${input}::text::jsonb) as t(
@@ -181,7 +165,25 @@ export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<
     from checked c left join appended a on a.ord = c.ord
     order by c.ord
   `,
-  );
+);
+
+/**
+ * Stores messages and their `message.new` events in ONE statement (one round trip, no transaction
+ * held open across the network, so the conversation and partition-counter row locks are held
+ * only while PostgreSQL executes it; several messages share one statement, one commit and one turn
+ * of each event partition's lock). For each message the statement checks membership, a block between the two of a direct chat, and the clientId;
+ * locks the conversations in id order (two batches never deadlock on them); takes the next seqs
+ * from each conversation row (its lock orders senders, and a waiting statement re-reads the row,
+ * so seqs are dense and follow the input order); inserts the messages; moves the senders' read
+ * positions; appends the events with the next ids of their partitions (locked in partition order). Everything but the row
+ * updates reads the snapshot taken when the statement began, so a conversation's seq update also
+ * requires the member version seen in that snapshot: if members changed meanwhile, none of its
+ * messages is written and the caller runs them again. The same clientId twice in one batch, or
+ * racing another statement, fails the statement on the unique index.
+ */
+export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
+  const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord })));
+  const result = await storeStatement(db, input);
   // postgres.js answers the rows, PGlite an object holding them.
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
     is_member: boolean;
