@@ -22,20 +22,22 @@ export class SubscriptionQueue<T> {
     this.wake?.();
   }
 
-  async *drain(): AsyncGenerator<T> {
+  /**
+   * Everything queued since the last take, waiting for something if nothing is; null once the
+   * signal aborted. A batch, not an async generator of items: the subscription's own generator
+   * loops over it, so an event passes one generator on its way out instead of two.
+   */
+  async take(): Promise<T[] | null> {
     while (!this.signal?.aborted) {
       if (this.failure) throw this.failure;
-      if (this.items.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = null;
-        continue;
+      if (this.items.length > 0) {
+        const batch = this.items;
+        this.items = [];
+        return batch;
       }
-      const batch = this.items;
-      this.items = [];
-      for (const item of batch) {
-        if (this.signal?.aborted) return;
-        yield item;
-      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
     }
+    return null;
   }
 }

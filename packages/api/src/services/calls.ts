@@ -385,19 +385,20 @@ export class CallService {
         announced.add(row.id);
         yield { type: 'call.incoming', call: toCall(row, participants) };
       }
-      for await (const event of queue.drain()) {
-        if (event.type === 'call.incoming') {
-          if (announced.has(event.call.id)) continue;
-          announced.add(event.call.id);
+      for (let batch = await queue.take(); batch; batch = await queue.take())
+        for (const event of batch) {
+          if (event.type === 'call.incoming') {
+            if (announced.has(event.call.id)) continue;
+            announced.add(event.call.id);
+          }
+          if ('toDeviceId' in event) {
+            if (event.toDeviceId !== deviceId) continue;
+            const { toDeviceId: _device, ...forThisDevice } = event;
+            yield forThisDevice;
+            continue;
+          }
+          yield event;
         }
-        if ('toDeviceId' in event) {
-          if (event.toDeviceId !== deviceId) continue;
-          const { toDeviceId: _device, ...forThisDevice } = event;
-          yield forThisDevice;
-          continue;
-        }
-        yield event;
-      }
     } finally {
       stop();
     }

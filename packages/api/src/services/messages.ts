@@ -304,19 +304,20 @@ export class MessageService {
         if (!complete) yield { id: encodeCursor(last), event: { type: 'resync' } };
         else if (encodeCursor(last) !== before) yield { id: encodeCursor(last), event: { type: 'ready' } };
       }
-      for await (const item of queue.drain()) {
-        if ('typing' in item) {
-          yield { id: null, event: item.typing };
-        } else if ('gap' in item) {
-          last[item.gap.partition] = Math.max(last[item.gap.partition]!, item.gap.head);
-          yield { id: encodeCursor(last), event: { type: 'resync' } };
-        } else {
-          const { partition, id, event } = item.logged;
-          if (id <= last[partition]!) continue;
-          last[partition] = id;
-          yield { id: encodeCursor(last), event: await this.project(event, userId) };
+      for (let batch = await queue.take(); batch; batch = await queue.take())
+        for (const item of batch) {
+          if ('typing' in item) {
+            yield { id: null, event: item.typing };
+          } else if ('gap' in item) {
+            last[item.gap.partition] = Math.max(last[item.gap.partition]!, item.gap.head);
+            yield { id: encodeCursor(last), event: { type: 'resync' } };
+          } else {
+            const { partition, id, event } = item.logged;
+            if (id <= last[partition]!) continue;
+            last[partition] = id;
+            yield { id: encodeCursor(last), event: await this.project(event, userId) };
+          }
         }
-      }
     } finally {
       this.hooks.subscriptions?.(-1);
       stopLive();

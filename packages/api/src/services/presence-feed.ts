@@ -36,45 +36,46 @@ export class PresenceFeed {
         type: 'snapshot',
         users: contacts.map((c) => ({ userId: c.id, online: online.has(c.id), lastSeenAt: isoOrNull(c.lastSeenAt) })),
       };
-      for await (const item of queue.drain()) {
-        if ('change' in item) {
-          const { userId, online: isOnline, lastSeenAt } = item.change;
-          if (watched.has(userId)) yield { type: 'update', userId, online: isOnline, lastSeenAt };
-          continue;
-        }
-        if ('block' in item) {
-          // The notice says only "look again": notices from two instances may arrive out of order,
-          // so what counts is whether the block is there now.
-          const { blockerId } = item.block;
-          const isBlocker = (await blockersAmong(this.deps.db, viewerId, [blockerId])).has(blockerId);
-          if (isBlocker && watched.delete(blockerId)) {
-            yield { type: 'update', userId: blockerId, online: false, lastSeenAt: null };
-          } else if (!isBlocker && !watched.has(blockerId)) {
-            const contact = (await contactsOf(this.deps.db, viewerId)).find((c) => c.id === blockerId);
-            if (!contact) continue;
-            watched.add(blockerId);
-            const now = await this.deps.presence.onlineAmong([blockerId]);
-            yield {
-              type: 'update',
-              userId: blockerId,
-              online: now.has(blockerId),
-              lastSeenAt: isoOrNull(contact.lastSeenAt),
-            };
+      for (let batch = await queue.take(); batch; batch = await queue.take())
+        for (const item of batch) {
+          if ('change' in item) {
+            const { userId, online: isOnline, lastSeenAt } = item.change;
+            if (watched.has(userId)) yield { type: 'update', userId, online: isOnline, lastSeenAt };
+            continue;
           }
-          continue;
+          if ('block' in item) {
+            // The notice says only "look again": notices from two instances may arrive out of order,
+            // so what counts is whether the block is there now.
+            const { blockerId } = item.block;
+            const isBlocker = (await blockersAmong(this.deps.db, viewerId, [blockerId])).has(blockerId);
+            if (isBlocker && watched.delete(blockerId)) {
+              yield { type: 'update', userId: blockerId, online: false, lastSeenAt: null };
+            } else if (!isBlocker && !watched.has(blockerId)) {
+              const contact = (await contactsOf(this.deps.db, viewerId)).find((c) => c.id === blockerId);
+              if (!contact) continue;
+              watched.add(blockerId);
+              const now = await this.deps.presence.onlineAmong([blockerId]);
+              yield {
+                type: 'update',
+                userId: blockerId,
+                online: now.has(blockerId),
+                lastSeenAt: isoOrNull(contact.lastSeenAt),
+              };
+            }
+            continue;
+          }
+          const joined = item.joined.filter((id) => id !== viewerId && !watched.has(id));
+          // Whoever blocked the viewer stays out of their presence (contactsOf leaves them out too).
+          const blockers = joined.length > 0 ? await blockersAmong(this.deps.db, viewerId, joined) : new Set<string>();
+          const fresh = joined.filter((id) => !blockers.has(id));
+          if (fresh.length === 0) continue;
+          for (const id of fresh) watched.add(id);
+          const now = await this.deps.presence.onlineAmong(fresh);
+          const rows = new Map((await contactsOf(this.deps.db, viewerId)).map((c) => [c.id, c.lastSeenAt]));
+          for (const id of fresh) {
+            yield { type: 'update', userId: id, online: now.has(id), lastSeenAt: isoOrNull(rows.get(id) ?? null) };
+          }
         }
-        const joined = item.joined.filter((id) => id !== viewerId && !watched.has(id));
-        // Whoever blocked the viewer stays out of their presence (contactsOf leaves them out too).
-        const blockers = joined.length > 0 ? await blockersAmong(this.deps.db, viewerId, joined) : new Set<string>();
-        const fresh = joined.filter((id) => !blockers.has(id));
-        if (fresh.length === 0) continue;
-        for (const id of fresh) watched.add(id);
-        const now = await this.deps.presence.onlineAmong(fresh);
-        const rows = new Map((await contactsOf(this.deps.db, viewerId)).map((c) => [c.id, c.lastSeenAt]));
-        for (const id of fresh) {
-          yield { type: 'update', userId: id, online: now.has(id), lastSeenAt: isoOrNull(rows.get(id) ?? null) };
-        }
-      }
     } finally {
       stopPresence();
       stopEvents();
