@@ -34,7 +34,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import { type WebSocket, WebSocketServer } from 'ws';
 import { devMailPage } from './dev-mail.js';
 import { socketClientIp, trustedProxies } from './client-ip.js';
-import { afterPreviousAnswer, SendBuffers } from './backpressure.js';
+import { afterPreviousAnswer, coalesceWrites, SendBuffers } from './backpressure.js';
 import { SocketDrain } from './drain.js';
 import { pingDatabase, watchDatabase, watchRedis } from './health.js';
 import { registerFileRoutes } from './files.js';
@@ -387,6 +387,7 @@ export async function startServer(
     }, config.wsAuthTimeoutMs);
     ws.once('close', () => clearTimeout(authTimer));
     writables.set(ws, sendBuffers.watchSocket(ws));
+    coalesceWrites(ws, req.socket);
     capFrameCalls(ws);
     handleConnection(ws, req);
   });
