@@ -18,16 +18,25 @@ export function encodeCursor(positions: readonly number[]): string {
 
 /** The positions in a cursor, or null for anything else (a numeric id of the previous version included). */
 export function decodeCursor(cursor: string): number[] | null {
-  if (!cursor.startsWith(PREFIX)) return null;
-  const parts = cursor.slice(PREFIX.length).split('.');
-  if (parts.length === 0 || parts.length > MAX_PARTITIONS) return null;
-  const positions = parts.map((p) => (/^[0-9a-z]{1,12}$/.test(p) ? parseInt(p, 36) : NaN));
-  return positions.every((p) => Number.isSafeInteger(p) && p >= 0) ? positions : null;
+  // One pattern for the whole cursor, not one per part: followers decode one per event.
+  if (!cursor.startsWith(PREFIX) || !CURSOR_PATTERN.test(cursor)) return null;
+  const positions = cursor.slice(PREFIX.length).split('.');
+  const out = new Array<number>(positions.length);
+  for (let i = 0; i < positions.length; i++) {
+    const p = parseInt(positions[i]!, 36);
+    if (!Number.isSafeInteger(p)) return null;
+    out[i] = p;
+  }
+  return out;
 }
+
+/** The last `seen` cursor decoded: a follower asks about each event against the same one until it moves. */
+let seenCache: { cursor: string; positions: number[] | null } = { cursor: '', positions: null };
 
 /** True when everything up to `event` is already covered by `seen` (same log shape, no position ahead). */
 export function cursorCovers(seen: string, event: string): boolean {
-  const a = decodeCursor(seen);
+  if (seenCache.cursor !== seen) seenCache = { cursor: seen, positions: decodeCursor(seen) };
+  const a = seenCache.positions;
   const b = decodeCursor(event);
   if (!a || !b || a.length !== b.length) return false;
   return b.every((p, i) => p <= a[i]!);
