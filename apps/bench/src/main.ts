@@ -337,6 +337,9 @@ async function benchPartitions(partitions: number, round: number): Promise<Parti
   return result;
 }
 
+/** Steps in which the memory phase opens its sockets; RSS is read before the first and after each. */
+const MEMORY_STEPS = 4;
+
 /**
  * RSS per socket, on a fresh server of its own: after the other phases a server's RSS moves with
  * the garbage they left (it fell while sockets were being added, a negative cost per socket).
@@ -353,6 +356,7 @@ async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult
     );
     await sleep(2_000);
     const points: { sockets: number; rss: number; heap: number | null }[] = [];
+    let open = 0;
     const read = async () => {
       await child?.inspector?.collectGarbage();
       await sleep(500);
@@ -360,10 +364,9 @@ async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult
       const heap = (await child?.inspector?.heapUsed()) ?? null;
       if (rss !== null) points.push({ sockets: open, rss, heap });
     };
-    let open = 0;
     await read();
-    for (let step = 1; step <= 4; step++) {
-      const count = Math.round((opts.sockets * step) / 4) - open;
+    for (let step = 1; step <= MEMORY_STEPS; step++) {
+      const count = Math.round((opts.sockets * step) / MEMORY_STEPS) - open;
       await target.openSockets(count, (done) => {
         if ((open + done) % 50 === 0) progressLine(`  memory: ${open + done}/${opts.sockets} sockets open`);
       });
@@ -371,16 +374,16 @@ async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult
       await sleep(1_000);
       await read();
     }
-    const perSocketBytes = points.length === 5 ? slope(points.map((p) => [p.sockets, p.rss])) : null;
+    const perSocketBytes = points.length === MEMORY_STEPS + 1 ? slope(points.map((p) => [p.sockets, p.rss])) : null;
     const heapPerSocketBytes = points.every((p) => p.heap !== null)
       ? slope(points.map((p) => [p.sockets, p.heap!]))
       : null;
     const rssBefore = points[0]?.rss ?? null;
     const rssAfter = points.at(-1)?.rss ?? null;
     statusDone(
-      `  memory (fresh server): ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
+      `  memory${child ? ' (fresh server)' : ''}: ${opts.sockets} more sockets: RSS ${rssBefore !== null ? (rssBefore / MiB).toFixed(0) : '?'} → ${rssAfter !== null ? (rssAfter / MiB).toFixed(0) : '?'} MiB` +
         (perSocketBytes !== null
-          ? `, ${(perSocketBytes / 1024).toFixed(1)} KiB per socket (slope over 5 readings, each after a full GC)`
+          ? `, ${(perSocketBytes / 1024).toFixed(1)} KiB per socket (slope over ${points.length} readings${child?.inspector ? ', each after a full GC' : ''})`
           : ''),
     );
     await target.closeSockets();
