@@ -1,8 +1,9 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { ErrorData } from '@parley/protocol';
-import type { Context } from './context.js';
+import type { Context, SocketState } from './context.js';
 import { DomainError, PayloadTooLarge, RateLimited, Unauthorized } from './errors.js';
+import { through } from './events/through.js';
 import type { RateWindow } from './rate-limit.js';
 
 type Issue = { path: PropertyKey[]; message: string };
@@ -56,31 +57,23 @@ export function toTRPCError(error: DomainError) {
   return new TRPCError({ code: error.code, message: error.message, cause: error });
 }
 
-async function* mappingErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } catch (err) {
-    throw err instanceof DomainError ? toTRPCError(err) : err;
-  }
-}
-
 /** A TOO_MANY_REQUESTS raised outside a procedure (transport limits), shaped like a domain one. */
 export function tooManyRequests(retryAfterMs: number, message = 'Too many attempts. Please wait and try again.') {
   return toTRPCError(new RateLimited(retryAfterMs, message));
 }
 
+/** A domain error thrown by a subscription's generator after it started, as the tRPC error. */
+const mapDomainError = (err: unknown) => (err instanceof DomainError ? toTRPCError(err) : err);
+
 /**
  * The one place domain errors (errors.ts) become tRPC errors: thrown by a resolver or an inner
- * middleware (tRPC hands them here as an INTERNAL_SERVER_ERROR's cause), or by a subscription's
- * generator after it started.
+ * middleware (tRPC hands them here as an INTERNAL_SERVER_ERROR's cause), or, through
+ * `mapDomainError` in `holdingSlot`, by a subscription's generator after it started.
  */
 const domainErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok) {
-    if (result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
-    return result;
-  }
-  return isAsyncIterable(result.data) ? { ...result, data: mappingErrors(result.data) } : result;
+  if (!result.ok && result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
+  return result;
 });
 
 /**
@@ -122,14 +115,6 @@ async function checkInputSize(getRawInput: () => Promise<unknown>) {
   if (bytes > MAX_INPUT_BYTES) throw payloadTooLarge();
 }
 
-async function* releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } finally {
-    release();
-  }
-}
-
 const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
   typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
 
@@ -159,31 +144,8 @@ const callRules = t.middleware(async ({ ctx, type, getRawInput, next }) => {
   const socket = ctx.socket;
   if (type === 'subscription' && !socket) throw subscriptionOverHttp();
   await checkInputSize(getRawInput);
-  if (type === 'subscription' && socket) {
-    const max = ctx.services.config.maxSubscriptionsPerSocket;
-    if (socket.subscriptions >= max) {
-      throw new TRPCError({
-        code: 'TOO_MANY_REQUESTS',
-        message: `Too many subscriptions on this connection (at most ${max}). End one first.`,
-      });
-    }
-    socket.subscriptions++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      socket.subscriptions--;
-    };
-    const result = await next().catch((err: unknown) => {
-      release();
-      throw err;
-    });
-    if (!result.ok || !isAsyncIterable(result.data)) {
-      release();
-      return result;
-    }
-    return { ...result, data: releasing(result.data, release) };
-  }
+  if (type === 'subscription' && socket)
+    return holdingSlot(socket, ctx.services.config.maxSubscriptionsPerSocket, next);
   const ran = await ctx.services.fairShare.run(
     ctx.auth ? `u:${ctx.auth.userId}` : `ip:${ctx.req.ip}`,
     async () => {
@@ -195,6 +157,40 @@ const callRules = t.middleware(async ({ ctx, type, getRawInput, next }) => {
   if (!ran) throw tooManyRequests(1000, 'Too many requests at once. Please wait and try again.');
   return ran.value;
 });
+
+/**
+ * A subscription in one of its socket's slots, freed when its stream ends however it ends. Apart
+ * from `callRules` so that what an open stream keeps (the `end` closure's context) is the socket,
+ * not the middleware chain `next` would hold.
+ */
+async function holdingSlot<R extends { ok: true; data: unknown } | { ok: false }>(
+  socket: SocketState,
+  max: number,
+  next: () => Promise<R>,
+): Promise<R> {
+  if (socket.subscriptions >= max) {
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `Too many subscriptions on this connection (at most ${max}). End one first.`,
+    });
+  }
+  socket.subscriptions++;
+  let result: R;
+  try {
+    result = await next();
+  } catch (err) {
+    socket.subscriptions--;
+    throw err;
+  }
+  if (!result.ok || !isAsyncIterable(result.data)) {
+    socket.subscriptions--;
+    return result;
+  }
+  const stream = through(result.data, { map: same, mapError: mapDomainError, end: () => socket.subscriptions-- });
+  return { ...result, data: stream };
+}
+
+const same = <T>(item: T) => item;
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

@@ -10,13 +10,12 @@ import {
   sendMessageInput,
 } from '@parley/validators';
 import { tracked } from '@trpc/server';
+import { through } from '../events/through.js';
 import type { StreamItem } from '../services/messages.js';
 import { authedProcedure, limited, RATE_LIMITS, router } from '../trpc.js';
 
 /** Logged events travel `tracked` (their id is the resume cursor); typing does not. */
-async function* delivering(items: AsyncIterable<StreamItem>) {
-  for await (const item of items) yield item.id === null ? item.event : tracked(item.id, item.event);
-}
+const delivering = (item: StreamItem) => (item.id === null ? item.event : tracked(item.id, item.event));
 
 export const messagesRouter = router({
   list: authedProcedure
@@ -65,6 +64,6 @@ export const messagesRouter = router({
   onEvent: authedProcedure
     .input(onEventInput)
     .subscription(({ ctx, input, signal }) =>
-      delivering(ctx.services.messages.events(ctx.auth.userId, input?.lastEventId, signal)),
+      through(ctx.services.messages.events(ctx.auth.userId, input?.lastEventId, signal), { map: delivering }),
     ),
 });
