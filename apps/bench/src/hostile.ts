@@ -39,7 +39,6 @@ const opts = {
 };
 const MiB = 1024 * 1024;
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = resolve(benchDir, '../..');
 const outDir = resolve(
   args.out ?? join(benchDir, 'results', `hostile-${new Date().toISOString().replace(/[:.]/g, '-')}`),
 );
@@ -69,8 +68,6 @@ async function oneRound(r: number) {
   const port = await freePort();
   const child = await startChild({
     name: 'parley',
-    entry: 'apps/server/src/main.ts',
-    cwd: repoRoot,
     port,
     logFile: join(outDir, `parley-server-${r}.log`),
     env: {

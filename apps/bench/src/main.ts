@@ -115,7 +115,6 @@ for (const t of opts.targets) if (!['parley', 'floor', 'peer'].includes(t)) thro
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const benchDir = resolve(here, '..');
-const repoRoot = resolve(benchDir, '../..');
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
 const outDir = resolve(args.out ?? join(benchDir, 'results', stamp));
 mkdirSync(outDir, { recursive: true });
@@ -176,8 +175,6 @@ async function startTarget(
     try {
       const child = await startChild({
         name: 'parley',
-        entry: 'apps/server/src/main.ts',
-        cwd: repoRoot,
         port,
         logFile: join(outDir, 'parley-server.log'),
         inspect,
@@ -219,8 +216,6 @@ async function startTarget(
   if (name === 'peer') env.DATABASE_URL = await createDatabase(`parley_bench_${dbSuffix}_r${round}_peer`);
   const child = await startChild({
     name,
-    entry: `apps/bench/src/references/${name}.ts`,
-    cwd: repoRoot,
     port,
     logFile: join(outDir, `${name}-server.log`),
     inspect,

@@ -1,11 +1,55 @@
 /** Child processes and throwaway databases, all cleaned up on exit, error or Ctrl-C. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, sleep } from '@parley/test-helpers';
 import pg from 'pg';
 import WebSocket from 'ws';
 
 export const ADMIN_PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * Every server runs as it is deployed, from its compiled JavaScript (`pnpm build`; Parley's
+ * packages through the `parley-compiled` export condition), not through tsx: tsx compiles with
+ * esbuild's `keepNames`, which defines a `name` on every function each closure creates (a
+ * property array per closure: ~7 KB per Parley socket), and keeps esbuild loaded (~90 MiB RSS).
+ */
+export const ENTRY = {
+  parley: 'apps/server/dist/main.js',
+  peer: 'apps/bench/dist/references/peer.js',
+  floor: 'apps/bench/dist/references/floor.js',
+} as const;
+export type Server = keyof typeof ENTRY;
+
+let built = false;
+/** Builds what ENTRY names, once per run (turbo's cache makes it a no-op when nothing changed). */
+export function buildServers() {
+  if (built) return;
+  const build = spawnSync(
+    'pnpm',
+    [
+      'exec',
+      'turbo',
+      'run',
+      'build',
+      '--filter=@parley/server...',
+      '--filter=@parley/bench',
+      '--output-logs=errors-only',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (build.status !== 0) throw new Error(`building the servers failed (exit ${build.status ?? build.signal})`);
+  built = true;
+}
+
+/** The node arguments that run `server` (after any of node's own flags). */
+export function serverArgs(server: Server) {
+  buildServers();
+  return ['--conditions=parley-compiled', ENTRY[server]];
+}
 
 const children = new Set<ChildProcess>();
 const databases = new Set<string>();
@@ -40,11 +84,9 @@ export interface Child {
   inspector: Inspector | null;
 }
 
-/** Runs a TypeScript entry point with `node --import tsx` (one process, so its pid is the server's). */
+/** Runs a server (ENTRY) as one process, so its pid is the server's. */
 export async function startChild(opts: {
-  name: string;
-  entry: string;
-  cwd: string;
+  name: Server;
   env: Record<string, string>;
   port: number;
   logFile: string;
@@ -56,8 +98,8 @@ export async function startChild(opts: {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const inspectPort = opts.inspect ? await freePort() : null;
   if (inspectPort) profile.push(`--inspect=127.0.0.1:${inspectPort}`);
-  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', opts.entry], {
-    cwd: opts.cwd,
+  const proc = spawn(process.execPath, [...profile, ...serverArgs(opts.name)], {
+    cwd: repoRoot,
     env: { ...process.env, ...opts.env, PORT: String(opts.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,12 +9,21 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { generateVapidKeys } from '@parley/config';
 import { runAtRate } from './load.js';
-import { cleanup, cpuSeconds, createDatabase, freePort, rssBytes, sleep } from './procs.js';
+import {
+  cleanup,
+  cpuSeconds,
+  createDatabase,
+  freePort,
+  repoRoot,
+  rssBytes,
+  type Server,
+  serverArgs,
+  sleep,
+} from './procs.js';
 import { ParleyTarget, PeerTarget, type Target } from './targets.js';
 
 const { values: args } = parseArgs({
@@ -30,8 +39,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = resolve(here, '../../..');
 const JWT = 'bench-jwt-secret-bench-jwt-secret-0123456789';
 const users = Number(args.users);
 const rate = Number(args.rate);
@@ -42,11 +49,9 @@ async function start(): Promise<{ target: Target; pid: number; stop: () => Promi
   const port = await freePort();
   const name = args.target!;
   const env: Record<string, string> = { PORT: String(port) };
-  let entry = `apps/bench/src/references/${name}.ts`;
   let seed = null;
   let dataDir: string | null = null;
   if (name === 'parley') {
-    entry = 'apps/server/src/main.ts';
     const databaseUrl = await createDatabase(`parley_prof_${Date.now()}`);
     dataDir = mkdtempSync(join(tmpdir(), 'parley-prof-'));
     const vapid = generateVapidKeys();
@@ -75,7 +80,7 @@ async function start(): Promise<{ target: Target; pid: number; stop: () => Promi
   const flags = args.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args.prof)}`] : [];
   if (args.heap) flags.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(args.prof ?? '.')}`);
   if (args.prof) mkdirSync(resolve(args.prof), { recursive: true });
-  const proc = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
+  const proc = spawn(process.execPath, [...flags, ...serverArgs(name as Server)], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

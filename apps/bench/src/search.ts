@@ -30,7 +30,6 @@ const totalMessages = Number(args.messages);
 const conversations = Number(args.conversations);
 const runs = Number(args.runs);
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = resolve(benchDir, '../..');
 const outDir = resolve(
   args.out ?? join(benchDir, 'results', `search-${new Date().toISOString().replace(/[:.]/g, '-')}`),
 );
@@ -99,8 +98,6 @@ async function main() {
     const vapid = vapidKeys();
     const child = await startChild({
       name: 'parley',
-      entry: 'apps/server/src/main.ts',
-      cwd: repoRoot,
       port,
       logFile: join(outDir, 'parley-server.log'),
       env: {

@@ -28,7 +28,6 @@ const size = Number(args.mib) * 1024 * 1024;
 const rounds = Number(args.rounds);
 const MiB = 1024 * 1024;
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = resolve(benchDir, '../..');
 const outDir = resolve(
   args.out ?? join(benchDir, 'results', `uploads-${new Date().toISOString().replace(/[:.]/g, '-')}`),
 );
@@ -56,8 +55,6 @@ async function main() {
   const port = await freePort();
   const child = await startChild({
     name: 'parley',
-    entry: 'apps/server/src/main.ts',
-    cwd: repoRoot,
     port,
     logFile: join(outDir, 'parley-server.log'),
     env: {
