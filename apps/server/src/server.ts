@@ -37,6 +37,7 @@ import { socketClientIp, trustedProxies } from './client-ip.js';
 import { afterPreviousAnswer, coalesceWrites, SendBuffers } from './backpressure.js';
 import { SocketDrain } from './drain.js';
 import { pingDatabase, watchDatabase, watchRedis } from './health.js';
+import { heartbeat } from './heartbeat.js';
 import { registerFileRoutes } from './files.js';
 import { createMetrics } from './metrics.js';
 
@@ -339,7 +340,8 @@ export async function startServer(
   const handleConnection = getWSConnectionHandler<AppRouter>({
     wss,
     router: appRouter,
-    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
+    // Off: heartbeat() below pings every socket from one timer. (The client's own PING still gets its PONG.)
+    keepAlive: { enabled: false },
     createContext: async ({ req, res: ws, info }): Promise<Context> => {
       const fromParams = info.connectionParams?.token;
       const cookies = app.parseCookie(req.headers.cookie ?? '');
@@ -356,6 +358,7 @@ export async function startServer(
         // Refused (too many sockets): it is closing; nothing it sent meanwhile runs as the user.
         if (remove) {
           authenticated.add(ws);
+          clearTimeout(authTimers.get(ws));
           ws.once('close', remove);
           setVisible = (visible) => services.connections.setVisible(conn, visible);
         } else auth = null;
@@ -379,12 +382,16 @@ export async function startServer(
   const drain = new SocketDrain();
   const writables = new WeakMap<WebSocket, () => Promise<void>>();
   const authenticated = new WeakSet<WebSocket>();
+  const authTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
+  const stopHeartbeat = heartbeat(wss, config.wsPingIntervalMs);
   wss.on('connection', (ws, req) => {
     drain.attach(ws);
-    // A socket that never signs in gets no data, but would hold memory: close it after a few seconds.
+    // A socket that never signs in gets no data, but would hold memory: close it after a few
+    // seconds. Cleared once it signs in, so a signed-in socket holds no timer of its own.
     const authTimer = setTimeout(() => {
       if (!authenticated.has(ws)) ws.close(CLOSE_UNAUTHENTICATED, 'Not signed in');
     }, config.wsAuthTimeoutMs);
+    authTimers.set(ws, authTimer);
     ws.once('close', () => clearTimeout(authTimer));
     writables.set(ws, sendBuffers.watchSocket(ws));
     coalesceWrites(ws, req.socket);
@@ -436,6 +443,7 @@ export async function startServer(
       closing ??= (async () => {
         // Redis connections close on the way out: that is no outage to report.
         stopWatchingRedis();
+        stopHeartbeat();
         accepting = false;
         // Started queries and mutations answer first; new ones are no longer started.
         const drained = await drain.drain(DRAIN_TIMEOUT_MS);

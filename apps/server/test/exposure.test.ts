@@ -1,6 +1,6 @@
 /**
  * What an instance exposes to whoever reaches it: sockets that never sign in are closed after
- * WS_AUTH_TIMEOUT_MS (4401) while signed-in ones stay; /metrics needs METRICS_TOKEN when one is set;
+ * WS_AUTH_TIMEOUT_MS (4401) while signed-in ones stay; one that stops answering pings is dropped; /metrics needs METRICS_TOKEN when one is set;
  * a body that trickles in is cut at REQUEST_TIMEOUT_MS (408, closed).
  */
 import { connect } from 'node:net';
@@ -15,7 +15,7 @@ describe('exposure', () => {
   beforeAll(async () => {
     t = await startTestServer({
       db: 'pglite',
-      env: { WS_AUTH_TIMEOUT_MS: '300', METRICS_TOKEN: TOKEN, REQUEST_TIMEOUT_MS: '1500' },
+      env: { WS_AUTH_TIMEOUT_MS: '300', WS_PING_INTERVAL_MS: '200', METRICS_TOKEN: TOKEN, REQUEST_TIMEOUT_MS: '1500' },
     });
   });
   afterAll(() => t?.close());
@@ -31,6 +31,25 @@ describe('exposure', () => {
     await sleep(400);
     expect((await signedIn.me(2))?.result?.type).toBe('data');
     signedIn.ws.close();
+  });
+
+  it('drops a signed-in socket that stops answering pings within two intervals, keeps one that answers', async () => {
+    const u = await signUp(t);
+    const answering = rawSocket(t, u.accessToken);
+    const silent = rawSocket(t, u.accessToken, {}, { autoPong: false });
+    let pings = 0;
+    silent.ws.on('ping', () => pings++);
+    expect((await silent.me(1))?.result?.type).toBe('data');
+    expect((await answering.me(1))?.result?.type).toBe('data');
+    const started = Date.now();
+    const { code } = await silent.closed;
+    // Terminated (no close frame): 1006 at the client, after the one ping it left unanswered.
+    expect(code).toBe(1006);
+    expect(pings).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await sleep(500);
+    expect((await answering.me(2))?.result?.type).toBe('data');
+    answering.ws.close();
   });
 
   it('answers /metrics only with its token', async () => {

@@ -151,9 +151,14 @@ export type Frame = {
 };
 
 /** A raw tRPC socket authenticated by connectionParams, for what the typed client hides (frames, close codes). */
-export function rawSocket(t: TestServer, token: string | null, headers: Record<string, string> = {}) {
+export function rawSocket(
+  t: TestServer,
+  token: string | null,
+  headers: Record<string, string> = {},
+  options: WebSocket.ClientOptions = {},
+) {
   const url = `${t.url.replace(/^http/, 'ws')}/trpc${token === null ? '' : '?connectionParams=1'}`;
-  const ws = new WebSocket(url, { headers });
+  const ws = new WebSocket(url, { ...options, headers });
   const received: Frame[] = [];
   const waiters = new Map<unknown, (f: Frame) => void>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>

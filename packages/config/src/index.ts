@@ -66,6 +66,8 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(3_600_000).default(300_000),
   /** A WebSocket that has not authenticated within this time is closed (4401). */
   WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** Every socket is pinged this often; one that did not answer the last ping is dropped. */
+  WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(20_000),
   /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (else 401). */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -166,6 +168,7 @@ export interface Config {
   maxSocketsPerUser: number;
   maxSubscriptionsPerSocket: number;
   wsAuthTimeoutMs: number;
+  wsPingIntervalMs: number;
   requestTimeoutMs: number;
   metricsToken: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -360,6 +363,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerSocket: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsAuthTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
+    wsPingIntervalMs: env.WS_PING_INTERVAL_MS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
     logLevel: env.LOG_LEVEL,
