@@ -357,7 +357,6 @@ export async function startServer(
         const remove = services.connections.add(conn, config.maxSocketsPerUser);
         // Refused (too many sockets): it is closing; nothing it sent meanwhile runs as the user.
         if (remove) {
-          authenticated.add(ws);
           clearTimeout(authTimers.get(ws));
           ws.once('close', remove);
           setVisible = (visible) => services.connections.setVisible(conn, visible);
@@ -381,16 +380,14 @@ export async function startServer(
   });
   const drain = new SocketDrain();
   const writables = new WeakMap<WebSocket, () => Promise<void>>();
-  const authenticated = new WeakSet<WebSocket>();
+  /** Each socket's sign-in deadline, cleared when it signs in. */
   const authTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
   const stopHeartbeat = heartbeat(wss, config.wsPingIntervalMs);
   wss.on('connection', (ws, req) => {
     drain.attach(ws);
     // A socket that never signs in gets no data, but would hold memory: close it after a few
     // seconds. Cleared once it signs in, so a signed-in socket holds no timer of its own.
-    const authTimer = setTimeout(() => {
-      if (!authenticated.has(ws)) ws.close(CLOSE_UNAUTHENTICATED, 'Not signed in');
-    }, config.wsAuthTimeoutMs);
+    const authTimer = setTimeout(() => ws.close(CLOSE_UNAUTHENTICATED, 'Not signed in'), config.wsAuthTimeoutMs);
     authTimers.set(ws, authTimer);
     ws.once('close', () => clearTimeout(authTimer));
     writables.set(ws, sendBuffers.watchSocket(ws));
