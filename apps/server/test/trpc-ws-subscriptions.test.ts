@@ -71,13 +71,16 @@ describe('tRPC WebSocket subscriptions (patched loop)', () => {
     return { ws, frames, until, subscribe };
   }
   const of = (frames: Frame[], id: number) => frames.filter((f) => f.id === id);
+  /** Whether subscription `id` has been answered a result of `type` yet. */
+  const answered = (id: number, type: string) => (frames: Frame[]) =>
+    of(frames, id).some((f) => f.result?.type === type);
   const ended = (name: string) => new Promise<void>((resolve) => gates.set(name, resolve));
 
   it('answers started, every item in order (tracked ones with their id), then stopped once the stream is done', async () => {
     const c = await open();
     const done = ended('done');
     c.subscribe(1, { name: 'done', items: 3 });
-    await c.until((f) => of(f, 1).some((x) => x.result?.type === 'stopped'));
+    await c.until(answered(1, 'stopped'));
     await done;
     expect(of(c.frames, 1).map((f) => f.result)).toEqual([
       { type: 'started' },
@@ -94,7 +97,7 @@ describe('tRPC WebSocket subscriptions (patched loop)', () => {
     const c = await open();
     const done = ended('fails');
     c.subscribe(2, { name: 'fails', items: 1, fail: true });
-    await c.until((f) => of(f, 2).some((x) => x.result?.type === 'stopped'));
+    await c.until(answered(2, 'stopped'));
     await done;
     const frames = of(c.frames, 2);
     expect(frames.map((f) => f.result?.type ?? f.error?.data?.code)).toEqual([
@@ -111,12 +114,12 @@ describe('tRPC WebSocket subscriptions (patched loop)', () => {
     const c = await open();
     const done = ended('stopped');
     c.subscribe(3, { name: 'stopped', items: 1, hold: true });
-    await c.until((f) => of(f, 3).some((x) => x.result?.type === 'data'));
+    await c.until(answered(3, 'data'));
     c.ws.send(JSON.stringify({ id: 3, method: 'subscription.stop' }));
     await done;
-    await c.until((f) => of(f, 3).some((x) => x.result?.type === 'stopped'));
+    await c.until(answered(3, 'stopped'));
     c.subscribe(4, { name: 'after', items: 1 });
-    await c.until((f) => of(f, 4).some((x) => x.result?.type === 'stopped'));
+    await c.until(answered(4, 'stopped'));
     expect(log.get('stopped')).toEqual(['finally']);
     c.ws.close();
   });
