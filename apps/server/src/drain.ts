@@ -51,7 +51,8 @@ interface Held {
 }
 
 export class SocketDrain {
-  private readonly pending = new Map<WebSocket, Set<string>>();
+  /** Calls started and not yet answered, over every socket (each socket keeps its own ids). */
+  private unanswered = 0;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -68,14 +69,19 @@ export class SocketDrain {
     const deliver: Listener = (data, isBinary) => {
       for (const l of listeners) l(data, isBinary);
     };
-    this.pending.set(ws, ids);
     ws.once('close', () => {
-      this.pending.delete(ws);
+      // Its calls count no more (an answer tRPC still writes to the closed socket finds no id).
+      this.unanswered -= ids.size;
+      ids.clear();
       held.length = 0;
       this.notify();
     });
     const run = (data: Buffer, requests: string[]) => {
-      for (const id of requests) ids.add(id);
+      for (const id of requests) {
+        if (ids.has(id)) continue;
+        ids.add(id);
+        this.unanswered++;
+      }
       deliver(data, false);
     };
     // Frames wait in arrival order while the window is full; answers let them in.
@@ -118,7 +124,8 @@ export class SocketDrain {
         const answer = data.match(ANSWER_FRAME);
         const id = answer?.[2];
         if (id !== undefined && ids.delete(id)) {
-          queueMicrotask(() => this.notify());
+          this.unanswered--;
+          if (this.idleWaiters.length > 0) queueMicrotask(() => this.notify());
           if (answer![3] === 'error') {
             const now = Date.now();
             errors = errors.filter((at) => now - at < ERRORS_WINDOW_MS);
@@ -136,9 +143,7 @@ export class SocketDrain {
   }
 
   get inFlight() {
-    let n = 0;
-    for (const ids of this.pending.values()) n += ids.size;
-    return n;
+    return this.unanswered;
   }
 
   /** Stops starting new calls and resolves when every started call has answered (or after `timeoutMs`). */
