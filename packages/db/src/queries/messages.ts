@@ -55,7 +55,20 @@ export type StoreResult =
   | { kind: 'members-changed' };
 
 /** The statement of storeMessages (below), its text built once. */
-const storeStatement = hotStatement<[string]>(
+const storeStatement = hotStatement<
+  [string],
+  {
+    is_member: boolean;
+    sender_blocked: boolean | null;
+    is_duplicate: boolean;
+    reply_to: StoredReplyTo | string | null;
+    reply_to_id: string | null;
+    seq: number | null;
+    partition: number | null;
+    event_id: string | number | null;
+    recipients: string[] | string | null;
+  }
+>(
   (input) => sql`
     with
       input as (
@@ -183,19 +196,7 @@ const storeStatement = hotStatement<[string]>(
  */
 export async function storeMessages(db: Executor, batch: NewMessage[]): Promise<StoreResult[]> {
   const input = JSON.stringify(batch.map((m, ord) => ({ ...m, ord })));
-  const result = await storeStatement(db, input);
-  // postgres.js answers the rows, PGlite an object holding them.
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
-    is_member: boolean;
-    sender_blocked: boolean | null;
-    is_duplicate: boolean;
-    reply_to: StoredReplyTo | string | null;
-    reply_to_id: string | null;
-    seq: number | null;
-    partition: number | null;
-    event_id: string | number | null;
-    recipients: string[] | string | null;
-  }[];
+  const rows = await storeStatement(db, input);
   return rows.map((row): StoreResult => {
     if (row.seq !== null && row.event_id !== null) {
       // PGlite hands jsonb back parsed, postgres.js in a raw statement as text.

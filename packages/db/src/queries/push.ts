@@ -1,5 +1,5 @@
-import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
-import type { Executor } from '../client.js';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { hotStatement, type Executor } from '../client.js';
 import { conversations, members, notificationSettings, pushSubscriptions, sessions, users } from '../schema.js';
 
 /**
@@ -62,7 +62,8 @@ export async function pushTargets(db: Executor, conversationId: string, userIds:
 /**
  * pushTargets for several conversations at once (the messages one tick stored): each row is a
  * subscription of one of `userIds` that is a member of the row's conversation. The caller keeps
- * the (conversation, user) pairs it asked about.
+ * the (conversation, user) pairs it asked about. A prepared statement (it runs for nearly every
+ * batch of sends): the lists go as JSON, so its text never varies.
  */
 export async function pushTargetsIn(
   db: Executor,
@@ -70,31 +71,25 @@ export async function pushTargetsIn(
   userIds: string[],
 ): Promise<(PushTarget & { conversationId: string })[]> {
   if (userIds.length === 0 || conversationIds.length === 0) return [];
-  return db
-    .select({
-      endpoint: pushSubscriptions.endpoint,
-      p256dh: pushSubscriptions.p256dh,
-      auth: pushSubscriptions.auth,
-      userId: pushSubscriptions.userId,
-      showMessageText: sql<boolean>`coalesce(${notificationSettings.showMessageText}, true)`,
-      conversationId: members.conversationId,
-    })
-    .from(pushSubscriptions)
-    .innerJoin(
-      members,
-      and(inArray(members.conversationId, conversationIds), eq(members.userId, pushSubscriptions.userId)),
-    )
-    .innerJoin(sessions, eq(sessions.id, pushSubscriptions.sessionId))
-    .leftJoin(notificationSettings, eq(notificationSettings.userId, pushSubscriptions.userId))
-    .where(
-      and(
-        inArray(pushSubscriptions.userId, userIds),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, sql`now()`),
-        or(isNull(members.mutedUntil), sql`${members.mutedUntil} <= now()`),
-      ),
-    );
+  return pushTargetsStatement(db, JSON.stringify(conversationIds), JSON.stringify(userIds));
 }
+
+const pushTargetsStatement = hotStatement<[string, string], PushTarget & { conversationId: string }>(
+  (conversationIds, userIds) => sql`
+    select ${pushSubscriptions.endpoint} as "endpoint", ${pushSubscriptions.p256dh} as "p256dh",
+      ${pushSubscriptions.auth} as "auth", ${pushSubscriptions.userId} as "userId",
+      coalesce(${notificationSettings.showMessageText}, true) as "showMessageText",
+      ${members.conversationId} as "conversationId"
+    from ${pushSubscriptions}
+    join ${members} on ${members.userId} = ${pushSubscriptions.userId}
+      and ${members.conversationId} in (select jsonb_array_elements_text(${conversationIds}::text::jsonb)::uuid)
+    join ${sessions} on ${sessions.id} = ${pushSubscriptions.sessionId}
+    left join ${notificationSettings} on ${notificationSettings.userId} = ${pushSubscriptions.userId}
+    where ${pushSubscriptions.userId} in (select jsonb_array_elements_text(${userIds}::text::jsonb)::uuid)
+      and ${sessions.revokedAt} is null and ${sessions.expiresAt} > now()
+      and (${members.mutedUntil} is null or ${members.mutedUntil} <= now())
+  `,
+);
 
 /** What a notification about this conversation is titled with: the group's title or the sender's name. */
 export async function pushContext(db: Executor, conversationId: string, senderId: string) {
