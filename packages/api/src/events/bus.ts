@@ -19,6 +19,8 @@ export type Channel = `events.${number}` | 'sessions' | 'typing' | 'calls' | 'pr
  * that must not be lost is in PostgreSQL first, and the bus only says "there is something new".
  */
 export interface Bus {
+  /** Whether other instances hear what this one publishes (false: the in-process bus, one instance). */
+  readonly reachesOthers: boolean;
   publish(channel: Channel, payload: string): void;
   subscribe(channel: Channel, handler: (payload: string) => void): () => void;
   /** False while a Redis bus is disconnected (what /readyz reports). */
@@ -27,6 +29,7 @@ export interface Bus {
 }
 
 export class LocalBus implements Bus {
+  readonly reachesOthers = false;
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
   publish(channel: Channel, payload: string) {
@@ -55,6 +58,7 @@ export class LocalBus implements Bus {
  * the whole cluster bus as classic pub/sub does.
  */
 export class RedisBus implements Bus {
+  readonly reachesOthers = true;
   private readonly pub: RedisClient;
   private readonly sub: RedisClient;
   private readonly sharded: boolean;

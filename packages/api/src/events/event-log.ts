@@ -159,6 +159,8 @@ export class EventLog {
    */
   published(event: LoggedEvent) {
     this.ingest(event);
+    // Alone, this instance would only hear its own announcement back and drop it.
+    if (!this.deps.bus.reachesOthers) return;
     // Partition and id first, always: a reader can tell one it already has (alreadyDelivered).
     const { partition, id, recipients, event: payload } = event;
     this.deps.bus.publish(`events.${partition}`, JSON.stringify({ partition, id, recipients, event: payload }));
