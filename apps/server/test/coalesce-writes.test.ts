@@ -1,7 +1,7 @@
 /**
- * coalesceWrites (apps/server/src/backpressure.ts): of the frames a WebSocket is sent in one turn,
- * the first is written at once and the rest wait, corked, for the turn's end, then leave together,
- * in order. Real sockets: a ws server and client on loopback.
+ * coalesceWrites (apps/server/src/backpressure.ts): the frames a WebSocket is sent in one turn wait,
+ * corked, for the turn's end, then leave together, in order, in one write. Real sockets: a ws
+ * server and client on loopback.
  */
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
@@ -31,26 +31,28 @@ describe('coalesceWrites', () => {
     await new Promise((resolve) => wss?.close(resolve));
   });
 
-  it('writes the first frame of a turn at once and holds the rest until the turn ends, then sends all in order', async () => {
+  it('holds the frames of a turn until the turn ends, then sends them all in order', async () => {
     const { ws, socket } = server;
     ws.send('one');
-    // Written: nothing of it waits in the socket's buffer.
-    expect(socket.writableCorked).toBe(0);
-    expect(socket.writableLength).toBe(0);
-    ws.send('two');
-    ws.send('three');
-    // Held for one write at the end of the turn.
+    // Held: even the first waits in the socket's buffer for the rest of the turn.
     expect(socket.writableCorked).toBe(1);
     expect(socket.writableLength).toBeGreaterThan(0);
+    ws.send('two');
+    ws.send('three');
+    // ws corks around each frame of its own; that nests in the turn's cork.
+    expect(socket.writableCorked).toBe(1);
     await new Promise((resolve) => process.nextTick(resolve));
     expect(socket.writableCorked).toBe(0);
+    expect(socket.writableLength).toBe(0);
 
     const deadline = Date.now() + 5_000;
     while (received.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(received).toEqual(['one', 'two', 'three']);
 
-    // A new turn starts over: its first frame goes at once again.
+    // A new turn starts over.
     ws.send('four');
+    expect(socket.writableCorked).toBe(1);
+    await new Promise((resolve) => process.nextTick(resolve));
     expect(socket.writableCorked).toBe(0);
   });
 });

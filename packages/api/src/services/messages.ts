@@ -330,7 +330,9 @@ export class MessageService {
             const { partition, id, event } = item.logged;
             if (id <= last[partition]!) continue;
             last[partition] = id;
-            yield { id: encodeCursor(last), event: await this.project(event, userId) };
+            // Awaited only when it is a read: the live path is every delivery.
+            const projected = this.project(event, userId);
+            yield { id: encodeCursor(last), event: projected instanceof Promise ? await projected : projected };
           }
         }
     } finally {
@@ -341,12 +343,19 @@ export class MessageService {
     }
   }
 
-  /** A stored event as this viewer receives it (conversation.updated carries their own fields). */
-  private async project(event: StoredEvent, viewerId: string): Promise<Exclude<UserEvent, Typing>> {
+  /**
+   * A stored event as this viewer receives it: as it is, at once, but conversation.updated, which
+   * carries the viewer's own fields (a read). Not async for the rest: every delivery passes here.
+   */
+  private project(
+    event: StoredEvent,
+    viewerId: string,
+  ): Exclude<UserEvent, Typing> | Promise<Exclude<UserEvent, Typing>> {
     if (event.type === 'message.new') this.hooks.delivered?.(event.message);
     if (event.type !== 'conversation.updated') return event;
-    const [conversation] = await this.deps.conversations.project([event.conversation], viewerId);
-    return { type: 'conversation.updated', conversation: conversation! };
+    return this.deps.conversations
+      .project([event.conversation], viewerId)
+      .then(([conversation]) => ({ type: 'conversation.updated', conversation: conversation! }));
   }
 }
 
