@@ -343,8 +343,9 @@ const MEMORY_STEPS = 4;
  * inspector), so what is read is what the sockets retain; the cost per socket is the
  * least-squares slope of RSS over the sockets open.
  */
-async function measureMemory(name: TargetName): Promise<NonNullable<TargetResult['memory']>> {
-  const { target, child, pid } = await startTarget(name, opts.rounds, null, true);
+async function measureMemory(name: TargetName, round: number): Promise<NonNullable<TargetResult['memory']>> {
+  // Its own database: numbered after the rounds' (0 … rounds − 1).
+  const { target, child, pid } = await startTarget(name, opts.rounds + round, null, true);
   try {
     await target.setup(opts.users, opts.group, (done, total, what) =>
       progressLine(`  memory setup: ${what} ${done}/${total}`),
@@ -414,10 +415,28 @@ function partitionLines(results: PartitionResult[]): string[] {
 }
 
 /**
- * One round of one target on a fresh server: setup, warm-up, the fixed rate and the throughput
- * search; in the last round also the login storm and calls, then memory on a fresh server (each run once).
+ * One round of one target: its phases on a fresh server, then memory on another fresh server of
+ * its own. Memory runs every round, so the RSS per socket is a median over the rounds like every
+ * other figure (one reading each, the ratio ranged 1.37–1.69× over three runs in a day).
  */
 async function benchTarget(name: TargetName, round: number, last: boolean): Promise<TargetResult> {
+  const result = await benchPhases(name, round, last);
+  if (!result.error) {
+    try {
+      result.memory = await measureMemory(name, round);
+    } catch (err) {
+      result.error = err instanceof Error ? err.message : String(err);
+      statusDone(`  ${name} memory failed: ${result.error}`);
+    }
+  }
+  return result;
+}
+
+/**
+ * Setup, warm-up, the fixed rate and the throughput search; in the last round also the login
+ * storm and calls (each run once).
+ */
+async function benchPhases(name: TargetName, round: number, last: boolean): Promise<TargetResult> {
   const result: TargetResult = {
     name,
     setupMs: 0,
@@ -523,14 +542,6 @@ async function benchTarget(name: TargetName, round: number, last: boolean): Prom
   } finally {
     await target.close().catch(() => {});
     await stopChild(child);
-  }
-  if (last && !result.error) {
-    try {
-      result.memory = await measureMemory(name);
-    } catch (err) {
-      result.error = err instanceof Error ? err.message : String(err);
-      statusDone(`  ${name} memory failed: ${result.error}`);
-    }
   }
   return result;
 }
