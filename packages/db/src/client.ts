@@ -26,9 +26,10 @@ const dialect = new PgDialect();
  * builder queries given a name, so a raw `db.execute` is parsed and planned on every call (for
  * the send statement, 0.7 ms parse + 1.5 ms plan of 3.3 ms). postgres.js names it by its text
  * and keeps it per connection, so the text must not vary with the input (pass lists as one JSON
- * parameter, cast from text), and `Row` is the select list's row. `build` gets one placeholder per value; the text is built from it
- * once (building a long statement's text on every call was 2% of the server's time at 1,000
- * sends a second). Elsewhere (PGlite, a transaction) `build` gets the values and it is `execute`.
+ * parameter, cast from text). `Row` is the select list's row. `build` gets one placeholder per
+ * value; the text is built from it once (building a long statement's text on every call was 2% of
+ * the server's time at 1,000 sends a second). Elsewhere (PGlite, a transaction) `build` gets the
+ * values and it is `execute`.
  */
 export function hotStatement<Values extends unknown[], Row>(
   build: (...values: { [K in keyof Values]: SQLWrapper }) => SQL,
