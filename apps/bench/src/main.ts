@@ -623,7 +623,7 @@ function rows(results: Partial<Record<TargetName, TargetResult>>): Row[] {
 }
 
 /** The targets of the performance issue, read off the medians over the rounds. */
-function targetsCheck(table: Row[], last: TargetResult | undefined): string[] {
+function targetsCheck(table: Row[]): string[] {
   const row = (key: string) => table.find((r) => r.key === key);
   const mark = (ok: boolean | null) => (ok === null ? '?' : ok ? 'met' : 'NOT met');
   const vsPeer = (key: string, limit: number, atLeast = false) => {
@@ -640,11 +640,13 @@ function targetsCheck(table: Row[], last: TargetResult | undefined): string[] {
     `- RSS per socket ≤ 1.5× the peer: ${vsPeer('perSocket', 1.5)}`,
     `- highest rate that holds ≥ 2× the peer: ${vsPeer('rate', 2, true)}`,
   ];
-  const per = last?.memory?.perSocketBytes ?? null;
-  // What 10,000 sockets would take: measured with all of them open, or extrapolated from fewer.
+  // What 10,000 sockets would take: measured with all of them open, or extrapolated from fewer,
+  // from the medians of the rounds' memory phases (MiB and KiB in the table).
+  const rssMiB = row('rss')?.values.parley ?? null;
+  const perSocketKiB = row('perSocket')?.values.parley ?? null;
   const proj =
-    per !== null && last?.memory?.rssAfter
-      ? last.memory.rssAfter + per * Math.max(0, 10_000 - last.memory.sockets)
+    rssMiB !== null && perSocketKiB !== null
+      ? rssMiB * MiB + perSocketKiB * 1024 * Math.max(0, 10_000 - opts.sockets)
       : null;
   lines.push(
     `- 10,000 sockets ≤ 512 MiB RSS: ${proj === null ? '?' : `${(proj / MiB).toFixed(0)} MiB`}${opts.sockets < 10_000 ? ` projected from ${opts.sockets}` : ''} → ${mark(proj === null ? null : proj <= 512 * MiB)}`,
@@ -697,7 +699,7 @@ async function main() {
   const partitionSummary = partitionLines(partitionResults);
 
   const table = medianRows(rounds.map(rows));
-  const checks = targetsCheck(table, results.parley);
+  const checks = targetsCheck(table);
   if (opts.targets.length > 0) {
     console.log(`\n${terminalTable(table)}\n`);
     console.log(`Targets (medians over ${rounds.length} rounds):\n${checks.join('\n')}\n`);
