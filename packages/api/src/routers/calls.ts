@@ -42,7 +42,5 @@ export const callsRouter = router({
     .input(callHistoryInput)
     .query(({ ctx, input }) => ctx.services.calls.history(ctx.auth.userId, input)),
 
-  onEvent: authedProcedure.subscription(({ ctx, signal }) =>
-    ctx.services.calls.events(ctx.auth.userId, ctx.auth.sessionId, signal),
-  ),
+  onEvent: authedProcedure.subscription(({ ctx }) => ctx.services.calls.events(ctx.auth.userId, ctx.auth.sessionId)),
 });

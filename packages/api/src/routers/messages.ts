@@ -63,7 +63,7 @@ export const messagesRouter = router({
 
   onEvent: authedProcedure
     .input(onEventInput)
-    .subscription(({ ctx, input, signal }) =>
-      through(ctx.services.messages.events(ctx.auth.userId, input?.lastEventId, signal), { map: delivering }),
+    .subscription(({ ctx, input }) =>
+      through(ctx.services.messages.events(ctx.auth.userId, input?.lastEventId), { map: delivering }),
     ),
 });

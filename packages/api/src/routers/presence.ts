@@ -1,7 +1,5 @@
 import { authedProcedure, router } from '../trpc.js';
 
 export const presenceRouter = router({
-  onChange: authedProcedure.subscription(({ ctx, signal }) =>
-    ctx.services.presenceFeed.changes(ctx.auth.userId, signal),
-  ),
+  onChange: authedProcedure.subscription(({ ctx }) => ctx.services.presenceFeed.changes(ctx.auth.userId)),
 });

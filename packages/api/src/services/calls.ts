@@ -37,7 +37,7 @@ import type { CallMedia, CallSignal } from '@parley/validators';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog } from '../events/event-log.js';
-import { SubscriptionQueue } from '../events/queue.js';
+import { LiveStream } from '../events/live-stream.js';
 import type { Logger } from '../logger.js';
 import { iso, isoOrNull } from '../presenters.js';
 import type { Presence } from './presence.js';
@@ -371,36 +371,36 @@ export class CallService {
    * this device about calls already ringing for it (it may have connected after the call
    * started), skipping one it hears about live too.
    */
-  async *events(userId: string, deviceId: string, signal: AbortSignal | undefined): AsyncGenerator<CallEvent> {
-    const queue = new SubscriptionQueue<CallHubEvent>(signal, 1000);
-    const stop = this.deps.hub.listen(userId, (event) => queue.push(event));
-    try {
-      const announced = new Set<string>();
-      const ringing = await ringingCallsFor(this.deps.db, userId);
-      const participants = await participantsOf(
-        this.deps.db,
-        ringing.map((r) => r.id),
-      );
-      for (const row of ringing) {
-        announced.add(row.id);
-        yield { type: 'call.incoming', call: toCall(row, participants) };
-      }
-      for (let batch = await queue.take(); batch; batch = await queue.take())
-        for (const event of batch) {
-          if (event.type === 'call.incoming') {
-            if (announced.has(event.call.id)) continue;
-            announced.add(event.call.id);
-          }
-          if ('toDeviceId' in event) {
-            if (event.toDeviceId !== deviceId) continue;
-            const { toDeviceId: _device, ...forThisDevice } = event;
-            yield forThisDevice;
-            continue;
-          }
-          yield event;
+  events(userId: string, deviceId: string): AsyncIterableIterator<CallEvent> {
+    const announced = new Set<string>();
+    const stream: LiveStream<CallHubEvent, CallEvent> = new LiveStream({
+      capacity: 1000,
+      catchUp: this.ringingFor(userId, announced),
+      step: (event) => {
+        if (event.type === 'call.incoming') {
+          if (announced.has(event.call.id)) return undefined;
+          announced.add(event.call.id);
         }
-    } finally {
-      stop();
+        if (!('toDeviceId' in event)) return event;
+        if (event.toDeviceId !== deviceId) return undefined;
+        const { toDeviceId: _device, ...forThisDevice } = event;
+        return forThisDevice;
+      },
+      end: () => stop(),
+    });
+    const stop = this.deps.hub.listen(userId, (event) => stream.push(event));
+    return stream;
+  }
+
+  private async *ringingFor(userId: string, announced: Set<string>): AsyncGenerator<CallEvent, void> {
+    const ringing = await ringingCallsFor(this.deps.db, userId);
+    const participants = await participantsOf(
+      this.deps.db,
+      ringing.map((r) => r.id),
+    );
+    for (const row of ringing) {
+      announced.add(row.id);
+      yield { type: 'call.incoming', call: toCall(row, participants) };
     }
   }
 

@@ -24,7 +24,7 @@ import {
 import { Conflict, NotFound } from '../errors.js';
 import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog, LoggedEvent } from '../events/event-log.js';
-import { SubscriptionQueue } from '../events/queue.js';
+import { LiveStream } from '../events/live-stream.js';
 import type { Logger } from '../logger.js';
 import { toAttachment, toGroupChange } from '../presenters.js';
 import { MessageStore } from './message-store.js';
@@ -269,78 +269,93 @@ export class MessageService {
    * order would lose what arrives in between. A cursor it cannot resume from (another version's,
    * another log shape's, or older than retention kept) is answered with `resync`.
    */
-  async *events(
-    userId: string,
-    lastEventId: string | null | undefined,
-    signal: AbortSignal | undefined,
-  ): AsyncGenerator<StreamItem> {
+  events(userId: string, lastEventId: string | null | undefined): AsyncIterableIterator<StreamItem> {
     type Item = { logged: LoggedEvent } | { typing: Typing } | { gap: { partition: number; head: number } };
     const log = this.deps.events;
-    const queue = new SubscriptionQueue<Item>(signal);
-    const stopLive = log.listen(userId, (logged) => queue.push({ logged }));
-    const stopTyping = this.deps.typing.listen(userId, (typing) => queue.push({ typing }));
-    const stopGaps = log.onGap((partition, head) => queue.push({ gap: { partition, head } }));
+    // Everything up to here is committed: a replay reads all of it, live brings what follows.
+    const position = { last: log.positions };
+    const stream: LiveStream<Item, StreamItem> = new LiveStream({
+      capacity: 10_000,
+      catchUp: this.catchUp(userId, lastEventId, position, () => stream.closed),
+      step: (item) => {
+        const last = position.last;
+        if ('typing' in item) return { id: null, event: item.typing };
+        if ('gap' in item) {
+          last[item.gap.partition] = Math.max(last[item.gap.partition]!, item.gap.head);
+          return { id: encodeCursor(last), event: { type: 'resync' } };
+        }
+        const { partition, id, event } = item.logged;
+        if (id <= last[partition]!) return undefined;
+        last[partition] = id;
+        const cursor = encodeCursor(last);
+        // A promise only when it is a read: the live path is every delivery.
+        const projected = this.project(event, userId);
+        return projected instanceof Promise
+          ? projected.then((read) => ({ id: cursor, event: read }))
+          : { id: cursor, event: projected };
+      },
+      end: () => {
+        this.hooks.subscriptions?.(-1);
+        stopLive();
+        stopTyping();
+        stopGaps();
+      },
+    });
+    const stopLive = log.listen(userId, (logged) => stream.push({ logged }));
+    const stopTyping = this.deps.typing.listen(userId, (typing) => stream.push({ typing }));
+    const stopGaps = log.onGap((partition, head) => stream.push({ gap: { partition, head } }));
     this.hooks.subscriptions?.(1);
-    try {
-      // Everything up to here is committed: a replay reads all of it, live brings what follows.
-      const start = log.positions;
-      const raise = (last: number[]) => last.map((p, i) => Math.max(p, start[i]!));
-      const resumed = lastEventId ? decodeCursor(lastEventId) : null;
-      let last: number[];
-      if (!lastEventId) {
-        last = start;
-        yield { id: encodeCursor(last), event: { type: 'ready' } };
-      } else if (!resumed || resumed.length !== start.length) {
-        last = start;
-        yield { id: encodeCursor(last), event: { type: 'resync' } };
-      } else {
-        last = resumed;
-        let complete = true;
-        for (;;) {
-          const from = [...last];
-          const rows = await log.replay(userId, from, REPLAY_PAGE);
-          // Read after the page: a deletion that raced it shows here.
-          const horizon = await log.horizon();
-          if (horizon.some((h, p) => h > from[p]!)) {
-            complete = false;
-            break;
-          }
-          for (const row of rows) {
-            last[row.partition] = row.id;
-            if (row.event) yield { id: encodeCursor(last), event: await this.project(row.event, userId) };
-          }
-          if (rows.length < REPLAY_PAGE || signal?.aborted) break;
-        }
-        const before = encodeCursor(last);
-        last = raise(last);
-        // Resync: the client reloads its state and follows on from here. Else, after a replay,
-        // the positions of partitions without events for this user move up to the start, so
-        // that an old cursor does not linger (and fall behind retention) while nothing happens.
-        if (!complete) yield { id: encodeCursor(last), event: { type: 'resync' } };
-        else if (encodeCursor(last) !== before) yield { id: encodeCursor(last), event: { type: 'ready' } };
-      }
-      for (let batch = await queue.take(); batch; batch = await queue.take())
-        for (const item of batch) {
-          if ('typing' in item) {
-            yield { id: null, event: item.typing };
-          } else if ('gap' in item) {
-            last[item.gap.partition] = Math.max(last[item.gap.partition]!, item.gap.head);
-            yield { id: encodeCursor(last), event: { type: 'resync' } };
-          } else {
-            const { partition, id, event } = item.logged;
-            if (id <= last[partition]!) continue;
-            last[partition] = id;
-            // Awaited only when it is a read: the live path is every delivery.
-            const projected = this.project(event, userId);
-            yield { id: encodeCursor(last), event: projected instanceof Promise ? await projected : projected };
-          }
-        }
-    } finally {
-      this.hooks.subscriptions?.(-1);
-      stopLive();
-      stopTyping();
-      stopGaps();
+    return stream;
+  }
+
+  /**
+   * The start of `events`: `ready` for a new stream; else what the client missed since its cursor,
+   * replayed from PostgreSQL, then `ready` (or `resync` if it cannot resume). Leaves in
+   * `position.last` the positions live events are compared with.
+   */
+  private async *catchUp(
+    userId: string,
+    lastEventId: string | null | undefined,
+    position: { last: number[] },
+    closed: () => boolean,
+  ): AsyncGenerator<StreamItem, void> {
+    const log = this.deps.events;
+    const start = position.last;
+    const resumed = lastEventId ? decodeCursor(lastEventId) : null;
+    if (!lastEventId) {
+      yield { id: encodeCursor(start), event: { type: 'ready' } };
+      return;
     }
+    if (!resumed || resumed.length !== start.length) {
+      yield { id: encodeCursor(start), event: { type: 'resync' } };
+      return;
+    }
+    let last = resumed;
+    position.last = last;
+    let complete = true;
+    for (;;) {
+      const from = [...last];
+      const rows = await log.replay(userId, from, REPLAY_PAGE);
+      // Read after the page: a deletion that raced it shows here.
+      const horizon = await log.horizon();
+      if (horizon.some((h, p) => h > from[p]!)) {
+        complete = false;
+        break;
+      }
+      for (const row of rows) {
+        last[row.partition] = row.id;
+        if (row.event) yield { id: encodeCursor(last), event: await this.project(row.event, userId) };
+      }
+      if (rows.length < REPLAY_PAGE || closed()) break;
+    }
+    const before = encodeCursor(last);
+    last = last.map((p, i) => Math.max(p, start[i]!));
+    position.last = last;
+    // Resync: the client reloads its state and follows on from here. Else, after a replay, the
+    // positions of partitions without events for this user move up to the start, so that an old
+    // cursor does not linger (and fall behind retention) while nothing happens.
+    if (!complete) yield { id: encodeCursor(last), event: { type: 'resync' } };
+    else if (encodeCursor(last) !== before) yield { id: encodeCursor(last), event: { type: 'ready' } };
   }
 
   /**

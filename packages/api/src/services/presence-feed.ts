@@ -2,7 +2,7 @@ import { blockersAmong, contactsOf, type Db } from '@parley/db';
 import type { BlockChanged, PresenceEvent } from '@parley/protocol';
 import type { EphemeralHub } from '../events/ephemeral.js';
 import type { EventLog } from '../events/event-log.js';
-import { SubscriptionQueue } from '../events/queue.js';
+import { LiveStream } from '../events/live-stream.js';
 import { isoOrNull } from '../presenters.js';
 import type { Presence, PresenceChange } from './presence.js';
 
@@ -19,67 +19,81 @@ export class PresenceFeed {
     private readonly deps: { db: Db; presence: Presence; events: EventLog; blockNotices: EphemeralHub<BlockChanged> },
   ) {}
 
-  async *changes(viewerId: string, signal: AbortSignal | undefined): AsyncGenerator<PresenceEvent> {
+  changes(viewerId: string): AsyncIterableIterator<PresenceEvent> {
     type Item = { change: PresenceChange } | { joined: string[] } | { block: BlockChanged };
-    const queue = new SubscriptionQueue<Item>(signal, 10_000);
-    // Listen first, then read: a change between the two is queued, not lost.
-    const stopPresence = this.deps.presence.onChange((change) => queue.push({ change }));
-    const stopEvents = this.deps.events.listen(viewerId, ({ event }) => {
-      if (event.type === 'conversation.updated') queue.push({ joined: event.conversation.members.map((m) => m.id) });
-    });
-    const stopBlocks = this.deps.blockNotices.listen(viewerId, (block) => queue.push({ block }));
-    try {
-      const contacts = await contactsOf(this.deps.db, viewerId);
-      const watched = new Set(contacts.map((c) => c.id));
-      const online = await this.deps.presence.onlineAmong([...watched]);
-      yield {
-        type: 'snapshot',
-        users: contacts.map((c) => ({ userId: c.id, online: online.has(c.id), lastSeenAt: isoOrNull(c.lastSeenAt) })),
-      };
-      for (let batch = await queue.take(); batch; batch = await queue.take())
-        for (const item of batch) {
-          if ('change' in item) {
-            const { userId, online: isOnline, lastSeenAt } = item.change;
-            if (watched.has(userId)) yield { type: 'update', userId, online: isOnline, lastSeenAt };
-            continue;
-          }
-          if ('block' in item) {
-            // The notice says only "look again": notices from two instances may arrive out of order,
-            // so what counts is whether the block is there now.
-            const { blockerId } = item.block;
-            const isBlocker = (await blockersAmong(this.deps.db, viewerId, [blockerId])).has(blockerId);
-            if (isBlocker && watched.delete(blockerId)) {
-              yield { type: 'update', userId: blockerId, online: false, lastSeenAt: null };
-            } else if (!isBlocker && !watched.has(blockerId)) {
-              const contact = (await contactsOf(this.deps.db, viewerId)).find((c) => c.id === blockerId);
-              if (!contact) continue;
-              watched.add(blockerId);
-              const now = await this.deps.presence.onlineAmong([blockerId]);
-              yield {
-                type: 'update',
-                userId: blockerId,
-                online: now.has(blockerId),
-                lastSeenAt: isoOrNull(contact.lastSeenAt),
-              };
-            }
-            continue;
-          }
-          const joined = item.joined.filter((id) => id !== viewerId && !watched.has(id));
-          // Whoever blocked the viewer stays out of their presence (contactsOf leaves them out too).
-          const blockers = joined.length > 0 ? await blockersAmong(this.deps.db, viewerId, joined) : new Set<string>();
-          const fresh = joined.filter((id) => !blockers.has(id));
-          if (fresh.length === 0) continue;
-          for (const id of fresh) watched.add(id);
-          const now = await this.deps.presence.onlineAmong(fresh);
-          const rows = new Map((await contactsOf(this.deps.db, viewerId)).map((c) => [c.id, c.lastSeenAt]));
-          for (const id of fresh) {
-            yield { type: 'update', userId: id, online: now.has(id), lastSeenAt: isoOrNull(rows.get(id) ?? null) };
-          }
+    const watched = new Set<string>();
+    const stream: LiveStream<Item, PresenceEvent> = new LiveStream({
+      capacity: 10_000,
+      catchUp: this.snapshot(viewerId, watched),
+      step: (item) => {
+        if ('change' in item) {
+          const { userId, online, lastSeenAt } = item.change;
+          return watched.has(userId) ? { type: 'update', userId, online, lastSeenAt } : undefined;
         }
-    } finally {
-      stopPresence();
-      stopEvents();
-      stopBlocks();
-    }
+        if ('block' in item) return this.blockChanged(viewerId, watched, item.block);
+        return this.joined(viewerId, watched, item.joined);
+      },
+      end: () => {
+        stopPresence();
+        stopEvents();
+        stopBlocks();
+      },
+    });
+    // Listen first, then read: a change between the two is queued, not lost.
+    const stopPresence = this.deps.presence.onChange((change) => stream.push({ change }));
+    const stopEvents = this.deps.events.listen(viewerId, ({ event }) => {
+      if (event.type === 'conversation.updated') stream.push({ joined: event.conversation.members.map((m) => m.id) });
+    });
+    const stopBlocks = this.deps.blockNotices.listen(viewerId, (block) => stream.push({ block }));
+    return stream;
+  }
+
+  private async *snapshot(viewerId: string, watched: Set<string>): AsyncGenerator<PresenceEvent, void> {
+    const contacts = await contactsOf(this.deps.db, viewerId);
+    for (const c of contacts) watched.add(c.id);
+    const online = await this.deps.presence.onlineAmong([...watched]);
+    yield {
+      type: 'snapshot',
+      users: contacts.map((c) => ({ userId: c.id, online: online.has(c.id), lastSeenAt: isoOrNull(c.lastSeenAt) })),
+    };
+  }
+
+  /**
+   * The notice says only "look again": notices from two instances may arrive out of order, so
+   * what counts is whether the block is there now.
+   */
+  private async blockChanged(
+    viewerId: string,
+    watched: Set<string>,
+    { blockerId }: BlockChanged,
+  ): Promise<PresenceEvent | undefined> {
+    const isBlocker = (await blockersAmong(this.deps.db, viewerId, [blockerId])).has(blockerId);
+    if (isBlocker && watched.delete(blockerId))
+      return { type: 'update', userId: blockerId, online: false, lastSeenAt: null };
+    if (isBlocker || watched.has(blockerId)) return undefined;
+    const contact = (await contactsOf(this.deps.db, viewerId)).find((c) => c.id === blockerId);
+    if (!contact) return undefined;
+    watched.add(blockerId);
+    const now = await this.deps.presence.onlineAmong([blockerId]);
+    return { type: 'update', userId: blockerId, online: now.has(blockerId), lastSeenAt: isoOrNull(contact.lastSeenAt) };
+  }
+
+  /** Members of a conversation the viewer is in, new to the watched set, with their current state. */
+  private async joined(viewerId: string, watched: Set<string>, members: string[]): Promise<PresenceEvent[]> {
+    const joined = members.filter((id) => id !== viewerId && !watched.has(id));
+    if (joined.length === 0) return [];
+    // Whoever blocked the viewer stays out of their presence (contactsOf leaves them out too).
+    const blockers = await blockersAmong(this.deps.db, viewerId, joined);
+    const fresh = joined.filter((id) => !blockers.has(id));
+    if (fresh.length === 0) return [];
+    for (const id of fresh) watched.add(id);
+    const now = await this.deps.presence.onlineAmong(fresh);
+    const rows = new Map((await contactsOf(this.deps.db, viewerId)).map((c) => [c.id, c.lastSeenAt]));
+    return fresh.map((id) => ({
+      type: 'update',
+      userId: id,
+      online: now.has(id),
+      lastSeenAt: isoOrNull(rows.get(id) ?? null),
+    }));
   }
 }
