@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { LiveStream } from '../src/events/live-stream.js';
 
-function stream(opts: { capacity?: number; catchUp?: AsyncGenerator<string, void>; step?: (n: number) => unknown }) {
+function stream(opts: {
+  capacity?: number;
+  catchUp?: AsyncGenerator<string, void>;
+  step?: (n: number) => string | string[] | undefined | Promise<string>;
+}) {
   const ends: string[] = [];
   const live = new LiveStream<number, string>({
     capacity: opts.capacity ?? 100,
     catchUp: opts.catchUp,
-    step: (opts.step as (n: number) => string | string[] | undefined) ?? ((n) => `live ${n}`),
+    step: opts.step ?? ((n) => `live ${n}`),
     end: () => ends.push('end'),
   });
   return { live, ends };
